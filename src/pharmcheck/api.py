@@ -1,0 +1,75 @@
+"""The library API: ``scan(target) -> Report``. The CLI is a thin layer over this."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pharmcheck.knowledge import Knowledge, knowledge_with
+from pharmcheck.options import ScanOptions
+from pharmcheck.report import Report, from_snapshot_summary
+from pharmcheck.snapshot import Snapshot
+from pharmcheck.target import Target, parse_target
+
+
+def scan(target: str | Target, options: ScanOptions | None = None, **overrides: Any) -> Report:
+    """Fetch a site and judge it. Raises :class:`~pharmcheck.target.TargetError` for a bad target.
+
+    ``overrides`` are :class:`ScanOptions` fields, e.g. ``scan("example.com", max_pages=5)``.
+    Network failures never raise: they give an ``unreachable`` report.
+    """
+    from pharmcheck.fetch import fetch_site
+
+    opts = replace(options or ScanOptions(), **overrides)
+    parsed = target if isinstance(target, Target) else parse_target(target)
+    kb = knowledge_with(opts.rules_dirs)
+    snapshot = fetch_site(parsed, opts)
+    if opts.save_snapshot is not None:
+        save_snapshot(snapshot, opts.save_snapshot)
+    return scan_snapshot(snapshot, kb)
+
+
+def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
+    """Judge an already fetched snapshot (pure: no network)."""
+    from pharmcheck.checks import run_checks
+    from pharmcheck.scoring import decide
+    from pharmcheck.site import Site
+
+    kb = kb or knowledge_with(())
+    started = time.monotonic()
+    site = Site(snapshot, kb)
+    findings = run_checks(site)
+    decision = decide(findings, snapshot, kb)
+    findings.sort(key=lambda f: (not f.decisive, f.points >= 0, -abs(f.points), f.id))
+    pages, tls = from_snapshot_summary(snapshot)
+    judge_ms = int((time.monotonic() - started) * 1000)
+    return Report(
+        input=snapshot.input,
+        url=snapshot.url,
+        final_url=snapshot.final_url or snapshot.url,
+        verdict=decision.verdict,
+        score=decision.score,
+        findings=findings,
+        pages=pages,
+        errors=list(snapshot.errors),
+        elapsed_ms=snapshot.elapsed_ms + judge_ms,
+        reasons=decision.reasons,
+        basis=decision.basis,
+        registered_domain=site.domain,
+        redirect_chain=list(snapshot.redirect_chain),
+        tls=tls,
+        algorithm_version=kb.algorithm_version,
+        scanned_at=snapshot.fetched_at,
+    )
+
+
+def save_snapshot(snapshot: Snapshot, directory: Path) -> Path:
+    """Write the snapshot under ``directory`` with a file name that cannot escape it."""
+    from pharmcheck.safety import safe_filename
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / (safe_filename(snapshot.final_url or snapshot.url or snapshot.input) + ".json")
+    snapshot.save(path)
+    return path

@@ -1,0 +1,1 @@
+"""Placeholder: rule module 'address' (being written)."""

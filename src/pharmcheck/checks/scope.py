@@ -1,0 +1,1 @@
+"""Placeholder: rule module 'scope' (being written)."""

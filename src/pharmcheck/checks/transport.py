@@ -1,0 +1,1 @@
+"""Placeholder: rule module 'transport' (being written)."""

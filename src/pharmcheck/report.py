@@ -1,0 +1,116 @@
+"""The report of one scanned site: what every reporter (text, JSON, CSV …) reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pharmcheck import __version__
+from pharmcheck.findings import Finding
+from pharmcheck.snapshot import Snapshot
+from pharmcheck.target import redact
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class PageSummary:
+    url: str
+    status: int
+    kind: str = "other"
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    input: str
+    url: str
+    final_url: str
+    verdict: str
+    score: int | None
+    findings: list[Finding] = field(default_factory=list)
+    pages: list[PageSummary] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    elapsed_ms: int = 0
+    reasons: list[str] = field(default_factory=list)
+    basis: str = "page_signals"
+    registered_domain: str = ""
+    redirect_chain: list[str] = field(default_factory=list)
+    tls: dict[str, Any] = field(default_factory=dict)
+    algorithm_version: str = ""
+    scanned_at: str = ""
+    suppressed: str | None = None  # allowlist reason, when the site is allowlisted
+    schema_version: str = SCHEMA_VERSION
+    pharmcheck_version: str = __version__
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict not in ("unreachable", "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "pharmcheck_version": self.pharmcheck_version,
+            "algorithm_version": self.algorithm_version,
+            "input": self.input,
+            "url": redact(self.url),
+            "final_url": redact(self.final_url),
+            "registered_domain": self.registered_domain,
+            "verdict": self.verdict,
+            "score": self.score,
+            "basis": self.basis,
+            "reasons": self.reasons,
+            "suppressed": self.suppressed,
+            "findings": [f.to_dict() for f in self.findings],
+            "pages": [
+                {"url": redact(p.url), "status": p.status, "kind": p.kind, "error": p.error}
+                for p in self.pages
+            ],
+            "redirect_chain": [redact(u) for u in self.redirect_chain],
+            "tls": self.tls,
+            "errors": self.errors,
+            "elapsed_ms": self.elapsed_ms,
+            "scanned_at": self.scanned_at,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Report:
+        return cls(
+            input=d["input"],
+            url=d.get("url", ""),
+            final_url=d.get("final_url", ""),
+            verdict=d["verdict"],
+            score=d.get("score"),
+            findings=[Finding.from_dict(f) for f in d.get("findings", [])],
+            pages=[PageSummary(p["url"], p["status"], p.get("kind", "other"), p.get("error"))
+                   for p in d.get("pages", [])],
+            errors=list(d.get("errors", [])),
+            elapsed_ms=int(d.get("elapsed_ms", 0)),
+            reasons=list(d.get("reasons", [])),
+            basis=d.get("basis", "page_signals"),
+            registered_domain=d.get("registered_domain", ""),
+            redirect_chain=list(d.get("redirect_chain", [])),
+            tls=dict(d.get("tls", {})),
+            algorithm_version=d.get("algorithm_version", ""),
+            scanned_at=d.get("scanned_at", ""),
+            suppressed=d.get("suppressed"),
+            schema_version=d.get("schema_version", SCHEMA_VERSION),
+            pharmcheck_version=d.get("pharmcheck_version", __version__),
+        )
+
+
+def error_report(input_text: str, message: str, verdict: str = "error") -> Report:
+    """The result for an input that could not be scanned (malformed line, crash)."""
+    return Report(input=input_text, url="", final_url="", verdict=verdict, score=None, errors=[message])
+
+
+def from_snapshot_summary(snapshot: Snapshot) -> tuple[list[PageSummary], dict[str, Any]]:
+    pages = [PageSummary(p.url, p.status, p.kind, p.error) for p in snapshot.pages]
+    tls = {
+        "outcome": snapshot.tls.outcome,
+        "detail": snapshot.tls.detail,
+        "http_redirects_to_https": snapshot.tls.http_redirects_to_https,
+        "hsts": snapshot.tls.hsts,
+        "insecure_read": snapshot.tls.insecure_read,
+    }
+    return pages, tls

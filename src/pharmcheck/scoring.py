@@ -1,0 +1,89 @@
+"""Score and verdict: read findings only, from the one weight table in ``rules/scoring.toml``.
+
+Order of decisions (DESIGN §3): unreachable → decisive red flags (rogue) → scope
+(not_pharmacy) → score thresholds, where ``legitimate`` also needs every gate rule to
+pass. Every point of the score is the ``points`` of one finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pharmcheck.findings import Finding, Outcome
+from pharmcheck.knowledge import Knowledge
+from pharmcheck.snapshot import Snapshot
+
+LEGITIMATE = "legitimate"
+SUSPICIOUS = "suspicious"
+ROGUE = "rogue"
+NOT_PHARMACY = "not_pharmacy"
+UNREACHABLE = "unreachable"
+ERROR = "error"  # the scan itself failed (batch results only)
+VERDICTS = (LEGITIMATE, SUSPICIOUS, ROGUE, NOT_PHARMACY, UNREACHABLE)
+
+# How bad a verdict is, for --fail-on comparisons.
+VERDICT_RANK = {LEGITIMATE: 0, NOT_PHARMACY: 0, SUSPICIOUS: 1, ROGUE: 2}
+
+
+@dataclass
+class Decision:
+    verdict: str
+    score: int | None
+    reasons: list[str] = field(default_factory=list)
+    basis: str = "page_signals"  # or "verified_credential"
+
+
+def _weights(kb: Knowledge) -> dict[str, Any]:
+    w = kb.scoring.get("weights", {})
+    return w if isinstance(w, dict) else {}
+
+
+def assign_points(findings: list[Finding], kb: Knowledge) -> None:
+    weights = _weights(kb)
+    for f in findings:
+        row = weights.get(f.id, {})
+        value = row.get(str(f.outcome), 0) if isinstance(row, dict) else 0
+        f.points = int(value)
+
+
+def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decision:
+    assign_points(findings, kb)
+    sc = kb.scoring
+    if not snapshot.reachable:
+        reason = snapshot.errors[0] if snapshot.errors else "no page could be fetched"
+        return Decision(UNREACHABLE, None, [f"unreachable: {reason}"])
+
+    decisive_ids = set(sc.get("decisive", []))
+    decisive = [f for f in findings if f.id in decisive_ids and f.outcome == Outcome.FAIL]
+    base = int(sc.get("base", 50))
+    total = max(0, min(100, base + sum(f.points for f in findings)))
+    verified = any(f.outcome == Outcome.PASS and f.data.get("verified") for f in findings)
+    basis = "verified_credential" if verified else "page_signals"
+    if decisive:
+        for f in decisive:
+            f.decisive = True
+        return Decision(ROGUE, total, [f"{f.id} {f.name}: {f.message}" for f in decisive], basis)
+
+    scope_id = str(sc.get("scope_rule", "PC001"))
+    for f in findings:
+        if f.id == scope_id and f.data.get("pharmacy") is False:
+            return Decision(NOT_PHARMACY, None, [f"{f.id} {f.name}: {f.message}"], basis)
+
+    thresholds = sc.get("thresholds", {})
+    legit_at = int(thresholds.get("legitimate", 70))
+    susp_at = int(thresholds.get("suspicious", 40))
+    reasons = [f"score {total} = base {base} "
+               + " ".join(f"{f.points:+d} ({f.id})" for f in findings if f.points)]
+    if total >= legit_at:
+        gates = [str(g) for g in sc.get("legitimate_requires", [])]
+        passed = {f.id for f in findings if f.outcome == Outcome.PASS}
+        missing = [g for g in gates if g not in passed]
+        if not missing:
+            return Decision(LEGITIMATE, total, reasons, basis)
+        reasons.append("not legitimate without a pass from " + ", ".join(
+            f"{g} {kb.rule(g).name}" for g in missing))
+        return Decision(SUSPICIOUS, total, reasons, basis)
+    if total >= susp_at:
+        return Decision(SUSPICIOUS, total, reasons, basis)
+    return Decision(ROGUE, total, reasons, basis)

@@ -1,0 +1,41 @@
+"""Registered-domain logic, from tldextract's bundled Public Suffix List only.
+
+tldextract would otherwise try to download a fresh list on first use; a scanner
+must never make a network call it was not asked to make, so both the remote URLs
+and the on-disk cache are switched off.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+@functools.cache
+def _extractor() -> Any:
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def registered_domain(host: str) -> str:
+    """``www.shop.example.co.uk`` -> ``example.co.uk``; IPs and unknown suffixes map to the host itself."""
+    host = (host or "").strip().lower().rstrip(".")
+    if not host:
+        return ""
+    if host.startswith("["):  # IPv6 literal
+        return host
+    ext = _extractor()(host)
+    if ext.domain and ext.suffix:
+        return f"{ext.domain}.{ext.suffix}"
+    return host
+
+
+def suffix_of(host: str) -> str:
+    return str(_extractor()(host).suffix)
+
+
+def domain_label(host: str) -> str:
+    """The registrable label without suffix: ``pfizer-viagra-shop.xyz`` -> ``pfizer-viagra-shop``."""
+    return str(_extractor()(host).domain)

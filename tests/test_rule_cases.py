@@ -1,0 +1,73 @@
+"""Per-rule pass/fail cases as data (tests/cases/*.toml), run by one parametrised test.
+
+Each ``[[case]]`` has ``name``, ``rule`` (an ID), ``expect`` (the outcome of that rule's
+finding), optional ``data`` (a subset of the finding's data that must match), optional
+``absent = true`` (no finding with that ID at all) and one or more ``[[case.page]]`` with
+``html`` and optional ``url``/``kind``/``lang``. Optional ``[case.tls]`` sets snapshot TLS
+fields. Cases run through the real rule registry on a snapshot built from the pages.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pharmcheck.checks import run_checks
+from pharmcheck.knowledge import default_knowledge
+from pharmcheck.site import Site
+from pharmcheck.snapshot import Page, Snapshot, TLSInfo
+from pharmcheck.urls import registered_domain
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+def _load() -> list[Any]:
+    out = []
+    for path in sorted(CASES_DIR.glob("*.toml")):
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        for i, case in enumerate(doc.get("case", [])):
+            out.append(pytest.param(case, id=f"{path.stem}:{i}:{case.get('name', '')}"))
+    return out
+
+
+def build_snapshot(case: dict[str, Any]) -> Snapshot:
+    pages = []
+    for i, p in enumerate(case.get("page", [])):
+        url = p.get("url", "https://www.example-pharmacy.com/" if i == 0 else f"https://www.example-pharmacy.com/p{i}")
+        html = p["html"]
+        if "lang" in p and "<html" not in html:
+            html = f'<html lang="{p["lang"]}"><body>{html}</body></html>'
+        pages.append(Page(url=url, status=p.get("status", 200), kind=p.get("kind", "home" if i == 0 else "other"),
+                          content_type="text/html", html=html, headers=p.get("headers", {})))
+    first = pages[0].url if pages else "https://www.example-pharmacy.com/"
+    tls = TLSInfo(**case.get("tls", {"outcome": "verified"}))
+    from urllib.parse import urlsplit
+
+    host = urlsplit(first).hostname or ""
+    return Snapshot(input=first, url=first, final_url=first, registered_domain=registered_domain(host),
+                    start_registered_domain=registered_domain(host), pages=pages, tls=tls,
+                    redirect_chain=[first])
+
+
+@pytest.mark.parametrize("case", _load())
+def test_rule_case(case: dict[str, Any]) -> None:
+    kb = default_knowledge()
+    findings = run_checks(Site(build_snapshot(case), kb))
+    mine = [f for f in findings if f.id == case["rule"]]
+    errors = [f for f in findings if f.outcome == "error"]
+    assert not errors, f"rule crashed: {[e.message for e in errors]}"
+    if case.get("absent"):
+        assert not mine, f"expected no {case['rule']} finding, got {[(f.outcome, f.message) for f in mine]}"
+        return
+    assert mine, f"no finding {case['rule']}; got {[(f.id, f.outcome) for f in findings]}"
+    outcomes = [str(f.outcome) for f in mine]
+    assert case["expect"] in outcomes, f"{case['rule']}: expected {case['expect']}, got {outcomes}: " + "; ".join(
+        f.message for f in mine)
+    want = case.get("data", {})
+    if want:
+        f = next(f for f in mine if str(f.outcome) == case["expect"])
+        for k, v in want.items():
+            assert f.data.get(k) == v, f"data[{k}] = {f.data.get(k)!r}, expected {v!r} ({f.message})"
