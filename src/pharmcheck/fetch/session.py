@@ -1,0 +1,395 @@
+"""One HTTP session per scan, and the single-request primitive the crawler builds on.
+
+Why by hand: redirects are followed here (``allow_redirects=False``) so every hop is
+recorded and checked by the network guard and robots.txt; bodies are streamed with
+``read1`` so the size limit applies after decompression (urllib3 bounds each
+decompression step) and the per-site deadline is checked between reads. A watchdog
+shuts down the scan's sockets at the deadline, so even a server that drips headers one
+byte per second cannot hold a scan past it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from pharmcheck import __version__
+from pharmcheck.options import ScanOptions
+
+USER_AGENT = f"pharmcheck/{__version__} (+https://github.com/pharmcheck/pharmcheck)"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_READ_CHUNK = 64 * 1024
+_DRAIN_BYTES = 64 * 1024  # a redirect body up to this size is read so the connection can be reused
+
+HopCheck = Callable[[str], str | None]  # URL -> None (allowed) or a reason
+
+
+def ca_bundle() -> str | bool:
+    """The CA bundle from the environment, as requests would pick it, plus SSL_CERT_FILE.
+
+    requests reads REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE; OpenSSL users also expect
+    SSL_CERT_FILE (and SSL_CERT_DIR) to work, which requests ignores by default.
+    """
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        value = os.environ.get(var)
+        if value and os.path.exists(value):
+            return value
+    return True
+
+
+class Deadline:
+    """Monotonic per-site deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        self.start = time.monotonic()
+        self.end = self.start + max(0.0, seconds)
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.start) * 1000)
+
+
+class _SocketRegistry:
+    """Every connection this scan's session opened, so the watchdog can cut them."""
+
+    def __init__(self) -> None:
+        self._conns: weakref.WeakSet[HTTPConnection] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self.aborted = False
+
+    def add(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            self._conns.add(conn)
+        if self.aborted:
+            self._cut(conn)
+
+    def abort(self) -> None:
+        self.aborted = True
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            self._cut(conn)
+
+    @staticmethod
+    def _cut(conn: HTTPConnection) -> None:
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _TrackingAdapter(HTTPAdapter):
+    """An adapter whose connections register themselves with the scan's registry."""
+
+    def __init__(self, registry: _SocketRegistry) -> None:
+        self.registry = registry
+        reg = registry
+
+        class _Http(HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                reg.add(self)
+
+        class _Https(HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                reg.add(self)
+
+        class _HttpsPool(HTTPSConnectionPool):
+            ConnectionCls = _Https
+
+            def _validate_conn(self, conn: Any) -> None:
+                # Same as urllib3's, minus the InsecureRequestWarning: an unverified read is
+                # deliberate here and recorded in the snapshot (tls.insecure_read).
+                HTTPConnectionPool._validate_conn(self, conn)
+                if conn.is_closed:
+                    conn.connect()
+
+        self._pools: dict[str, type[HTTPConnectionPool]] = {
+            "http": type("TrackedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": _Http}),
+            "https": _HttpsPool,
+        }
+        super().__init__(pool_connections=4, pool_maxsize=4, max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(self._pools)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = dict(self._pools)
+        return manager
+
+
+def make_session(options: ScanOptions) -> tuple[requests.Session, _SocketRegistry]:
+    """A session honouring the proxy and CA environment, with an honest User-Agent."""
+    session = requests.Session()
+    session.trust_env = True  # HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, .netrc
+    registry = _SocketRegistry()
+    adapter = _TrackingAdapter(registry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers.update(
+        {
+            "User-Agent": options.user_agent or USER_AGENT,
+            "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+            "Accept-Language": "en,de;q=0.8,fr;q=0.7,es;q=0.6,it;q=0.6,nl;q=0.5",
+        }
+    )
+    return session, registry
+
+
+@dataclass
+class Result:
+    """What one URL gave after following its redirects."""
+
+    url: str  # the last URL requested
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    truncated: bool = False
+    redirects: list[str] = field(default_factory=list)  # URLs requested before ``url``
+    error: str | None = None
+    ssl_error: str | None = None  # TLS verification/handshake failure text
+    ssl_url: str = ""  # the https URL whose handshake failed
+    location: str = ""  # a redirect not followed because the hop limit was reached
+    refused: bool = False  # connection refused (no service on that port)
+    blocked: bool = False  # a hop was refused by a HopCheck (guard or robots)
+    peercert: dict[str, Any] | None = None  # of the last verified https response
+    elapsed_ms: int = 0
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def maybe_html(self) -> bool:
+        """Worth reading: declared HTML, or no Content-Type at all (sniffed after reading)."""
+        ctype = self.content_type.split(";", 1)[0].strip().lower()
+        return not ctype or ctype in HTML_TYPES
+
+    @property
+    def is_html(self) -> bool:
+        ctype = self.content_type.split(";", 1)[0].strip().lower()
+        if not ctype:
+            return self.body.lstrip()[:1] == b"<"
+        return ctype in HTML_TYPES
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def describe_error(url: str, exc: BaseException) -> tuple[str, bool]:
+    """A one-line message for a request exception and whether it was a refused connection."""
+    text = str(exc)
+    low = text.lower()
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return f"{url}: proxy error: {_one_line(exc)}", False
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"{url}: connection timed out", False
+    if isinstance(exc, (requests.exceptions.ReadTimeout, socket.timeout, TimeoutError)):
+        return f"{url}: read timed out", False
+    if "connection refused" in low or "errno 111" in low:
+        return f"{url}: connection refused", True
+    if "name or service not known" in low or "nameresolution" in low or "failed to resolve" in low:
+        return f"{url}: DNS lookup failed", False
+    if "temporary failure in name resolution" in low or "no address associated" in low:
+        return f"{url}: DNS lookup failed", False
+    return f"{url}: {type(exc).__name__}: {_one_line(exc)}", False
+
+
+def strip_fragment(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+class Requester:
+    """Issues GETs for one scan: manual redirects, streaming limits, deadline."""
+
+    def __init__(self, options: ScanOptions, deadline: Deadline) -> None:
+        self.options = options
+        self.deadline = deadline
+        self.session, self.registry = make_session(options)
+        self.verify: str | bool = options.ca_bundle or ca_bundle()
+        # An explicit proxy wins over the environment (requests lets per-request proxies win).
+        self.proxies: dict[str, str] = (
+            {"http": options.proxy, "https": options.proxy} if options.proxy else {}
+        )
+        self._last_request: dict[str, float] = {}
+        self._watchdog = threading.Timer(max(0.0, deadline.remaining()), self.registry.abort)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def close(self) -> None:
+        self._watchdog.cancel()
+        self.session.close()
+
+    def _timeout(self) -> tuple[float, float]:
+        t = max(0.05, min(self.options.timeout, self.deadline.remaining()))
+        return (t, t)
+
+    def _pace(self, url: str) -> None:
+        if self.options.rate_limit <= 0:
+            return
+        host = urlsplit(url).netloc
+        gap = 1.0 / self.options.rate_limit
+        wait = self._last_request.get(host, -1e9) + gap - time.monotonic()
+        if wait > 0:
+            time.sleep(min(wait, max(0.0, self.deadline.remaining())))
+        self._last_request[host] = time.monotonic()
+
+    def get(
+        self,
+        url: str,
+        *,
+        check: HopCheck,
+        insecure: bool = False,
+        max_bytes: int | None = None,
+        want_body: Callable[[Result], bool] = lambda r: r.maybe_html,
+        max_redirects: int | None = None,
+    ) -> Result:
+        """Fetch ``url`` following redirects; every failure is data in the Result."""
+        started = time.monotonic()
+        limit = self.options.max_redirects if max_redirects is None else max_redirects
+        res = Result(url=url)
+        seen: set[str] = set()
+        current = url
+        try:
+            for _hop in range(limit + 1):
+                res.url = current
+                if current in seen:
+                    res.error = f"{url}: redirect loop at {current}"
+                    return res
+                seen.add(current)
+                reason = check(current)
+                if reason:
+                    res.error, res.blocked = reason, True
+                    return res
+                if self.deadline.expired() or self.registry.aborted:
+                    res.error = f"{current}: site deadline of {self.options.deadline:g}s reached"
+                    return res
+                location = self._request(current, res, insecure, max_bytes, want_body)
+                if location is None:
+                    return res
+                res.redirects.append(current)
+                current = strip_fragment(urljoin(current, location))
+            res.location = current
+            res.error = f"{url}: more than {limit} redirects"
+            return res
+        finally:
+            res.elapsed_ms = int((time.monotonic() - started) * 1000)
+
+    def _request(
+        self,
+        url: str,
+        res: Result,
+        insecure: bool,
+        max_bytes: int | None,
+        want_body: Callable[[Result], bool],
+    ) -> str | None:
+        """One hop. Returns the redirect location, or None when ``res`` is final."""
+        self._pace(url)
+        res.headers, res.body, res.truncated, res.status = {}, b"", False, 0
+        try:
+            resp = self.session.get(
+                url,
+                allow_redirects=False,
+                stream=True,
+                timeout=self._timeout(),
+                verify=False if insecure else self.verify,
+                proxies=self.proxies,
+            )
+        except requests.exceptions.SSLError as exc:
+            res.ssl_error, res.ssl_url = _one_line(exc), url
+            res.error = f"{url}: TLS error: {_one_line(exc)}"
+            return None
+        except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+            if self.registry.aborted:
+                res.error = f"{url}: site deadline of {self.options.deadline:g}s reached"
+            else:
+                res.error, res.refused = describe_error(url, exc)
+            return None
+        complete = False
+        try:
+            res.status = resp.status_code
+            res.headers = dict(resp.headers)
+            conn = resp.raw.connection
+            sock = getattr(conn, "sock", None) if conn is not None else None
+            if (
+                url.startswith("https:")
+                and not insecure
+                and sock is not None
+                and hasattr(sock, "getpeercert")
+            ):
+                try:
+                    res.peercert = sock.getpeercert()
+                except (ValueError, OSError):
+                    res.peercert = None
+            location = resp.headers.get("Location")
+            if res.status in REDIRECT_STATUSES and location:
+                drain = Result(url=url)
+                complete = self._stream(resp, drain, sock, _DRAIN_BYTES)  # keep the connection reusable
+                return location
+            if want_body(res):
+                complete = self._stream(
+                    resp, res, sock, self.options.max_bytes if max_bytes is None else max_bytes
+                )
+            return None
+        finally:
+            if complete:
+                resp.raw.release_conn()
+            else:
+                resp.close()
+
+    def _stream(self, resp: requests.Response, res: Result, sock: Any, max_bytes: int) -> bool:
+        """Read the body into ``res`` up to ``max_bytes``; True when it was read to the end."""
+        complete = False
+        buf = bytearray()
+        try:
+            while True:
+                remaining = self.deadline.remaining()
+                if remaining <= 0 or self.registry.aborted:
+                    res.error = (
+                        f"{res.url}: site deadline of {self.options.deadline:g}s reached while reading"
+                    )
+                    break
+                if sock is not None:
+                    sock.settimeout(max(0.05, min(self.options.timeout, remaining)))
+                chunk = resp.raw.read1(min(_READ_CHUNK, max_bytes - len(buf) + 1), decode_content=True)
+                if not chunk:
+                    complete = True
+                    break
+                buf += chunk
+                if len(buf) > max_bytes:
+                    del buf[max_bytes:]
+                    res.truncated = True
+                    break
+        except Exception as exc:
+            if self.registry.aborted or self.deadline.expired():
+                res.error = f"{res.url}: site deadline of {self.options.deadline:g}s reached while reading"
+            else:
+                res.error = (
+                    f"{res.url}: body read failed: {describe_error(res.url, exc)[0].split(': ', 1)[-1]}"
+                )
+        res.body = bytes(buf)
+        return complete
