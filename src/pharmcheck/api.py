@@ -26,6 +26,9 @@ def scan(target: str | Target, options: ScanOptions | None = None, **overrides: 
     parsed = target if isinstance(target, Target) else parse_target(target)
     kb = knowledge_with(opts.rules_dirs)
     snapshot = fetch_site(parsed, opts)
+    from pharmcheck.lookups import run_lookups
+
+    run_lookups(snapshot, opts)  # with opts.offline it only records that lookups are off
     if opts.save_snapshot is not None:
         save_snapshot(snapshot, opts.save_snapshot)
     return scan_snapshot(snapshot, kb)
@@ -34,13 +37,15 @@ def scan(target: str | Target, options: ScanOptions | None = None, **overrides: 
 def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     """Judge an already fetched snapshot (pure: no network)."""
     from pharmcheck.checks import run_checks
+    from pharmcheck.lookups.summary import credentials_of, domain_of
     from pharmcheck.scoring import decide
     from pharmcheck.site import Site
 
     kb = kb or knowledge_with(())
     started = time.monotonic()
     site = Site(snapshot, kb)
-    findings = run_checks(site)
+    # An unreachable site has nothing to judge: rules would only report absences.
+    findings = run_checks(site) if snapshot.reachable else []
     decision = decide(findings, snapshot, kb)
     findings.sort(key=lambda f: (not f.decisive, f.points >= 0, -abs(f.points), f.id))
     pages, tls = from_snapshot_summary(snapshot)
@@ -58,6 +63,8 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
         reasons=decision.reasons,
         basis=decision.basis,
         registered_domain=site.domain,
+        credentials=credentials_of(findings),
+        domain=domain_of(snapshot, site.domain),
         redirect_chain=list(snapshot.redirect_chain),
         tls=tls,
         algorithm_version=kb.algorithm_version,

@@ -26,3 +26,5 @@ class ScanOptions:
     user_agent: str = ""  # empty: the default honest User-Agent
     rules_dirs: tuple[Path, ...] = field(default_factory=tuple)
     save_snapshot: Path | None = None
+    proxy: str | None = None  # forward proxy for http and https, used instead of HTTP(S)_PROXY
+    ca_bundle: str | None = None  # CA bundle file, used instead of REQUESTS_CA_BUNDLE / certifi

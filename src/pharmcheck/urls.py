@@ -29,6 +29,11 @@ def registered_domain(host: str) -> str:
     ext = _extractor()(host)
     if ext.domain and ext.suffix:
         return f"{ext.domain}.{ext.suffix}"
+    labels = host.split(".")
+    if not ext.suffix and len(labels) >= 2 and not host.replace(".", "").isdigit():
+        # Suffix not in the list (reserved TLDs such as .test, .example, .internal):
+        # treat the last label as the suffix, so www.x.test -> x.test.
+        return ".".join(labels[-2:])
     return host
 
 
