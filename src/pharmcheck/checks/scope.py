@@ -1,1 +1,265 @@
-"""Placeholder: rule module 'scope' (being written)."""
+"""PC001 scope: does the site sell or dispense medicines at all?
+
+Regulators' criteria apply to sellers, so the verdict first asks whether the site trades
+in medicines. Talk about pharmacies is not enough: a cart, order controls, product data
+or prices must sit next to medicines, or the site must run a prescription service. The
+analysis is shared with the prescription rules (PC401 needs the same answer).
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from bs4 import Tag
+
+from pharmcheck.checks import check
+from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
+from pharmcheck.findings import Evidence, Finding, Outcome
+from pharmcheck.knowledge import Knowledge
+from pharmcheck.site import ParsedPage, Site
+
+MAX_CONTROLS = 800  # per page: buttons, inputs and links examined (carts sit in headers)
+MAX_DRUG_HITS = 400  # per page
+MAX_JSONLD_NODES = 300
+CONTROL_MAX_CHARS = 40
+
+
+@dataclass(frozen=True)
+class ScopePatterns:
+    rx: re.Pattern[str] | None
+    otc: re.Pattern[str] | None
+    drugs: re.Pattern[str] | None  # rx and otc together
+    medicine: re.Pattern[str] | None
+    buy: re.Pattern[str] | None
+    cart_path: re.Pattern[str] | None
+    cart_class: re.Pattern[str] | None
+    service: re.Pattern[str] | None
+    service_path: re.Pattern[str] | None
+    self_sale: re.Pattern[str] | None
+    price: re.Pattern[str]
+    price_window: int
+    drug_types: frozenset[str]
+    product_types: frozenset[str]
+
+
+def _path_pattern(parts: list[str]) -> re.Pattern[str] | None:
+    if not parts:
+        return None
+    alts = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
+    return re.compile(r"(?:^|[/_.\-?=&])(?:" + alts + r")(?:$|[/_.\-?=&])", re.IGNORECASE)
+
+
+def _build(kb: Knowledge) -> ScopePatterns:
+    d = kb.family("scope")
+    rx, otc = str_list(d, "rx_drugs"), str_list(d, "otc_drugs")
+    classes = str_list(d, "cart_classes")
+    buy = str_list(d, "buy_controls")
+    return ScopePatterns(
+        rx=compile_phrases(rx),
+        otc=compile_phrases(otc),
+        drugs=compile_phrases(rx + otc),
+        medicine=compile_phrases(str_list(d, "medicine_words") + rx + otc),
+        # a control is short: the whole text must be the phrase plus at most a few words
+        buy=re.compile(r"^\W{0,3}(?:" + compile_phrases(buy).pattern + r")", re.I)  # type: ignore[union-attr]
+        if buy
+        else None,
+        cart_path=_path_pattern(str_list(d, "cart_paths")),
+        cart_class=re.compile("|".join(re.escape(c) for c in classes), re.I) if classes else None,
+        service=compile_all(lang_table(d, "prescription_service")),
+        service_path=_path_pattern(str_list(d, "prescription_paths")),
+        self_sale=compile_all(lang_table(d, "self_sale")),
+        price=re.compile(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
+        price_window=int(d.get("price_window", 140)),
+        drug_types=frozenset(str_list(d, "jsonld_drug_types")),
+        product_types=frozenset(str_list(d, "jsonld_product_types")),
+    )
+
+
+def patterns(kb: Knowledge) -> ScopePatterns:
+    return per_kb(kb, "scope", _build)
+
+
+@dataclass
+class Scope:
+    """Why the site is (not) a pharmacy: strong and weak signals with evidence."""
+
+    strong: dict[str, Evidence] = field(default_factory=dict)
+    weak: dict[str, Evidence] = field(default_factory=dict)
+    rx_drugs: set[str] = field(default_factory=set)
+    medicine_context: bool = False
+    notes: list[str] = field(default_factory=list)  # commerce seen but not of medicines
+
+    @property
+    def pharmacy(self) -> bool:
+        return bool(self.strong) or len(self.weak) >= 2
+
+    @property
+    def signals(self) -> list[str]:
+        return [*self.strong, *self.weak, *self.notes]
+
+    def evidence(self) -> list[Evidence]:
+        return [*self.strong.values(), *self.weak.values()]
+
+
+def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]]:
+    """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes."""
+    seen = 0
+    for tag in page.soup.find_all(["button", "input", "a"], limit=MAX_CONTROLS):
+        seen += 1
+        if not isinstance(tag, Tag):
+            continue
+        if tag.name == "input":
+            if str(tag.get("type", "")).lower() not in ("submit", "button", "image"):
+                continue
+            text = str(tag.get("value", "") or tag.get("alt", ""))
+        else:
+            text = " ".join(tag.get_text(" ").split())
+        text = text[:200]
+        classes = " ".join(str(c) for c in (tag.get("class") or [])) + " " + str(tag.get("id", ""))
+        if pats.cart_class is not None and pats.cart_class.search(classes):
+            yield "cart", text or classes.strip()
+            continue
+        href = tag.get("href")
+        if isinstance(href, str) and pats.cart_path is not None:
+            try:
+                path = urlsplit(href.strip()).path
+            except ValueError:
+                path = ""
+            if pats.cart_path.search(path):
+                yield "cart", text or href
+                continue
+        if isinstance(href, str) and pats.service_path is not None and pats.service_path.search(href):
+            yield "service", text or href
+            continue
+        if not text or len(text) > CONTROL_MAX_CHARS:
+            continue
+        if pats.service is not None and pats.service.search(text):
+            yield "service", text
+        elif pats.buy is not None and pats.buy.search(text):
+            yield "buy", text
+
+
+def _jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], depth: int = 0) -> None:
+    if budget[0] <= 0 or depth > 8:
+        return
+    budget[0] -= 1
+    if isinstance(node, list):
+        for item in node:
+            _jsonld_types(item, out, budget, depth + 1)
+    elif isinstance(node, dict):
+        t = node.get("@type")
+        name = node.get("name")
+        for typ in t if isinstance(t, list) else [t]:
+            if isinstance(typ, str):
+                out.append((typ, name if isinstance(name, str) else ""))
+        for value in node.values():
+            if isinstance(value, list | dict):
+                _jsonld_types(value, out, budget, depth + 1)
+
+
+def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope) -> None:
+    text = page.text
+    medicine_here = bool(pats.medicine and pats.medicine.search(text))
+    scope.medicine_context = scope.medicine_context or medicine_here
+    url = page.url
+
+    for kind, label in _controls(page, pats):
+        if kind == "service":
+            scope.strong.setdefault("prescription service control", Evidence(url, label))
+        elif kind == "cart" and medicine_here:
+            scope.strong.setdefault("cart or checkout next to medicines", Evidence(url, label))
+        elif kind == "buy" and medicine_here:
+            scope.weak.setdefault("buy/order control next to medicines", Evidence(url, label))
+        elif "commerce controls without medicines" not in scope.notes:
+            scope.notes.append("commerce controls without medicines")
+
+    for form in page.soup.find_all("form", limit=50):
+        if isinstance(form, Tag) and form.find("input", attrs={"type": "file"}) is not None:
+            form_text = " ".join(form.get_text(" ").split())[:400]
+            if pats.medicine is not None and pats.medicine.search(form_text + " " + text[:2000]):
+                scope.strong.setdefault("prescription upload form", Evidence(url, form_text or "file upload"))
+
+    types: list[tuple[str, str]] = []
+    for doc in page.jsonld:
+        _jsonld_types(doc, types, [MAX_JSONLD_NODES])
+    for typ, name in types:
+        medicine_product = typ in pats.product_types and (
+            (pats.medicine is not None and pats.medicine.search(name)) or (not name and medicine_here)
+        )
+        if typ in pats.drug_types or medicine_product:
+            scope.strong.setdefault("medicine product data (JSON-LD)", Evidence(url, f"@type {typ} {name}"))
+
+    if pats.drugs is not None:
+        priced: dict[int, Evidence] = {}  # keyed by the price's position: two names of one drug, one price
+        names: set[str] = set()
+        for i, m in enumerate(pats.drugs.finditer(text)):
+            if i >= MAX_DRUG_HITS:
+                break
+            name = m.group().lower()
+            if pats.rx is not None and pats.rx.fullmatch(m.group()):
+                scope.rx_drugs.add(name)
+            if name in names:
+                continue
+            window = text[m.end() : m.end() + pats.price_window]
+            p = pats.price.search(window)
+            if p:
+                names.add(name)
+                priced.setdefault(m.end() + p.start(),
+                                  Evidence(url, page.excerpt(m.start(), m.end() + p.end(), radius=30)))
+        if len(priced) >= 2:
+            ev = next(iter(priced.values()))
+            scope.strong.setdefault("prices next to medicine names", ev)
+        elif priced:
+            scope.weak.setdefault("a price next to a medicine name", next(iter(priced.values())))
+
+    if pats.service is not None:
+        sm = pats.service.search(text)
+        if sm:
+            scope.weak.setdefault("prescription service offered",
+                                  Evidence(url, page.excerpt(sm.start(), sm.end())))
+    if pats.self_sale is not None and medicine_here:
+        ss = pats.self_sale.search(text)
+        if ss:
+            scope.weak.setdefault("describes itself as selling medicines",
+                                  Evidence(url, page.excerpt(ss.start(), ss.end())))
+
+
+_RESULTS: weakref.WeakKeyDictionary[Site, Scope] = weakref.WeakKeyDictionary()
+
+
+def analyse(site: Site) -> Scope:
+    """The scope of a site, computed once per Site and shared with other rule modules."""
+    cached = _RESULTS.get(site)
+    if cached is not None:
+        return cached
+    pats = patterns(site.kb)
+    scope = Scope()
+    for page in site.pages:
+        _analyse_page(page, pats, scope)
+    _RESULTS[site] = scope
+    return scope
+
+
+@check("PC001")
+def sells_medicines(site: Site) -> Iterator[Finding]:
+    """Always one info finding; data.pharmacy says whether the site sells or dispenses medicines."""
+    scope = analyse(site)
+    drugs = sorted(scope.rx_drugs)[:10]
+    if scope.pharmacy:
+        message = "sells or dispenses medicines: " + "; ".join([*scope.strong, *scope.weak])
+    elif not site.pages:
+        message = "no page could be read, so no sign of medicine sales"
+    elif scope.weak:
+        weak = next(iter(scope.weak))
+        message = f"only one weak sign of medicine sales ({weak}): not treated as a pharmacy"
+    elif scope.notes:
+        message = "a shop, but not of medicines (no medicine next to its cart, prices or order controls)"
+    else:
+        message = "no cart, prices, order controls or prescription service for medicines: not a pharmacy"
+    yield site.finding("PC001", Outcome.INFO, message, scope.evidence(), pharmacy=scope.pharmacy,
+                       signals=scope.signals, rx_drugs=drugs)
