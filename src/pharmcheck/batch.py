@@ -1,0 +1,473 @@
+"""The batch engine: many sites through fetch → score → sinks, concurrently and in flat memory.
+
+Why this shape:
+
+- Fetching is I/O-bound, so it runs in a thread pool (``workers`` threads). Parsing and
+  rules are CPU-bound under the GIL, so the fetched :class:`Snapshot` (plain data) crosses
+  to a process pool of one process per core for ``scan_snapshot``; with one worker or a
+  tiny batch everything runs in the fetch thread instead (no process start-up cost).
+- The main thread is the only one that touches sinks, counts and the progress bar, so
+  no locks are needed there. At most ``2 × workers`` sites are in flight (running or
+  waiting for their host), and results go to the sinks as they finish: only counts stay.
+- Politeness: at most ``per_host`` sites of one host (registered domain + port) are
+  fetched at once; the others wait in a per-host queue without holding a thread. The
+  crawler fetches one page at a time per site and paces requests per host with
+  ``--rate-limit``; when a rate limit is set, ``per_host`` is 1 so the pace holds per host.
+- Duplicated inputs are scanned once; every input line still gets its own result (the
+  same report with its own ``input``). Finished reports are spilled to a temporary file
+  so a duplicate far down a long list does not need the report kept in memory.
+- Anything raised while scanning one site becomes that site's ``error`` result.
+- SIGINT/SIGTERM: stop reading input, cancel what has not started, give running sites a
+  short grace, keep and flush everything finished. A second Ctrl-C aborts at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+from typing import IO, TYPE_CHECKING, Any
+
+from pharmcheck.inputs import Allowlist, InputItem
+from pharmcheck.reporters import NOT_SCANNED, RunInfo, Sink, fails
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pharmcheck.knowledge import Knowledge
+    from pharmcheck.options import ScanOptions
+    from pharmcheck.report import Report
+    from pharmcheck.snapshot import Snapshot
+
+STOP_GRACE_S = 1.5  # how long running sites may finish after an interrupt
+MIN_BATCH_FOR_PROCESSES = 4  # smaller batches score in the fetch thread
+
+
+@dataclass
+class BatchStats:
+    counts: Counter[str] = field(default_factory=Counter)
+    done: int = 0  # results emitted in this run
+    failing: int = 0  # at or beyond --fail-on, not allowlisted (includes resumed results)
+    not_scanned: int = 0  # unreachable or error (includes resumed results)
+    elapsed_s: float = 0.0
+    interrupted: int | None = None  # signal number that stopped the batch
+    abandoned: int = 0  # sites still running when the batch stopped
+
+    def exit_code(self) -> int:
+        """DESIGN §4, with the precedence interrupt (128+signal) > 1 > 3 > 0."""
+        if self.interrupted:
+            return 128 + self.interrupted
+        if self.failing:
+            return 1
+        if self.not_scanned:
+            return 3
+        return 0
+
+
+@dataclass
+class Job:
+    key: Hashable
+    inputs: list[str]
+    payload: Any  # a Target (scan) or a Path (score)
+    host: str | None  # politeness key; None: no per-host limit
+    allow_host: str  # host matched against the allowlist
+
+
+# --- work done outside the main thread -------------------------------------------------------
+
+_CHILD_KB: dict[tuple[Path, ...], Knowledge] = {}
+
+
+def _child_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+
+
+def score_in_child(snapshot: Snapshot, rules_dirs: tuple[Path, ...]) -> Report:
+    """Runs in a scoring process: the rule pack is loaded once per process."""
+    from pharmcheck.api import scan_snapshot
+    from pharmcheck.knowledge import knowledge_with
+
+    kb = _CHILD_KB.get(rules_dirs)
+    if kb is None:
+        kb = _CHILD_KB[rules_dirs] = knowledge_with(rules_dirs)
+    return scan_snapshot(snapshot, kb)
+
+
+def fetch_snapshot(target: Any, options: ScanOptions) -> Snapshot:
+    """The network part of :func:`pharmcheck.api.scan`: fetch, lookups, optional save."""
+    from pharmcheck.api import save_snapshot
+    from pharmcheck.fetch import fetch_site
+    from pharmcheck.lookups import run_lookups
+
+    snapshot = fetch_site(target, options)
+    run_lookups(snapshot, options)  # with options.offline it only records that lookups are off
+    if options.save_snapshot is not None:
+        save_snapshot(snapshot, options.save_snapshot)
+    return snapshot
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    from pharmcheck.snapshot import Snapshot
+
+    snap = Snapshot.load(path)
+    if not snap.input:
+        snap.input = str(path)
+    return snap
+
+
+def _process_pool(size: int) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    ctx: Any
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(
+            [
+                "pharmcheck.api",
+                "pharmcheck.checks",
+                "pharmcheck.site",
+                "pharmcheck.scoring",
+                "pharmcheck.knowledge",
+            ]
+        )
+    else:  # pragma: no cover - Windows/macOS default
+        ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_child_init)
+
+
+class ResultStore:
+    """Finished reports by job key, spilled to a temporary file (for duplicate inputs)."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+        self._index: dict[Hashable, tuple[int, int]] = {}
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._index
+
+    def put(self, key: Hashable, report: Report) -> None:
+        import json
+
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the store
+        data = json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")
+        self._file.seek(0, os.SEEK_END)
+        self._index[key] = (self._file.tell(), len(data))
+        self._file.write(data)
+
+    def get(self, key: Hashable) -> Report:
+        import json
+
+        from pharmcheck.report import Report
+
+        assert self._file is not None
+        offset, size = self._index[key]
+        self._file.seek(offset)
+        return Report.from_dict(json.loads(self._file.read(size)))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+class ProgressView:
+    """A rich progress bar on stderr: done/total, rate, ETA and counts per verdict."""
+
+    def __init__(self, total: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("scanning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=Console(stderr=True),
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.task = self.progress.add_task("scan", total=total, rate="", counts="")
+        self.started = time.monotonic()
+        self.progress.start()
+
+    def update(self, done: int, counts: Counter[str]) -> None:
+        elapsed = max(1e-6, time.monotonic() - self.started)
+        shown = " ".join(f"{k}:{v}" for k, v in sorted(counts.items()))
+        self.progress.update(self.task, completed=done, rate=f"{done / elapsed:.1f}/s", counts=shown)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchPlan:
+    """How to run: stage functions and limits. ``first`` runs in a thread, ``second`` anywhere."""
+
+    first: Callable[[Any], Snapshot]
+    rules_dirs: tuple[Path, ...]
+    kb: Knowledge
+    workers: int
+    per_host: int = 2
+    processes: int = 0  # scoring processes; 0 = score in the fetch thread
+    fail_on: str = "rogue"
+    allowlist: Allowlist | None = None
+    on_result: Callable[[Report], None] | None = None  # e.g. tests; called after the sinks
+    echo_input: bool = True  # each result's ``input`` is the input line (False: keep the snapshot's)
+
+
+def choose_processes(workers: int, total: int | None) -> int:
+    cpus = os.cpu_count() or 1
+    if workers <= 1 or cpus <= 1 or (total is not None and total < MIN_BATCH_FOR_PROCESSES):
+        return 0
+    return cpus
+
+
+def job_for_target(item: InputItem) -> Job:
+    from urllib.parse import urlsplit
+
+    from pharmcheck.urls import registered_domain
+
+    target = item.target
+    assert target is not None
+    try:
+        port = urlsplit(target.url).port
+    except ValueError:
+        port = None
+    host = f"{registered_domain(target.host) or target.host}:{port or ''}"
+    return Job(key=target.candidates, inputs=[item.input], payload=target, host=host, allow_host=target.host)
+
+
+class _Stopper:
+    """Turns the first SIGINT/SIGTERM into a stop request; a second SIGINT aborts."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stopper:
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc: object) -> None:
+        for s, old in self._old.items():
+            signal.signal(s, old)
+
+
+def run_batch(
+    items: Iterable[InputItem],
+    sinks: list[Sink],
+    plan: BatchPlan,
+    *,
+    make_job: Callable[[InputItem], Job] = job_for_target,
+    total: int | None = None,
+    progress: ProgressView | None = None,
+    prior: Counter[str] | None = None,
+    prior_failing: int = 0,
+) -> BatchStats:
+    """Scan every item, streaming each result to every sink. Never raises for one site's failure."""
+    from pharmcheck.report import error_report
+
+    stats = BatchStats()
+    if prior:
+        stats.counts.update(prior)
+        stats.failing += prior_failing
+        stats.not_scanned += sum(prior.get(v, 0) for v in NOT_SCANNED)
+    started = time.monotonic()
+    window = max(2, 2 * plan.workers)
+    per_host = 1 if plan.per_host < 1 else plan.per_host
+    threads = ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="pharmcheck-fetch")
+    procs: ProcessPoolExecutor | None = None
+    inflight: dict[Future[Any], tuple[str, Job]] = {}
+    jobs: dict[Hashable, Job] = {}
+    waiting: dict[str, deque[Job]] = {}
+    active: Counter[str] = Counter()
+    store = ResultStore()
+    source: Iterator[InputItem] = iter(items)
+    exhausted = False
+
+    def emit(report: Report, allow_host: str = "") -> None:
+        if plan.allowlist is not None:
+            host = allow_host or _host_of(report.url)
+            report.suppressed = (plan.allowlist.reason_for(host) if host else None) or report.suppressed
+        for sink in sinks:
+            sink.write(report)
+        stats.done += 1
+        stats.counts[report.verdict] += 1
+        if report.verdict in NOT_SCANNED:
+            stats.not_scanned += 1
+        if fails(report.verdict, report.suppressed, plan.fail_on):
+            stats.failing += 1
+        if plan.on_result is not None:
+            plan.on_result(report)
+        if progress is not None:
+            progress.update(stats.done, stats.counts)
+
+    def first_and_second(payload: Any) -> Report:
+        from pharmcheck.api import scan_snapshot
+
+        return scan_snapshot(plan.first(payload), plan.kb)
+
+    def start(job: Job) -> None:
+        if job.host is not None:
+            active[job.host] += 1
+        if procs is None:
+            inflight[threads.submit(first_and_second, job.payload)] = ("both", job)
+        else:
+            inflight[threads.submit(plan.first, job.payload)] = ("first", job)
+
+    def admit(job: Job) -> None:
+        if job.host is not None and active[job.host] >= per_host:
+            waiting.setdefault(job.host, deque()).append(job)
+        else:
+            start(job)
+
+    def finish(job: Job, report: Report) -> None:
+        jobs.pop(job.key, None)
+        for inp in job.inputs:
+            emit(replace(report, input=inp) if plan.echo_input else replace(report), job.allow_host)
+        store.put(job.key, report)
+        if job.host is not None:
+            active[job.host] -= 1
+            queue = waiting.get(job.host)
+            if queue:
+                nxt = queue.popleft()
+                if not queue:
+                    del waiting[job.host]
+                start(nxt)
+            elif active[job.host] <= 0:
+                del active[job.host]
+
+    def crash(job: Job, exc: BaseException) -> Report:
+        name = job.inputs[0]
+        return error_report(name, f"internal error while scanning: {type(exc).__name__}: {exc}"[:500])
+
+    try:
+        with _Stopper() as stopper:
+            while True:
+                while stopper.signum is None and not exhausted and len(jobs) < window:
+                    item = next(source, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    if item.error is not None or (item.target is None and item.input == ""):
+                        emit(error_report(item.input, item.error or "empty input"))
+                        continue
+                    try:
+                        job = make_job(item)
+                    except Exception as exc:  # a target the engine cannot plan still gets a result
+                        emit(error_report(item.input, f"bad target: {exc}"))
+                        continue
+                    if job.key in jobs:
+                        jobs[job.key].inputs.append(item.input)
+                        continue
+                    if job.key in store:
+                        emit(replace(store.get(job.key), input=item.input), job.allow_host)
+                        continue
+                    if procs is None and plan.processes > 0:
+                        procs = _process_pool(plan.processes)
+                    jobs[job.key] = job
+                    admit(job)
+                if stopper.signum is not None or (exhausted and not inflight):
+                    break
+                done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    stage, job = inflight.pop(fut)
+                    failure = fut.exception()
+                    if failure is not None:
+                        finish(job, crash(job, failure))
+                    elif stage == "first" and procs is not None:
+                        try:
+                            second = procs.submit(score_in_child, fut.result(), plan.rules_dirs)
+                        except BrokenProcessPool:  # a scoring process died (OOM?): start a fresh pool
+                            procs.shutdown(wait=False, cancel_futures=True)
+                            procs = _process_pool(plan.processes)
+                            second = procs.submit(score_in_child, fut.result(), plan.rules_dirs)
+                        inflight[second] = ("second", job)
+                    else:
+                        finish(job, fut.result())
+            if stopper.signum is not None:
+                stats.interrupted = stopper.signum
+                _drain(inflight, finish, crash)
+                stats.abandoned = len(inflight)
+    finally:
+        threads.shutdown(wait=not inflight, cancel_futures=True)
+        if procs is not None:
+            procs.shutdown(wait=not inflight, cancel_futures=True)
+        store.close()
+        stats.elapsed_s = time.monotonic() - started
+        if progress is not None:
+            progress.stop()
+        info = RunInfo(
+            fail_on=plan.fail_on,
+            counts=dict(stats.counts),
+            elapsed_s=stats.elapsed_s,
+            interrupted=stats.interrupted is not None,
+        )
+        for sink in sinks:
+            sink.close(info)
+    return stats
+
+
+def _host_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def _drain(
+    inflight: dict[Future[Any], tuple[str, Job]],
+    finish: Callable[[Job, Report], None],
+    crash: Callable[[Job, BaseException], Report],
+) -> None:
+    """After a stop: cancel what has not started, give running work a short grace, keep what finished."""
+    for fut in list(inflight):
+        if fut.cancel():
+            inflight.pop(fut)
+    deadline = time.monotonic() + STOP_GRACE_S
+    while inflight and time.monotonic() < deadline:
+        left = max(0.0, deadline - time.monotonic())
+        done, _ = wait(list(inflight), timeout=left, return_when=FIRST_COMPLETED)
+        for fut in done:
+            stage, job = inflight.pop(fut)
+            exc = fut.exception()
+            if exc is not None:
+                finish(job, crash(job, exc))
+            elif stage != "first":
+                finish(job, fut.result())

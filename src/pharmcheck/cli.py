@@ -1,0 +1,673 @@
+"""The command line: a thin typer layer over the library, the batch engine and the reporters.
+
+Exit codes (DESIGN §4), in order of precedence:
+
+- ``130``/``143``: interrupted by SIGINT/SIGTERM (128 + signal). Every result finished so
+  far is written and flushed; ``--resume`` completes the batch.
+- ``1``: at least one verdict at or beyond ``--fail-on`` (allowlisted sites never count).
+- ``3``: some target could not be scanned (``unreachable`` or ``error``), none failed.
+- ``0``: otherwise.
+- ``2``: usage or input error, detected before anything is scanned (bad option, bad target
+  on the command line, missing input file, bad allowlist/config/rule pack).
+
+Heavy modules (requests, bs4, lxml, rich tables, tldextract) are imported inside the
+commands, so ``pharmcheck --version`` starts fast. Results go to stdout (or ``-o``);
+progress, warnings and the summary go to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from pharmcheck import __version__
+from pharmcheck.config import FORMATS, ConfigError, Resolved, resolve
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from pharmcheck.batch import BatchStats
+    from pharmcheck.reporters import Sink
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_SCANNED = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="pharmcheck",
+    help="Is this online pharmacy legitimate? Crawl a site, apply explainable rules, get a verdict.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+    junit = "junit"
+
+
+class FailOn(StrEnum):
+    rogue = "rogue"
+    suspicious = "suspicious"
+    never = "never"
+
+
+def _stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def die(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """A one-line error on stderr and an exit code, never a traceback."""
+    from pharmcheck.safety import clean_text
+
+    sys.stderr.write(f"pharmcheck: error: {clean_text(message, 500)}\n")
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    from pharmcheck.safety import clean_text
+
+    sys.stderr.write(f"pharmcheck: warning: {clean_text(message, 500)}\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"pharmcheck {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Is this online pharmacy legitimate?"""
+
+
+# --- shared option handling -------------------------------------------------------------------
+
+FormatOpt = Annotated[
+    Format | None, typer.Option("-f", "--format", help="Output format [default: text].", case_sensitive=False)
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("-o", "--output", help="Write the -f report here instead of stdout.", dir_okay=False),
+]
+ReportOpt = Annotated[
+    list[str] | None,
+    typer.Option("--report", metavar="FORMAT=PATH", help="An extra report file; repeatable."),
+]
+FailOnOpt = Annotated[
+    FailOn | None,
+    typer.Option(
+        "--fail-on", case_sensitive=False, help="Verdicts that make the exit code 1 [default: rogue]."
+    ),
+]
+AllowOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--allowlist",
+        help="Domains to report but never fail on "
+        "(TOML [[allow]] domain/reason, or text lines 'domain reason').",
+    ),
+]
+RulesOpt = Annotated[
+    list[Path] | None, typer.Option("--rules", help="Extra rule-pack directory; repeatable.")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="Sites in flight at once [default: min(32, 8×cpu)].")
+]
+QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar and no summary on stderr.")]
+VerboseOpt = Annotated[
+    bool, typer.Option("-v", "--verbose", help="Text output: show skipped rules and more evidence.")
+]
+
+
+def _settings(flags: dict[str, Any]) -> Resolved:
+    try:
+        return resolve(
+            {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in flags.items() if v is not None}
+        )
+    except ConfigError as exc:
+        die(str(exc))
+
+
+def _report_specs(fmt: str, output: Path | None, reports: list[str] | None) -> list[tuple[str, Path | None]]:
+    specs: list[tuple[str, Path | None]] = [(fmt, output)]
+    for spec in reports or []:
+        name, sep, path = spec.partition("=")
+        name = name.strip().lower()
+        if not sep or not path:
+            die(f"--report expects FORMAT=PATH, got {spec!r}")
+        if name not in FORMATS:
+            die(f"--report: unknown format {name!r} (one of {', '.join(FORMATS)})")
+        specs.append((name, Path(path)))
+    targets = [str(p) for _f, p in specs if p is not None]
+    if len(set(targets)) != len(targets):
+        die("the same output file is named twice")
+    return specs
+
+
+def _open_sinks(
+    specs: list[tuple[str, Path | None]],
+    *,
+    fail_on: str,
+    single: bool,
+    verbose: bool,
+    resume_path: Path | None,
+) -> tuple[list[Sink], list[IO[str]]]:
+    from pharmcheck.reporters import make_sink
+
+    sinks: list[Sink] = []
+    files: list[IO[str]] = []
+    for fmt, path in specs:
+        if path is None:
+            color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            sinks.append(
+                make_sink(fmt, sys.stdout, fail_on=fail_on, single=single, color=color, verbose=verbose)
+            )
+            continue
+        appending = resume_path is not None and path == resume_path
+        if resume_path is not None and fmt == "csv" and path.exists() and path.stat().st_size > 0:
+            appending = True
+        try:
+            fh = path.open("a" if appending else "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            die(f"cannot write {path}: {exc.strerror or exc}")
+        files.append(fh)
+        if fmt == "csv" and appending:
+            from pharmcheck.reporters.csvout import CsvSink
+
+            sinks.append(CsvSink(fh, header=False))
+        else:
+            sinks.append(make_sink(fmt, fh, fail_on=fail_on, single=single, verbose=verbose))
+    return sinks, files
+
+
+def _load_kb(rules: tuple[Path, ...]) -> Any:
+    from pharmcheck.knowledge import RulePackError, knowledge_with
+
+    for d in rules:
+        if not d.is_dir():
+            die(f"--rules: not a directory: {d}")
+    try:
+        return knowledge_with(rules)
+    except RulePackError as exc:
+        die(str(exc))
+
+
+def _load_allowlist(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from pharmcheck.inputs import InputError, load_allowlist
+
+    try:
+        return load_allowlist(path)
+    except InputError as exc:
+        die(str(exc))
+
+
+def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[str]]) -> NoReturn:
+    for fh in files:
+        fh.close()
+    sys.stdout.flush()
+    if stats.interrupted:
+        warn(f"interrupted: {stats.done} results written; run again with --resume to finish")
+    if not quiet and (sum(stats.counts.values()) > 1 or stats.interrupted):
+        console = _stderr()
+        try:
+            from pharmcheck.reporters.text import render_summary
+        except ImportError:  # pragma: no cover
+            console.print(dict(stats.counts))
+        else:
+            render_summary(stats.counts, stats.elapsed_s, console, total)
+    code = stats.exit_code()
+    if stats.abandoned:
+        # Sites still fetching after the grace period: their threads cannot be killed, and
+        # everything finished is already flushed, so leave without waiting for them.
+        sys.stderr.flush()
+        os._exit(code)
+    raise typer.Exit(code)
+
+
+# --- resume -----------------------------------------------------------------------------------
+
+
+def read_previous(path: Path, fail_on: str) -> tuple[Counter[str], Counter[str], int]:
+    """Inputs already done in a jsonl file, their verdict counts and failures; a torn last line is cut."""
+    import json
+
+    from pharmcheck.reporters import fails
+
+    done: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    failing = 0
+    if not path.exists():
+        return done, counts, failing
+    good_end = 0
+    torn = 0
+    with path.open("rb") as fh:
+        for raw in fh:
+            try:
+                if not raw.endswith(b"\n"):
+                    raise ValueError("no newline")
+                obj = json.loads(raw)
+                inp, verdict = str(obj["input"]), str(obj["verdict"])
+            except (ValueError, KeyError, TypeError):
+                torn += 1
+                break
+            done[inp] += 1
+            counts[verdict] += 1
+            failing += fails(verdict, obj.get("suppressed"), fail_on)
+            good_end += len(raw)
+    if torn:
+        warn(f"{path}: skipping a torn or malformed line at byte {good_end} (and anything after it)")
+        with path.open("r+b") as fh:
+            fh.truncate(good_end)
+    return done, counts, failing
+
+
+def _skip_done(items: Any, done: Counter[str]) -> Any:
+    for item in items:
+        if done[item.input] > 0:
+            done[item.input] -= 1
+            continue
+        yield item
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+@app.command()
+def scan(
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="URLs or bare domains.", show_default=False)
+    ] = None,
+    input: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-i", "--input", metavar="FILE|-", help="Targets, one per line ('-' = stdin); repeatable."
+        ),
+    ] = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    report: ReportOpt = None,
+    fail_on: FailOnOpt = None,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", help="Pages per site [default: 12].")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds per request [default: 10].")
+    ] = None,
+    deadline: Annotated[
+        float | None, typer.Option("--deadline", help="Seconds per site [default: 60].")
+    ] = None,
+    workers: WorkersOpt = None,
+    per_host: Annotated[
+        int | None, typer.Option("--per-host", help="Sites of one host at once [default: 2].")
+    ] = None,
+    rate_limit: Annotated[
+        float | None, typer.Option("--rate-limit", help="Requests/second per host (0: no limit).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip inputs already in the jsonl output; append.")
+    ] = False,
+    allowlist: AllowOpt = None,
+    rules: RulesOpt = None,
+    save_snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-snapshot", metavar="DIR", file_okay=False, help="Save each site's snapshot as JSON there."
+        ),
+    ] = None,
+    offline: Annotated[
+        bool | None, typer.Option("--offline", help="No lookups beyond the site itself.", show_default=False)
+    ] = None,
+    allow_private: Annotated[
+        bool | None,
+        typer.Option("--allow-private", show_default=False, help="Allow loopback/private addresses."),
+    ] = None,
+    user_agent: Annotated[str | None, typer.Option("--user-agent", help="User-Agent header.")] = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Scan sites and give each a verdict.
+
+    Exit codes: 0 ok, 1 a verdict at or beyond --fail-on, 2 usage error, 3 some site not scanned.
+    """
+    cfg = _settings(
+        {
+            "format": format,
+            "fail_on": fail_on,
+            "max_pages": max_pages,
+            "timeout": timeout,
+            "deadline": deadline,
+            "workers": workers,
+            "per_host": per_host,
+            "rate_limit": rate_limit,
+            "allowlist": allowlist,
+            "rules": tuple(rules) if rules else None,
+            "offline": offline,
+            "allow_private": allow_private,
+            "user_agent": user_agent,
+        }
+    )
+    from pharmcheck.inputs import InputError, count_targets, iter_inputs, open_inputs
+    from pharmcheck.target import TargetError, parse_target
+
+    targets = targets or []
+    inputs = input or []
+    if not targets and not inputs:
+        die("no targets: give URLs or domains, or -i FILE (- for stdin)")
+    for t in targets:
+        try:
+            parse_target(t)
+        except TargetError as exc:
+            die(f"bad target {t!r}: {exc}")
+    specs = _report_specs(cfg["format"], output, report)
+    allow = _load_allowlist(cfg["allowlist"])
+    kb = _load_kb(cfg["rules"])
+    resume_path: Path | None = None
+    if resume:
+        resume_path = next((p for f, p in specs if f == "jsonl" and p is not None), None)
+        if resume_path is None:
+            die("--resume needs a jsonl output file (-f jsonl -o FILE, or --report jsonl=FILE)")
+    try:
+        sources = open_inputs(inputs)
+    except InputError as exc:
+        die(str(exc))
+
+    total: int | None = len(targets)
+    for p in inputs:
+        n = count_targets(p)
+        total = None if n is None or total is None else total + n
+    items = iter_inputs(targets, sources)
+    done_before: Counter[str] = Counter()
+    prior: Counter[str] = Counter()
+    prior_failing = 0
+    if resume_path is not None:
+        done_before, prior, prior_failing = read_previous(resume_path, cfg["fail_on"])
+        if total is not None:
+            total = max(0, total - sum(done_before.values()))
+        items = _skip_done(items, done_before)
+
+    from pharmcheck.options import ScanOptions
+
+    options = ScanOptions(
+        max_pages=cfg["max_pages"],
+        timeout=cfg["timeout"],
+        deadline=cfg["deadline"],
+        max_bytes=cfg["max_bytes"],
+        allow_private=cfg["allow_private"],
+        offline=cfg["offline"],
+        rate_limit=cfg["rate_limit"],
+        user_agent=cfg["user_agent"],
+        rules_dirs=cfg["rules"],
+        save_snapshot=save_snapshot,
+    )
+    single = len(targets) == 1 and not inputs
+    sinks, files = _open_sinks(
+        specs, fail_on=cfg["fail_on"], single=single, verbose=verbose, resume_path=resume_path
+    )
+    from functools import partial
+
+    from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch
+
+    workers_n = int(cfg["workers"])
+    plan = BatchPlan(
+        first=partial(fetch_snapshot, options=options),
+        rules_dirs=cfg["rules"],
+        kb=kb,
+        workers=workers_n,
+        per_host=1 if cfg["rate_limit"] > 0 else int(cfg["per_host"]),
+        processes=choose_processes(workers_n, total),
+        fail_on=cfg["fail_on"],
+        allowlist=allow,
+    )
+    progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
+    stats = run_batch(
+        items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
+    )
+    if stats.done == 0 and not prior and not stats.interrupted:
+        for fh in files:
+            fh.close()
+        die("no targets in the input")
+    _finish(stats, quiet, total, files)
+
+
+@app.command()
+def score(
+    snapshots: Annotated[
+        list[Path], typer.Argument(help="Snapshot JSON files (or folders of them).", show_default=False)
+    ],
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    report: ReportOpt = None,
+    fail_on: FailOnOpt = None,
+    workers: WorkersOpt = None,
+    allowlist: AllowOpt = None,
+    rules: RulesOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Judge saved snapshots again, offline (no network at all). Same outputs and exit codes as scan."""
+    cfg = _settings(
+        {
+            "format": format,
+            "fail_on": fail_on,
+            "workers": workers,
+            "allowlist": allowlist,
+            "rules": tuple(rules) if rules else None,
+        }
+    )
+    paths: list[Path] = []
+    for p in snapshots:
+        if p.is_dir():
+            paths.extend(sorted(p.glob("*.json")))
+        elif p.is_file():
+            paths.append(p)
+        else:
+            die(f"snapshot not found: {p}")
+    if not paths:
+        die("no snapshot files given")
+    specs = _report_specs(cfg["format"], output, report)
+    allow = _load_allowlist(cfg["allowlist"])
+    kb = _load_kb(cfg["rules"])
+    sinks, files = _open_sinks(
+        specs, fail_on=cfg["fail_on"], single=len(paths) == 1, verbose=verbose, resume_path=None
+    )
+    from pharmcheck.batch import BatchPlan, Job, ProgressView, choose_processes, load_snapshot, run_batch
+    from pharmcheck.inputs import InputItem
+
+    def job(item: InputItem) -> Job:
+        return Job(
+            key=str(Path(item.input).resolve()),
+            inputs=[item.input],
+            payload=Path(item.input),
+            host=None,
+            allow_host="",
+        )
+
+    workers_n = min(int(cfg["workers"]), 2 * (os.cpu_count() or 1))
+    plan = BatchPlan(
+        first=load_snapshot,
+        rules_dirs=cfg["rules"],
+        kb=kb,
+        workers=workers_n,
+        processes=choose_processes(workers_n, len(paths)),
+        fail_on=cfg["fail_on"],
+        allowlist=allow,
+        echo_input=False,
+    )
+    progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
+    items = (InputItem(str(p)) for p in paths)
+    stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
+    _finish(stats, quiet, len(paths), files)
+
+
+@app.command()
+def rules(
+    rules_dir: RulesOpt = None,
+) -> None:
+    """The rule catalogue: id, name, severity, title and the file each rule comes from."""
+    from rich.table import Table
+    from rich.text import Text
+
+    kb = _load_kb(tuple(rules_dir or ()))
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in ("id", "name", "severity", "title", "origin"):
+        table.add_column(col, overflow="fold")
+    for rid in sorted(kb.rules):
+        m = kb.rules[rid]
+        table.add_row(m.id, m.name, m.severity, Text(m.title), Path(m.origin).name)
+    _stdout_console().print(table)
+
+
+@app.command()
+def explain(
+    rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule ID (e.g. PC402) or its dotted name.")],
+    rules_dir: RulesOpt = None,
+) -> None:
+    """Full documentation of one rule: what it checks, why, what passes and fails, sources, weights."""
+    kb = _load_kb(tuple(rules_dir or ()))
+    try:
+        meta = kb.rule(rule_id.strip().upper() if rule_id.strip().upper() in kb.rules else rule_id.strip())
+    except KeyError:
+        die(f"unknown rule ID {rule_id!r} (see: pharmcheck rules)")
+    from rich.text import Text
+
+    console = _stdout_console()
+    weights = kb.scoring.get("weights", {}).get(meta.id, {})
+    decisive = meta.id in kb.scoring.get("decisive", [])
+    gate = meta.id in kb.scoring.get("legitimate_requires", [])
+    out = Text()
+    out.append(f"{meta.id}  {meta.name}\n", style="bold")
+    out.append(f"{meta.title}\n")
+    out.append(
+        f"severity: {meta.severity}   family: {meta.family}   file: {Path(meta.origin).name}\n", style="dim"
+    )
+    if meta.aliases:
+        out.append(f"aliases: {', '.join(meta.aliases)}\n", style="dim")
+    for label, body in (
+        ("What it checks", meta.summary),
+        ("Why it matters", meta.rationale),
+        ("Passes", meta.passes),
+        ("Fails", meta.fails),
+    ):
+        if body:
+            out.append(f"\n{label}\n", style="bold")
+            out.append(body.strip() + "\n")
+    out.append("\nWeights (rules/scoring.toml)\n", style="bold")
+    if isinstance(weights, dict) and weights:
+        for outcome, pts in weights.items():
+            out.append(f"  {outcome:<5} {int(pts):+d}\n")
+    else:
+        out.append("  none: informational only\n")
+    if decisive:
+        out.append("  decisive: a failure makes the site rogue whatever else it shows\n")
+    if gate:
+        out.append("  gate: a site is legitimate only when this rule passes\n")
+    if meta.sources:
+        out.append("\nSources\n", style="bold")
+        for s in meta.sources:
+            out.append(f"  {s}\n")
+    console.print(out, end="")
+
+
+@app.command("config")
+def config_cmd() -> None:
+    """Each setting, its value and where it came from (flag > PHARMCHECK_* env > config file > default)."""
+    from rich.table import Table
+
+    from pharmcheck.config import SETTINGS, find_config_file, show
+
+    cfg = _settings({})
+    try:
+        found = find_config_file(Path.cwd())
+    except ConfigError as exc:
+        die(str(exc))
+    console = _stdout_console()
+    where = str(found[0]) if found else "(none: ./pharmcheck.toml or ./pyproject.toml [tool.pharmcheck])"
+    console.print(f"config file: {where}", markup=False)
+    table = Table(box=None, pad_edge=False)
+    for col in ("setting", "value", "source", "env", "meaning"):
+        table.add_column(col, overflow="fold")
+    for s in SETTINGS:
+        table.add_row(s.flag.lstrip("-"), show(cfg[s.name]), cfg.sources[s.name], s.env, s.help)
+    console.print(table)
+
+
+@app.command()
+def demo(
+    format: FormatOpt = None,
+    max_pages: Annotated[int | None, typer.Option("--max-pages", help="Pages per site.")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Serve the bundled sample sites on 127.0.0.1 and scan them (works offline)."""
+    from pharmcheck.demo import main_demo
+
+    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose)
+    raise typer.Exit(code)
+
+
+@app.command("eval")
+def eval_cmd(
+    corpus: Annotated[list[Path], typer.Argument(help="Labelled corpus folder(s).", show_default=False)],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON on stdout.")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Sites evaluated at once.")] = None,
+    max_pages: Annotated[int | None, typer.Option("--max-pages", help="Pages per site.")] = None,
+    max_false_trust: Annotated[
+        int,
+        typer.Option(
+            "--max-false-trust", help="Exit 1 when more rogue sites than this are called legitimate."
+        ),
+    ] = 0,
+) -> None:
+    """Accuracy on a labelled corpus: confusion matrix and per-site results."""
+    from pharmcheck.evaluate import main_eval
+
+    for c in corpus:
+        if not c.exists():
+            die(f"corpus not found: {c}")
+    extra: dict[str, Any] = {} if jobs is None else {"jobs": jobs}
+    code = main_eval(
+        corpus,
+        _stderr() if json_out else _stdout_console(),
+        as_json=json_out,
+        out=sys.stdout,
+        max_pages=max_pages,
+        max_false_trust=max_false_trust,
+        **extra,
+    )
+    raise typer.Exit(int(code))
+
+
+def _stdout_console() -> Console:
+    """Tables at terminal width on a terminal; wide (no wrapping of IDs and names) when piped."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:  # `pharmcheck … | head`: not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_FAIL)

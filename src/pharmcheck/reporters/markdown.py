@@ -1,0 +1,95 @@
+"""Markdown reporter, for ``$GITHUB_STEP_SUMMARY`` and pull-request comments.
+
+A summary table per verdict, then one row per site. Page-derived text is escaped: HTML
+special characters become entities and Markdown punctuation (pipes, brackets, emphasis,
+backticks) is backslash-escaped, so a hostile page cannot break the table or inject
+links or HTML. Only a small tuple per site is kept until the end.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+from pharmcheck.reporters import VERDICT_ORDER, fails, top_findings
+from pharmcheck.safety import clean_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pharmcheck.report import Report
+    from pharmcheck.reporters import RunInfo
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+MAX_ROWS = 5000  # rows listed in full; the rest are counted
+
+
+def md_escape(text: object, max_len: int = 300) -> str:
+    s = clean_text("" if text is None else str(text), max_len)
+    s = " ".join(s.split())
+    s = html.escape(s, quote=True)
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+class Row(NamedTuple):
+    input: str
+    verdict: str
+    score: int | None
+    failing: bool
+    suppressed: str | None
+    note: str
+
+
+class MarkdownSink:
+    def __init__(self, stream: TextIO, fail_on: str = "rogue") -> None:
+        self.stream = stream
+        self.fail_on = fail_on
+        self.rows: list[Row] = []
+        self.extra = 0
+
+    def write(self, report: Report) -> None:
+        if len(self.rows) >= MAX_ROWS:
+            self.extra += 1
+            return
+        top = top_findings(report, 1)
+        note = report.errors[0] if report.errors and not report.ok else (top[0] if top else "")
+        self.rows.append(
+            Row(
+                report.input[:300],
+                report.verdict,
+                report.score,
+                fails(report.verdict, report.suppressed, self.fail_on),
+                report.suppressed,
+                note[:300],
+            )
+        )
+
+    def close(self, info: RunInfo) -> None:
+        out = ["## pharmcheck results", ""]
+        counts = dict(info.counts)
+        total = sum(counts.values())
+        out += ["| verdict | sites |", "|---|---:|"]
+        for v in [*VERDICT_ORDER, *sorted(k for k in counts if k not in VERDICT_ORDER)]:
+            if counts.get(v):
+                out.append(f"| {md_escape(v)} | {counts[v]} |")
+        out.append(f"| **total** | {total} |")
+        failing = sum(r.failing for r in self.rows)
+        out += [
+            "",
+            f"Fail on: `{self.fail_on}` — failing sites: {failing}"
+            + (" (interrupted)" if info.interrupted else ""),
+            "",
+        ]
+        if self.rows:
+            out += ["| site | verdict | score | main finding |", "|---|---|---:|---|"]
+            for r in self.rows:
+                verdict = md_escape(r.verdict)
+                if r.failing:
+                    verdict = f"**{verdict}**"
+                if r.suppressed:
+                    verdict += f" (allowlisted: {md_escape(r.suppressed, 120)})"
+                score = "" if r.score is None else str(r.score)
+                out.append(f"| {md_escape(r.input)} | {verdict} | {score} | {md_escape(r.note)} |")
+            if self.extra:
+                out.append(f"\n… and {self.extra} more sites (see the machine-readable report).")
+        self.stream.write("\n".join(out) + "\n")
+        self.stream.flush()
