@@ -56,6 +56,71 @@ class Hit:
         return Evidence(self.page.url, self.excerpt)
 
 
+_BLOCK_TAGS = frozenset(
+    "p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 br address section article footer header nav aside "
+    "main form fieldset dd dt dl blockquote pre hr option label button figcaption caption tbody thead".split()
+)
+
+
+class _TextCollector:
+    """lxml parser target (SAX-style): no tree is built, so no nesting depth limit can hide text."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.hidden = 0
+
+    def start(self, tag: str, attrib: object) -> None:
+        if tag in _INVISIBLE:
+            self.hidden += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def end(self, tag: str) -> None:
+        if tag in _INVISIBLE:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def data(self, text: str) -> None:
+        if not self.hidden and self.size < MAX_TEXT_CHARS:
+            self.parts.append(text)
+            self.size += len(text)
+
+    def comment(self, text: str) -> None:
+        pass
+
+    def close(self) -> str:
+        return "".join(self.parts)
+
+
+def visible_lines(html: str) -> list[str]:
+    """The text a browser would show, as lines (one per block element); never raises on hostile markup.
+
+    Parsed with lxml in target mode, which is several times faster than a second
+    BeautifulSoup parse and, unlike an lxml tree, keeps text nested deeper than 256 levels.
+    Block elements and ``<br>`` end a line; inline elements (``<b>no prescription</b> needed``)
+    stay on their line.
+    """
+    import lxml.etree
+
+    if not html.strip():
+        return []
+    collector = _TextCollector()
+    parser = lxml.etree.HTMLParser(target=collector, recover=True)
+    try:
+        parser.feed(html)
+        raw = parser.close()
+    except (lxml.etree.LxmlError, ValueError):
+        raw = collector.close()
+    out = []
+    for line in str(raw)[:MAX_TEXT_CHARS].split("\n"):
+        line = _BLOCK.sub(" ", line).strip()
+        if line:
+            out.append(line)
+    return out
+
+
 class ParsedPage:
     def __init__(self, page: Page, site_domain: str) -> None:
         self.page = page
@@ -93,19 +158,13 @@ class ParsedPage:
 
     @cached_property
     def lines(self) -> list[str]:
-        """Visible text as lines (block structure kept), whitespace collapsed."""
-        soup = BeautifulSoup(self.page.html or "", "lxml")  # own copy: we decompose tags
-        for tag in soup.find_all(_INVISIBLE):
-            tag.decompose()
-        for br in soup.find_all("br"):
-            br.replace_with("\n")
-        raw = soup.get_text("\n")[:MAX_TEXT_CHARS]
-        out = []
-        for line in raw.split("\n"):
-            line = _BLOCK.sub(" ", line).strip()
-            if line:
-                out.append(line)
-        return out
+        """Visible text as lines (one per block element), whitespace collapsed.
+
+        Extracted with lxml directly (several times faster than a second BeautifulSoup
+        parse): invisible elements are dropped, block elements and ``<br>`` end a line,
+        inline elements (``<b>no prescription</b> needed``) stay on their line.
+        """
+        return visible_lines(self.page.html or "")
 
     @cached_property
     def text(self) -> str:
