@@ -22,6 +22,13 @@ CHECK_MODULES = (
     "pharmcheck.checks.address",
     "pharmcheck.checks.licence",
     "pharmcheck.checks.prescription",
+    "pharmcheck.checks.credentials",
+    "pharmcheck.checks.domain",
+    "pharmcheck.checks.lang",
+    "pharmcheck.checks.patterns",
+    "pharmcheck.checks.redflags",
+    "pharmcheck.checks.identity",
+    "pharmcheck.checks.signals",
 )
 
 
@@ -48,7 +55,9 @@ def check(*ids: str) -> Callable[[CheckFunc], CheckFunc]:
 def registered() -> list[RegisteredCheck]:
     for name in CHECK_MODULES:
         importlib.import_module(name)
-    return list(_REGISTRY)
+    # Registration order depends on who imported what first; findings must not.
+    order = {name: i for i, name in enumerate(CHECK_MODULES)}
+    return sorted(_REGISTRY, key=lambda reg: order.get(reg.module, len(order)))
 
 
 def run_checks(site: Site) -> list[Finding]:

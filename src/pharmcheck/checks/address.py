@@ -1,1 +1,642 @@
-"""Placeholder: rule module 'address' (being written)."""
+"""PC2xx identity and contact: a physical address (PC201) and a telephone number (PC202).
+
+Addresses are read from schema.org data (JSON-LD, microdata, RDFa), ``<address>`` elements and
+the visible text. In text, an address is a country's postcode pattern with a street-like component
+a few lines above it (both from ``rules/address.toml``): neither alone counts, so prices, dosages,
+phone numbers, years and town names in sentences are not addresses. P.O. boxes, private mailboxes
+and virtual offices receive mail but are not premises: they warn. Telephone numbers are parsed with
+libphonenumber (``phonenumbers``) in the region of the address, the domain or the page language.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+import phonenumbers
+
+from pharmcheck.checks import check
+from pharmcheck.findings import Evidence, Finding, Outcome
+from pharmcheck.knowledge import Knowledge
+from pharmcheck.site import ParsedPage, Site
+
+MAX_LOCALITY_HITS = 200  # per format and text: bounds work on hostile pages
+MAX_JSONLD_NODES = 2000
+MAX_JSONLD_DEPTH = 12
+MAX_PHONE_SNIPPETS = 40  # per page: spans around digit runs given to the phone matcher
+SNIPPET_RADIUS = 60
+MAX_ADDRESS_CHARS = 200
+FULL_SCAN_KINDS = frozenset({"contact", "legal", "about", "home"})
+FULL_SCAN_HEAD, FULL_SCAN_TAIL = 100_000, 20_000  # characters read on those pages
+HEAD_LINES, TAIL_LINES = 30, 80  # lines read on other pages (header, footer)
+SOURCE_RANK = {"jsonld": 0, "microdata": 1, "address-tag": 2, "text": 3}
+KIND_RANK = {"contact": 0, "legal": 1, "about": 2, "home": 3}
+MAILBOX_LABEL = {
+    "po_box": "P.O. box",
+    "private_mailbox": "private mailbox (PMB)",
+    "virtual_office": "mail-forwarding / virtual-office",
+}
+_PHONEISH = re.compile(r"(?:\d[ ().\-/]{0,3}){7}")
+_SEPARATED = re.compile(r"[+ ().\-/]")
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
+_HAS_POSTAL = re.compile(r"postaladdress", re.I)
+_HAS_JSONLD = re.compile(r"ld\+json", re.I)
+_HAS_ADDRESS_TAG = re.compile(r"<address\b", re.I)
+_ANY = re.compile("")  # attribute present, any value (BeautifulSoup filter)
+
+
+# --------------------------------------------------------------------------------------------
+# The rule pack's address knowledge, compiled once per Knowledge object.
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Format:
+    country: str
+    locality: re.Pattern[str]
+    postcode: re.Pattern[str]
+    streets: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    formats: tuple[_Format, ...]
+    all_streets: tuple[re.Pattern[str], ...]
+    mailbox: tuple[tuple[str, re.Pattern[str]], ...]
+    no_address: re.Pattern[str] | None
+    phone_words: re.Pattern[str] | None
+    window_before: int
+    window_after: int
+    max_distance: int
+    country_names: dict[str, str]
+    tld_country: dict[str, str]
+    lang_region: dict[str, str]
+    default_region: str
+
+
+_CACHE: dict[int, tuple[Knowledge, _Compiled]] = {}
+
+
+def _opt(pattern: Any) -> re.Pattern[str] | None:
+    return re.compile(pattern) if isinstance(pattern, str) and pattern else None
+
+
+def _compile(kb: Knowledge) -> _Compiled:
+    data = kb.family("address")
+    styles = {name: re.compile(entry["pattern"]) for name, entry in data.get("street_style", {}).items()}
+    formats = tuple(
+        _Format(
+            country=str(f["country"]).upper(),
+            locality=re.compile(f["locality"]),
+            postcode=re.compile(f["postcode"]),
+            streets=tuple(styles[name] for name in f.get("street", []) if name in styles),
+        )
+        for f in data.get("format", [])
+    )
+    return _Compiled(
+        formats=formats,
+        all_streets=tuple(styles.values()),
+        mailbox=tuple((str(m["kind"]), re.compile(m["pattern"])) for m in data.get("mailbox", [])),
+        no_address=_opt(data.get("no_address")),
+        phone_words=_opt(data.get("phone_words")),
+        window_before=int(data.get("window_before", 4)),
+        window_after=int(data.get("window_after", 1)),
+        max_distance=int(data.get("max_distance", 320)),
+        country_names={str(k).lower(): str(v).upper() for k, v in data.get("country_names", {}).items()},
+        tld_country={str(k).lower(): str(v).upper() for k, v in data.get("tld_country", {}).items()},
+        lang_region={str(k).lower(): str(v).upper() for k, v in data.get("phone_region_by_lang", {}).items()},
+        default_region=str(data.get("phone_default_region", "US")).upper(),
+    )
+
+
+def compiled(kb: Knowledge) -> _Compiled:
+    """The address knowledge of ``kb``, compiled on first use (regexes are compiled once per pack)."""
+    entry = _CACHE.get(id(kb))
+    if entry is None or entry[0] is not kb:
+        entry = (kb, _compile(kb))
+        _CACHE[id(kb)] = entry
+    return entry[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Addresses in free text.
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Address:
+    text: str
+    country: str
+    source: str  # jsonld, microdata, address-tag, text
+    mailbox: str = ""  # "" for premises, else a MAILBOX_LABEL key
+    evidence: Evidence = field(default_factory=lambda: Evidence(""))
+    page_kind: str = "other"
+
+    def rank(self) -> tuple[int, int]:
+        return (KIND_RANK.get(self.page_kind, 9), SOURCE_RANK.get(self.source, 9))
+
+
+@dataclass(frozen=True)
+class TextAddress:
+    start: int
+    end: int
+    country: str
+    mailbox: str
+    text: str
+    street_first: bool = True  # the usual order; a street read after its postcode is a weaker reading
+
+
+class _Lines:
+    """Line offsets of a text, to find the line of a character position."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def index(self, pos: int) -> int:
+        return bisect_right(self.starts, pos) - 1
+
+    def start(self, line: int) -> int:
+        return self.starts[max(0, min(line, len(self.starts) - 1))]
+
+    def end(self, line: int) -> int:
+        if line + 1 < len(self.starts):
+            return self.starts[line + 1] - 1
+        return len(self.text)
+
+
+def _clean(text: str) -> str:
+    parts = [" ".join(p.split()) for p in text.split("\n")]
+    out = ", ".join(p.strip(" ,") for p in parts if p.strip(" ,"))
+    return out[:MAX_ADDRESS_CHARS]
+
+
+def _mailbox_kind(
+    c: _Compiled, text: str, start: int = 0, end: int | None = None, skip: tuple[str, ...] = ()
+) -> str:
+    end = len(text) if end is None else end
+    for kind, pattern in c.mailbox:
+        if kind not in skip and pattern.search(text, start, end):
+            return kind
+    return ""
+
+
+def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
+    """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country."""
+    lines = _Lines(text)
+    found: dict[int, TextAddress] = {}  # keyed by postcode position
+    for fmt in c.formats:
+        for n, pc in enumerate(fmt.locality.finditer(text)):
+            if n >= MAX_LOCALITY_HITS:
+                break
+            li = lines.index(pc.start())
+            lo = max(lines.start(li - c.window_before), pc.start() - c.max_distance)
+            hi = min(lines.end(li + c.window_after), pc.end() + c.max_distance)
+            street = _nearest_street(fmt.streets, text, lo, hi, pc)
+            if street is None:
+                continue
+            start, end = min(street.start(), pc.start()), max(street.end(), pc.end())
+            line_start = lines.start(lines.index(start))
+            if start - line_start <= 80:  # "Unit 4, 12 High St": the street's line, not only its tail
+                label = text.rfind(": ", line_start, start)  # but not a label ("Visit us: ...")
+                start = label + 2 if label >= 0 else line_start
+            box_lo = max(lines.start(lines.index(start) - 1), start - 120)
+            box_hi = min(lines.end(lines.index(end)), end + 80)
+            # A street with a PMB or in a virtual office is a mailbox; a P.O. box beside a street is
+            # not (find_mailboxes reports it on its own).
+            box = _mailbox_kind(c, text, box_lo, box_hi, skip=("po_box",))
+            street_first = street.end() <= pc.start()
+            addr = TextAddress(start, end, fmt.country, box, _clean(text[start:end]), street_first)
+            old = found.get(pc.start())
+            if old is None or (addr.country == hint and old.country != hint):
+                found[pc.start()] = addr
+    out: list[TextAddress] = []
+    for addr in sorted(found.values(), key=lambda a: (a.start, -a.end)):
+        if out and addr.start < out[-1].end:  # one address read twice ("Dublin 2, D02 X285")
+            old = out[-1]
+            if (addr.street_first, addr.end - addr.start) > (old.street_first, old.end - old.start):
+                out[-1] = addr
+            continue
+        out.append(addr)
+    return out
+
+
+def _nearest_street(
+    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc: re.Match[str]
+) -> re.Match[str] | None:
+    best: re.Match[str] | None = None
+    best_gap = 1 << 30
+    for style in styles:
+        for m in style.finditer(text, lo, hi):
+            if pc.start() <= m.start() < pc.end():
+                continue  # the postcode itself ("Dublin 2" is no street)
+            gap = pc.start() - m.end() if m.end() <= pc.start() else m.start() - pc.end()
+            gap = gap if gap >= 0 else 0
+            if gap < best_gap:
+                best, best_gap = m, gap
+    return best
+
+
+def find_mailboxes(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
+    """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20"."""
+    lines = _Lines(text)
+    out: list[TextAddress] = []
+    for kind, pattern in c.mailbox:
+        if kind == "virtual_office":
+            continue  # a phrase, not an address, unless it stands in one (see find_in_text)
+        for n, m in enumerate(pattern.finditer(text)):
+            if n >= MAX_LOCALITY_HITS:
+                break
+            if not (_DIGIT.search(text, m.end(), min(len(text), m.end() + 14)) or _DIGIT.search(
+                    text, max(0, m.start() - 8), m.start())):
+                continue
+            li = lines.index(m.start())
+            start, end = max(lines.start(li), m.start() - 60), min(lines.end(li + 1), m.end() + 120)
+            matched = [f.country for f in c.formats if f.locality.search(text, start, end)]
+            known = hint in {f.country for f in c.formats}
+            country = hint if hint in matched or (hint and not known) else (matched[0] if matched else hint)
+            out.append(TextAddress(m.start(), end, country, kind, _clean(text[m.start():end])))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Structured addresses (schema.org in JSON-LD, microdata, RDFa).
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Postal:
+    street: str = ""
+    locality: str = ""
+    postcode: str = ""
+    region: str = ""
+    country: str = ""
+    pobox: str = ""
+
+    def text(self) -> str:
+        box = f"P.O. Box {self.pobox}" if self.pobox else ""
+        if self.region:  # North American / Australian order: town, region postcode
+            parts = [self.street, box, self.locality, " ".join(p for p in (self.region, self.postcode) if p)]
+        else:
+            parts = [self.street, box, " ".join(p for p in (self.postcode, self.locality) if p)]
+        return ", ".join(p for p in [*parts, self.country] if p)[:MAX_ADDRESS_CHARS]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        return _as_text(value.get("name") or value.get("@id") or "")
+    if isinstance(value, list) and value:
+        return _as_text(value[0])
+    return ""
+
+
+_POSTAL_KEYS = {
+    "streetaddress": "street", "addresslocality": "locality", "postalcode": "postcode",
+    "addressregion": "region", "addresscountry": "country", "postofficeboxnumber": "pobox",
+}
+
+
+def _postal_from_dict(d: dict[str, Any]) -> _Postal:
+    p = _Postal()
+    for key, value in d.items():
+        attr = _POSTAL_KEYS.get(str(key).rsplit(":", 1)[-1].lower())
+        if attr:
+            setattr(p, attr, _as_text(value)[:300])
+    return p
+
+
+def _types(d: dict[str, Any]) -> list[str]:
+    t = d.get("@type", [])
+    items = t if isinstance(t, list) else [t]
+    return [str(x).rsplit("/", 1)[-1].rsplit(":", 1)[-1] for x in items if isinstance(x, str)]
+
+
+def _jsonld_addresses(doc: Any) -> Iterator[_Postal | str]:
+    """Every PostalAddress (or address string) anywhere in a JSON-LD document, bounded."""
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    seen = 0
+    while stack and seen < MAX_JSONLD_NODES:
+        node, depth = stack.pop()
+        seen += 1
+        if depth > MAX_JSONLD_DEPTH:
+            continue
+        if isinstance(node, list):
+            stack.extend((x, depth + 1) for x in reversed(node))
+        elif isinstance(node, dict):
+            if "PostalAddress" in _types(node):
+                yield _postal_from_dict(node)
+            for key, value in node.items():
+                if str(key).rsplit(":", 1)[-1].lower() == "address":
+                    if isinstance(value, str):
+                        yield value
+                    elif isinstance(value, list):
+                        yield from (v for v in value if isinstance(v, str))
+                if isinstance(value, dict | list):
+                    stack.append((value, depth + 1))
+
+
+def _microdata_addresses(page: ParsedPage) -> Iterator[_Postal]:
+    soup = page.soup
+    postal = re.compile("PostalAddress", re.I)
+    for attr, prop in (("itemtype", "itemprop"), ("typeof", "property")):
+        for el in soup.find_all(True, attrs={attr: postal}, limit=20):
+            p = _Postal()
+            for child in el.find_all(True, attrs={prop: _ANY}, limit=50):
+                value_attr = child.get(prop)
+                names = list(value_attr) if isinstance(value_attr, list) else str(value_attr or "").split()
+                for name in names:
+                    key = _POSTAL_KEYS.get(str(name).rsplit(":", 1)[-1].rsplit("/", 1)[-1].lower())
+                    if not key:
+                        continue
+                    content = child.get("content")
+                    value = content if isinstance(content, str) else child.get_text(" ")
+                    setattr(p, key, " ".join(value.split())[:300])
+            yield p
+
+
+def _country_code(c: _Compiled, value: str) -> str:
+    v = value.strip().lower()
+    if v in c.country_names:
+        return c.country_names[v]
+    if len(v) == 2 and v.isalpha():
+        return "GB" if v == "uk" else v.upper()
+    return ""
+
+
+def _judge_postal(c: _Compiled, p: _Postal, hint: str) -> tuple[bool, str, str]:
+    """(is an address, mailbox kind, country) for a structured address."""
+    text = p.text()
+    box = "po_box" if p.pobox else _mailbox_kind(c, text)
+    street_ok = bool(p.street) and bool(_LETTER.search(p.street)) and (
+        bool(_DIGIT.search(p.street)) or any(s.search(p.street) for s in c.all_streets)
+    )
+    is_address = (street_ok and bool(p.postcode or p.locality)) or bool(box and (p.postcode or p.locality))
+    country = _country_code(c, p.country)
+    if not country and p.postcode:
+        fits = [f.country for f in c.formats if f.postcode.fullmatch(p.postcode.upper())]
+        country = hint if hint in fits else (fits[0] if fits else "")
+    return is_address, box, country or hint
+
+
+# --------------------------------------------------------------------------------------------
+# The site's addresses, computed once and shared by PC201 and PC202.
+# --------------------------------------------------------------------------------------------
+@dataclass
+class AddressResult:
+    addresses: list[Address]
+    pages_checked: int
+    says_none: Evidence | None = None
+
+    @property
+    def physical(self) -> list[Address]:
+        return [a for a in self.addresses if not a.mailbox]
+
+    @property
+    def mailboxes(self) -> list[Address]:
+        return [a for a in self.addresses if a.mailbox]
+
+    @property
+    def country(self) -> str:
+        for group in (self.physical, self.mailboxes):
+            for a in group:
+                if a.country:
+                    return a.country
+        return ""
+
+
+_RESULTS: weakref.WeakKeyDictionary[Site, AddressResult] = weakref.WeakKeyDictionary()
+
+
+def site_hint(site: Site, c: _Compiled) -> str:
+    """The country the domain (ccTLD) or else the page language points to, or ""."""
+    tld = site.domain.rsplit(".", 1)[-1].lower() if site.domain else ""
+    if len(tld) == 2 and tld.isalpha():
+        return c.tld_country.get(tld, tld.upper())
+    for lang in site.languages:
+        if lang in c.lang_region:
+            return c.lang_region[lang]
+    return ""
+
+
+def _regions(page: ParsedPage) -> list[tuple[int, int]]:
+    """Parts of the page text read for addresses: all of it on the pages that carry one (contact,
+    legal, about, home), else the header and the footer, where shops repeat their address. This
+    bounds the work on long product listings, whose middle holds no address."""
+    text = page.text
+    n = len(text)
+    if page.kind in FULL_SCAN_KINDS:
+        if n <= FULL_SCAN_HEAD + FULL_SCAN_TAIL:
+            return [(0, n)]
+        return [(0, FULL_SCAN_HEAD), (n - FULL_SCAN_TAIL, n)]
+    lines = page.lines
+    if len(lines) <= HEAD_LINES + TAIL_LINES:
+        return [(0, n)]
+    head = sum(len(x) + 1 for x in lines[:HEAD_LINES])
+    tail = n - sum(len(x) + 1 for x in lines[-TAIL_LINES:]) + 1
+    return [(0, head), (tail, n)]
+
+
+def _page_addresses(
+    page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]]
+) -> Iterator[Address]:
+    def structured(p: _Postal | str, source: str) -> Iterator[Address]:
+        if isinstance(p, str):
+            for t in find_in_text(p[:2000], c, hint) + find_mailboxes(p[:2000], c, hint):
+                yield Address(t.text, t.country, source, t.mailbox, Evidence(page.url, p), page.kind)
+            return
+        ok, box, country = _judge_postal(c, p, hint)
+        if ok:
+            yield Address(p.text(), country, source, box, Evidence(page.url, p.text()), page.kind)
+
+    html = page.page.html or ""
+    for doc in page.jsonld if _HAS_JSONLD.search(html) else ():
+        for item in _jsonld_addresses(doc):
+            yield from structured(item, "jsonld")
+    if _HAS_POSTAL.search(html):
+        for postal in _microdata_addresses(page):
+            yield from structured(postal, "microdata")
+    if _HAS_ADDRESS_TAG.search(html):
+        for tag in page.soup.find_all("address", limit=20):
+            text = "\n".join(" ".join(x.split()) for x in tag.get_text("\n").split("\n") if x.strip())[:4000]
+            for t in find_in_text(text, c, hint) + find_mailboxes(text, c, hint):
+                yield Address(t.text, t.country, "address-tag", t.mailbox, Evidence(page.url, t.text),
+                              page.kind)
+    for a, b in _regions(page):
+        chunk = page.text[a:b]
+        found = seen.get(chunk)
+        if found is None:  # footers repeat on every page: read each distinct one once
+            found = seen[chunk] = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint)
+        for t in found:
+            excerpt = page.excerpt(a + t.start, a + t.end)
+            yield Address(t.text, t.country, "text", t.mailbox, Evidence(page.url, excerpt), page.kind)
+
+
+def analyse(site: Site) -> AddressResult:
+    """All addresses of the site, best first (premises before mailboxes, contact pages first)."""
+    cached = _RESULTS.get(site)
+    if cached is not None:
+        return cached
+    c = compiled(site.kb)
+    hint = site_hint(site, c)
+    addresses: list[Address] = []
+    says_none: Evidence | None = None
+    seen: dict[str, list[TextAddress]] = {}
+    for page in sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9)):
+        addresses.extend(_page_addresses(page, c, hint, seen))
+        if says_none is None and c.no_address is not None:
+            m = c.no_address.search(page.text, 0, FULL_SCAN_HEAD)
+            if m:
+                says_none = Evidence(page.url, page.excerpt(m.start(), m.end()))
+    addresses.sort(key=Address.rank)
+    result = AddressResult(addresses, len(site.pages), says_none)
+    _RESULTS[site] = result
+    return result
+
+
+def _checked_evidence(site: Site, note: str) -> list[Evidence]:
+    pages = sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9))[:3]
+    return [Evidence(p.url, f"{note} ({p.kind} page: {p.title or p.url})") for p in pages]
+
+
+@check("PC201")
+def physical_address(site: Site) -> Iterator[Finding]:
+    if not site.pages:
+        yield site.finding("PC201", Outcome.SKIP, "no pages to check for an address")
+        return
+    result = analyse(site)
+    if result.physical:
+        best = result.physical[0]
+        where = best.country or "country unknown"
+        message = f"physical address found ({where}, {best.source}): {best.text}"
+        yield site.finding("PC201", Outcome.PASS, message, [a.evidence for a in result.physical[:3]],
+                           country=best.country, address=best.text, source=best.source)
+        return
+    if result.mailboxes:
+        best = result.mailboxes[0]
+        label = MAILBOX_LABEL.get(best.mailbox, best.mailbox)
+        message = f"the only address is a {label} address, not a physical pharmacy address: {best.text}"
+        yield site.finding("PC201", Outcome.WARN, message, [a.evidence for a in result.mailboxes[:3]],
+                           country=best.country, address=best.text, source=best.source, mailbox=best.mailbox)
+        return
+    message = f"no physical address found on {result.pages_checked} pages checked"
+    evidence = _checked_evidence(site, "no address")
+    if result.says_none is not None:
+        message += "; the site says it has no physical address"
+        evidence.insert(0, result.says_none)
+    yield site.finding("PC201", Outcome.FAIL, message, evidence, pages_checked=result.pages_checked)
+
+
+# --------------------------------------------------------------------------------------------
+# PC202 telephone.
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Number:
+    e164: str
+    country: str
+    calling_code: int
+    evidence: Evidence
+
+
+def _phone_region(site: Site, c: _Compiled) -> str:
+    return analyse(site).country or site_hint(site, c) or c.default_region
+
+
+def _add(found: dict[str, _Number], num: Any, evidence: Evidence) -> None:
+    if not phonenumbers.is_valid_number(num):
+        return
+    e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    if e164 not in found:
+        country = phonenumbers.region_code_for_number(num) or ""
+        found[e164] = _Number(e164, country, num.country_code, evidence)
+
+
+def _tel_links(page: ParsedPage, region: str, found: dict[str, _Number]) -> None:
+    for a in page.soup.find_all("a", href=re.compile(r"^\s*tel:", re.I), limit=50):
+        href = a.get("href")
+        if not isinstance(href, str):
+            continue
+        raw = unquote(href.strip()[4:])[:40]
+        try:
+            num = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        label = " ".join(a.get_text(" ").split())
+        _add(found, num, Evidence(page.url, f'<a href="{href.strip()[:60]}"> {label}'.strip()))
+
+
+def _snippets(page: ParsedPage) -> list[tuple[int, int]]:
+    """Short spans of the page text around digit runs that could be phone numbers, those with a
+    "+" or a phone word first, at most MAX_PHONE_SNIPPETS per page (header, footer, contact pages)."""
+    text = page.text
+    spans: list[tuple[int, int]] = []
+    for a, b in _regions(page):
+        for n, m in enumerate(_PHONEISH.finditer(text, a, b)):
+            if n >= MAX_PHONE_SNIPPETS * 4:
+                break
+            lo = max(a, m.start() - SNIPPET_RADIUS, text.rfind("\n", 0, m.start()) + 1)
+            nl = text.find("\n", m.end())
+            hi = min(b, m.end() + SNIPPET_RADIUS, nl if nl >= 0 else len(text))
+            if spans and lo < spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(hi, spans[-1][1]))
+            else:
+                spans.append((lo, hi))
+    return spans[: MAX_PHONE_SNIPPETS * 4]
+
+
+def _text_numbers(
+    page: ParsedPage, c: _Compiled, region: str, found: dict[str, _Number], seen: set[str]
+) -> None:
+    text = page.text
+    spans = _snippets(page)
+    # snippets with "+" or a phone word first: those are the numbers the site means as phone numbers
+    spans.sort(key=lambda ab: 0 if "+" in text[ab[0]:ab[1]] or (c.phone_words and c.phone_words.search(
+        text, ab[0], ab[1])) else 1)
+    for lo, hi in spans[:MAX_PHONE_SNIPPETS]:
+        snippet = text[lo:hi]
+        if snippet in seen:  # the footer's number again
+            continue
+        seen.add(snippet)
+        for match in phonenumbers.PhoneNumberMatcher(snippet, region):
+            worded = bool(c.phone_words and c.phone_words.search(snippet))
+            if not worded and not _SEPARATED.search(match.raw_string):
+                continue  # a bare run of digits (order number, SKU) with no phone word beside it
+            _add(found, match.number, Evidence(page.url, page.excerpt(lo + match.start, lo + match.end)))
+
+
+@check("PC202")
+def phone(site: Site) -> Iterator[Finding]:
+    if not site.pages:
+        yield site.finding("PC202", Outcome.SKIP, "no pages to check for a telephone number")
+        return
+    c = compiled(site.kb)
+    region = _phone_region(site, c)
+    found: dict[str, _Number] = {}
+    seen: set[str] = set()
+    pages = sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9))
+    for page in pages:
+        _tel_links(page, region, found)
+        _text_numbers(page, c, region, found, seen)
+    if not found:
+        message = f"no valid telephone number found on {len(pages)} pages checked"
+        yield site.finding("PC202", Outcome.FAIL, message, _checked_evidence(site, "no telephone number"),
+                           region=region)
+        return
+    numbers = list(found.values())[:10]
+    address_country = analyse(site).country
+    mismatch = False
+    message = f"telephone number found: {numbers[0].e164} ({numbers[0].country or 'international'})"
+    if len(numbers) > 1:
+        message += f" and {len(numbers) - 1} more"
+    if address_country:
+        code = phonenumbers.country_code_for_region(address_country)
+        if code and all(n.calling_code != code for n in numbers):
+            mismatch = True
+            countries = ", ".join(sorted({n.country or "?" for n in numbers}))
+            message += f"; phone country ({countries}) differs from the address country ({address_country})"
+    yield site.finding("PC202", Outcome.PASS, message, [n.evidence for n in numbers[:5]],
+                       numbers=[{"e164": n.e164, "country": n.country} for n in numbers],
+                       mismatch=mismatch, address_country=address_country)
