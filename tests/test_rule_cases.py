@@ -4,7 +4,9 @@ Each ``[[case]]`` has ``name``, ``rule`` (an ID), ``expect`` (the outcome of tha
 finding), optional ``data`` (a subset of the finding's data that must match), optional
 ``absent = true`` (no finding with that ID at all) and one or more ``[[case.page]]`` with
 ``html`` and optional ``url``/``kind``/``lang``. Optional ``[case.tls]`` sets snapshot TLS
-fields. Cases run through the real rule registry on a snapshot built from the pages.
+fields (``[case.tls.cert]`` a CertInfo); optional ``[case.lookups]``, ``redirect_chain`` and
+``fetched_at`` set those snapshot fields (facts of the lookups stage, as data). Cases run
+through the real rule registry on a snapshot built from the pages.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 from pharmcheck.checks import run_checks
 from pharmcheck.knowledge import default_knowledge
 from pharmcheck.site import Site
-from pharmcheck.snapshot import Page, Snapshot, TLSInfo
+from pharmcheck.snapshot import CertInfo, Page, Snapshot, TLSInfo
 from pharmcheck.urls import registered_domain
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -43,13 +45,17 @@ def build_snapshot(case: dict[str, Any]) -> Snapshot:
         pages.append(Page(url=url, status=p.get("status", 200), kind=p.get("kind", "home" if i == 0 else "other"),
                           content_type="text/html", html=html, headers=p.get("headers", {})))
     first = pages[0].url if pages else "https://www.example-pharmacy.com/"
-    tls = TLSInfo(**case.get("tls", {"outcome": "verified"}))
+    tls_args = dict(case.get("tls", {"outcome": "verified"}))
+    if isinstance(tls_args.get("cert"), dict):
+        tls_args["cert"] = CertInfo(**tls_args["cert"])
+    tls = TLSInfo(**tls_args)
     from urllib.parse import urlsplit
 
     host = urlsplit(first).hostname or ""
     return Snapshot(input=first, url=first, final_url=first, registered_domain=registered_domain(host),
                     start_registered_domain=registered_domain(host), pages=pages, tls=tls,
-                    redirect_chain=[first])
+                    redirect_chain=case.get("redirect_chain", [first]), lookups=case.get("lookups", {}),
+                    fetched_at=case.get("fetched_at", ""))
 
 
 @pytest.mark.parametrize("case", _load())

@@ -10,7 +10,7 @@ from pharmcheck.findings import Finding
 from pharmcheck.snapshot import Snapshot
 from pharmcheck.target import redact
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass
@@ -40,6 +40,8 @@ class Report:
     algorithm_version: str = ""
     scanned_at: str = ""
     suppressed: str | None = None  # allowlist reason, when the site is allowlisted
+    credentials: list[dict[str, Any]] = field(default_factory=list)  # seals/numbers and their status
+    domain: dict[str, Any] = field(default_factory=dict)  # RDAP facts of the registered domain
     schema_version: str = SCHEMA_VERSION
     pharmcheck_version: str = __version__
 
@@ -67,6 +69,8 @@ class Report:
                 for p in self.pages
             ],
             "redirect_chain": [redact(u) for u in self.redirect_chain],
+            "credentials": self.credentials,
+            "domain": self.domain,
             "tls": self.tls,
             "errors": self.errors,
             "elapsed_ms": self.elapsed_ms,
@@ -94,6 +98,8 @@ class Report:
             algorithm_version=d.get("algorithm_version", ""),
             scanned_at=d.get("scanned_at", ""),
             suppressed=d.get("suppressed"),
+            credentials=[dict(c) for c in d.get("credentials", [])],
+            domain=dict(d.get("domain", {})),
             schema_version=d.get("schema_version", SCHEMA_VERSION),
             pharmcheck_version=d.get("pharmcheck_version", __version__),
         )
