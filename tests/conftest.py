@@ -22,11 +22,18 @@ _ENV = (
 )
 
 
+@pytest.fixture(scope="session")
+def _lookup_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("pharmcheck-cache"))
+
+
 @pytest.fixture(autouse=True)
-def _clean_network_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy or CA bundle from the developer's shell leaks into a test."""
+def _clean_network_env(monkeypatch: pytest.MonkeyPatch, _lookup_cache_dir: str) -> None:
+    """No proxy or CA bundle from the developer's shell leaks into a test, and no test
+    writes the real user cache (lookups cache registry and RDAP answers on disk)."""
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PHARMCHECK_CACHE_DIR", _lookup_cache_dir)
 
 
 @pytest.fixture
