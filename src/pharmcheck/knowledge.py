@@ -36,6 +36,8 @@ class RuleMeta:
     family: str = ""
     origin: str = ""  # file the rule came from
     aliases: tuple[str, ...] = ()
+    kind: str = "python"  # "pattern": a data-only rule run by pharmcheck.checks.patterns
+    spec: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # pattern-rule keys
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Knowledge:
     data: dict[str, dict[str, Any]] = field(default_factory=dict)  # family -> [data]
     scoring: dict[str, Any] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # compiled views
 
     def family(self, name: str) -> dict[str, Any]:
         return self.data.get(name, {})
@@ -72,18 +75,12 @@ def builtin_pack_dir() -> Path:
     raise RulePackError("rule pack not found: the installation is incomplete (no pharmcheck/rulepack)")
 
 
-def _str(entry: dict[str, Any], key: str, where: str, required: bool = True) -> str:
-    value = entry.get(key, "")
-    if required and not value:
-        raise RulePackError(f"{where}: missing required key '{key}'")
-    if not isinstance(value, str):
-        raise RulePackError(f"{where}: key '{key}' must be a string")
-    return value
+def _load_file(kb: Knowledge, path: Path, inline_weights: dict[str, Any] | None = None) -> None:
+    from pharmcheck.packschema import load_rules
 
-
-def _load_file(kb: Knowledge, path: Path) -> None:
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulePackError(f"{path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -92,53 +89,35 @@ def _load_file(kb: Knowledge, path: Path) -> None:
     if path.name == "scoring.toml":
         kb.scoring = doc
         return
-    family = str(doc.get("family", path.stem))
-    for i, entry in enumerate(doc.get("rule", [])):
-        where = f"{path}: rule[{i}]"
-        rid = _str(entry, "id", where)
-        where = f"{path}: rule {rid}"
-        severity = _str(entry, "severity", where)
-        if severity not in SEVERITIES:
-            raise RulePackError(f"{where}: key 'severity' must be one of {', '.join(SEVERITIES)}")
-        sources = entry.get("sources", [])
-        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-            raise RulePackError(f"{where}: key 'sources' must be a list of strings")
-        kb.rules[rid] = RuleMeta(
-            id=rid,
-            name=_str(entry, "name", where),
-            title=_str(entry, "title", where),
-            severity=severity,
-            summary=_str(entry, "summary", where),
-            rationale=_str(entry, "rationale", where, required=False),
-            passes=_str(entry, "passes", where, required=False),
-            fails=_str(entry, "fails", where, required=False),
-            sources=tuple(sources),
-            family=family,
-            origin=str(path),
-            aliases=tuple(entry.get("aliases", [])),
-        )
-    data = doc.get("data", {})
-    if not isinstance(data, dict):
-        raise RulePackError(f"{path}: [data] must be a table")
-    merged = kb.data.setdefault(family, {})
-    merged.update(data)
+    load_rules(kb, path, text, doc, inline_weights if inline_weights is not None else {})
 
 
 def load_pack(directories: list[Path]) -> Knowledge:
+    """Load rule-pack directories in order; later ones add rules or override them by ID.
+
+    Within one directory, inline ``weight`` tables of its rules apply first and its
+    ``scoring.toml`` then overrides them key by key; a later directory overrides both.
+    """
     kb = Knowledge()
     for directory in directories:
-        files = sorted(directory.glob("*.toml"))
-        # scoring last so a user pack's weights override the built-in table key by key
-        for path in files:
-            if path.name == "scoring.toml" and kb.scoring:
-                extra = Knowledge()
-                _load_file(extra, path)
-                _merge_scoring(kb.scoring, extra.scoring)
-                kb.files.append(str(path))
+        if not directory.is_dir():
+            raise RulePackError(f"{directory}: rule-pack directory not found")
+        inline: dict[str, Any] = {}
+        scoring_file: Path | None = None
+        for path in sorted(directory.glob("*.toml")):
+            if path.name == "scoring.toml":
+                scoring_file = path
             else:
-                _load_file(kb, path)
-    if not kb.scoring:
-        raise RulePackError(f"{directories[0]}: scoring.toml is missing")
+                _load_file(kb, path, inline)
+        if inline:
+            _merge_scoring(kb.scoring, {"weights": inline})
+        if scoring_file is not None:
+            extra = Knowledge()
+            _load_file(extra, scoring_file)
+            _merge_scoring(kb.scoring, extra.scoring)
+            kb.files.append(str(scoring_file))
+        elif directory == directories[0]:
+            raise RulePackError(f"{directory}: scoring.toml is missing")
     return kb
 
 

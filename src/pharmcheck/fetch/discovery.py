@@ -138,8 +138,8 @@ def extract_links(html: str, base_url: str) -> list[Link]:
     """``<a href>`` and ``<area href>`` links as absolute http(s) URLs without fragments."""
     if not html.strip():
         return []
-    import lxml.etree  # type: ignore[import-untyped]
-    import lxml.html  # type: ignore[import-untyped]
+    import lxml.etree
+    import lxml.html
 
     try:
         doc = lxml.html.document_fromstring(html)
