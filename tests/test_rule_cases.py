@@ -42,7 +42,8 @@ def build_snapshot(case: dict[str, Any]) -> Snapshot:
         html = p["html"]
         if "lang" in p and "<html" not in html:
             html = f'<html lang="{p["lang"]}"><body>{html}</body></html>'
-        pages.append(Page(url=url, status=p.get("status", 200), kind=p.get("kind", "home" if i == 0 else "other"),
+        kind = p.get("kind", "home" if i == 0 else "other")
+        pages.append(Page(url=url, status=p.get("status", 200), kind=kind,
                           content_type="text/html", html=html, headers=p.get("headers", {})))
     first = pages[0].url if pages else "https://www.example-pharmacy.com/"
     tls_args = dict(case.get("tls", {"outcome": "verified"}))
@@ -70,8 +71,8 @@ def test_rule_case(case: dict[str, Any]) -> None:
         return
     assert mine, f"no finding {case['rule']}; got {[(f.id, f.outcome) for f in findings]}"
     outcomes = [str(f.outcome) for f in mine]
-    assert case["expect"] in outcomes, f"{case['rule']}: expected {case['expect']}, got {outcomes}: " + "; ".join(
-        f.message for f in mine)
+    detail = "; ".join(f.message for f in mine)
+    assert case["expect"] in outcomes, f"{case['rule']}: expected {case['expect']}, got {outcomes}: {detail}"
     want = case.get("data", {})
     if want:
         f = next(f for f in mine if str(f.outcome) == case["expect"])

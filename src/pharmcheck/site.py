@@ -57,8 +57,12 @@ class Hit:
 
 
 _BLOCK_TAGS = frozenset(
-    "p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 br address section article footer header nav aside "
-    "main form fieldset dd dt dl blockquote pre hr option label button figcaption caption tbody thead".split()
+    [
+     "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+     "br", "address", "section", "article", "footer", "header", "nav", "aside", "main", "form",
+     "fieldset", "dd", "dt", "dl", "blockquote", "pre", "hr", "option", "label", "button",
+     "figcaption", "caption", "tbody", "thead",
+    ]
 )
 
 

@@ -57,6 +57,14 @@ def _langs(lang: str, page_lang: str = "") -> Iterable[str]:
 
 def education_page(page: ParsedPage, ctx: Context) -> str | None:
     """The title or main heading words that make the whole page a warning/education page."""
+    cache: dict[int, str | None] = page.__dict__.setdefault("_education_cache", {})
+    key = id(ctx)
+    if key not in cache:
+        cache[key] = _education_page(page, ctx)
+    return cache[key]
+
+
+def _education_page(page: ParsedPage, ctx: Context) -> str | None:
     heads = [page.title]
     h1 = page.soup.find("h1")
     if h1 is not None:

@@ -323,8 +323,11 @@ def licence_number(site: Site) -> Iterator[Finding]:
     generic = [g for g in generic if g.number not in numbers]
     data_claims = [c.as_data() for c in claims[:10]]
 
-    bad = [c for c in claims if c.format_ok is False]
     good = [c for c in claims if c.format_ok]
+    # A number that a more specific authority named next to it accepts is not malformed because a
+    # generic phrase ("pharmacy registration number") also matched another jurisdiction's scheme.
+    accepted = {c.number for c in good if c.number}
+    bad = [c for c in claims if c.format_ok is False and c.number not in accepted]
     if bad:
         c = bad[0]
         message = c.problem or f"malformed {_describe(c)}"

@@ -162,7 +162,7 @@ def _jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], dept
                 _jsonld_types(value, out, budget, depth + 1)
 
 
-def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope) -> None:
+def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool) -> None:
     text = page.text
     medicine_here = bool(pats.medicine and pats.medicine.search(text))
     scope.medicine_context = scope.medicine_context or medicine_here
@@ -173,6 +173,9 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope) -> None:
             scope.strong.setdefault("prescription service control", Evidence(url, label))
         elif kind == "cart" and medicine_here:
             scope.strong.setdefault("cart or checkout next to medicines", Evidence(url, label))
+        elif kind == "cart" and site_medicine:
+            # a product page listing brand names only, on a site whose other pages talk about medicines
+            scope.weak.setdefault("cart on a site that sells medicines", Evidence(url, label))
         elif kind == "buy" and medicine_here:
             scope.weak.setdefault("buy/order control next to medicines", Evidence(url, label))
         elif "commerce controls without medicines" not in scope.notes:
@@ -239,8 +242,9 @@ def analyse(site: Site) -> Scope:
         return cached
     pats = patterns(site.kb)
     scope = Scope()
+    site_medicine = pats.medicine is not None and any(pats.medicine.search(p.text) for p in site.pages)
     for page in site.pages:
-        _analyse_page(page, pats, scope)
+        _analyse_page(page, pats, scope, site_medicine)
     _RESULTS[site] = scope
     return scope
 

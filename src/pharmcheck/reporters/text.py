@@ -28,7 +28,9 @@ VERDICT_STYLE = {
     "unreachable": "bold magenta",
     "error": "bold magenta",
 }
-OUTCOME_STYLE = {"pass": "green", "fail": "red", "warn": "yellow", "info": "cyan", "skip": "dim", "error": "magenta"}
+OUTCOME_STYLE = {
+    "pass": "green", "fail": "red", "warn": "yellow", "info": "cyan", "skip": "dim", "error": "magenta",
+}
 OUTCOME_ORDER = {"fail": 0, "warn": 1, "error": 2, "pass": 3, "info": 4, "skip": 5}
 
 
@@ -72,8 +74,10 @@ def render_report(report: Report, console: Console, verbose: bool = False) -> No
     table.add_column("outcome", no_wrap=True)
     table.add_column("pts", justify="right", no_wrap=True)
     table.add_column("finding and evidence", ratio=1)
-    findings = sorted(report.findings,
-                      key=lambda f: (not f.decisive, OUTCOME_ORDER.get(str(f.outcome), 9), -abs(f.points), f.id))
+    findings = sorted(
+        report.findings,
+        key=lambda f: (not f.decisive, OUTCOME_ORDER.get(str(f.outcome), 9), -abs(f.points), f.id),
+    )
     for f in findings:
         if str(f.outcome) == "skip" and not verbose:
             continue
@@ -93,7 +97,9 @@ def render_report(report: Report, console: Console, verbose: bool = False) -> No
     console.print(table)
 
 
-def render_summary(counts: Mapping[str, int], elapsed_s: float, console: Console, total: int | None = None) -> None:
+def render_summary(
+    counts: Mapping[str, int], elapsed_s: float, console: Console, total: int | None = None
+) -> None:
     """The end-of-batch table: how many sites got each verdict."""
     table = Table(title="pharmcheck summary", box=box.SIMPLE_HEAD)
     table.add_column("verdict")
