@@ -66,15 +66,27 @@ def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decisi
         return Decision(ROGUE, total, [f"{f.id} {f.name}: {f.message}" for f in decisive], basis)
 
     scope_id = str(sc.get("scope_rule", "PC001"))
+    # A shop's tells (bonus pills, a controlled drug on offer, crypto payment …) are signs of selling
+    # medicines even where no cart or price list was found: such a site is judged, not set aside.
+    selling_ids = set(sc.get("selling_signals", []))
+    selling = [f for f in findings if f.id in selling_ids and f.outcome in (Outcome.FAIL, Outcome.WARN)]
     for f in findings:
         if f.id == scope_id and f.data.get("pharmacy") is False:
-            return Decision(NOT_PHARMACY, None, [f"{f.id} {f.name}: {f.message}"], basis)
+            if not selling:
+                return Decision(NOT_PHARMACY, None, [f"{f.id} {f.name}: {f.message}"], basis)
+            first_reason = (f"judged as a pharmacy although {f.id} found no shop: "
+                            + ", ".join(f"{s.id} {s.name}" for s in selling[:4]))
+            break
+    else:
+        first_reason = ""
 
     thresholds = sc.get("thresholds", {})
     legit_at = int(thresholds.get("legitimate", 70))
     susp_at = int(thresholds.get("suspicious", 40))
     reasons = [f"score {total} = base {base} "
                + " ".join(f"{f.points:+d} ({f.id})" for f in findings if f.points)]
+    if first_reason:
+        reasons.insert(0, first_reason)
     if total >= legit_at:
         gates = [str(g) for g in sc.get("legitimate_requires", [])]
         passed = {f.id for f in findings if f.outcome == Outcome.PASS}
