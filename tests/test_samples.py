@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +38,18 @@ def test_sample_verdict(sample: Sample, opts: ScanOptions) -> None:
     assert report.verdict in sample.expected, f"{sample.name}: got {report.verdict}\n{why}"
     if sample.label != "unreachable":
         assert report.pages, "the sample must be fetched through the proxy"
+    # the JSON every sample prints is valid against the published schema
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[1] / "schema" / "report.schema.json").read_text("utf-8"))
+    jsonschema.validate(json.loads(json.dumps(report.to_dict())), schema)
+    # every point of the score is one finding's points
+    if report.score is not None:
+        from pharmcheck.knowledge import default_knowledge
+
+        base = int(default_knowledge().scoring["base"])
+        assert report.score == max(0, min(100, base + sum(f.points for f in report.findings)))
+        # a failure that found something shows it; only absences ("no address found") have no excerpt
+        for f in report.findings:
+            if f.outcome == "fail" and not f.message.lower().startswith("no "):
+                assert f.evidence, f"{f.id} fails without evidence: {f.message}"

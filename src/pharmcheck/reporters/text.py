@@ -31,6 +31,7 @@ VERDICT_STYLE = {
 OUTCOME_STYLE = {
     "pass": "green", "fail": "red", "warn": "yellow", "info": "cyan", "skip": "dim", "error": "magenta",
 }
+CREDENTIAL_STYLE = {"verified": "bold green", "unverified": "yellow", "counterfeit": "bold red"}
 OUTCOME_ORDER = {"fail": 0, "warn": 1, "error": 2, "pass": 3, "info": 4, "skip": 5}
 
 
@@ -61,6 +62,18 @@ def render_report(report: Report, console: Console, verbose: bool = False) -> No
         basis = "a verified credential" if report.basis == "verified_credential" else "page signals alone"
         lines.append(Text(f"pages read: {len(report.pages)}   basis: {basis}   "
                           f"algorithm {report.algorithm_version}   {report.elapsed_ms} ms", style="dim"))
+    for cred in report.credentials[:4]:
+        status = str(cred.get("status", ""))
+        line = Text(f"credential: {status} ", style=CREDENTIAL_STYLE.get(status, ""))
+        what = cred.get("registry_name") or cred.get("registry") or cred.get("kind") or ""
+        ref = cred.get("number") or cred.get("url") or ""
+        line.append_text(safe(f"{what} {ref}".strip(), 200))
+        lines.append(line)
+    dom = report.domain or {}
+    if dom.get("age_days") is not None:
+        lines.append(safe(f"domain: {dom.get('registered_domain', '')} registered {dom.get('created', '')} "
+                          f"({dom['age_days']} days ago) by {dom.get('registrar') or 'unknown registrar'}"
+                          + (", registrant hidden" if dom.get("registrant_redacted") else ""), 300))
     for reason in report.reasons[:3]:
         lines.append(safe("• " + reason, 400))
     for err in report.errors[:3]:
