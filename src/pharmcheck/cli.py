@@ -101,7 +101,7 @@ def _root(
 # --- shared option handling -------------------------------------------------------------------
 
 FormatOpt = Annotated[
-    Format | None, typer.Option("-f", "--format", help="Output format [default: text].", case_sensitive=False)
+    Format | None, typer.Option("-f", "--format", help="Output format \\[default: text].", case_sensitive=False)
 ]
 OutputOpt = Annotated[
     Path | None,
@@ -114,7 +114,7 @@ ReportOpt = Annotated[
 FailOnOpt = Annotated[
     FailOn | None,
     typer.Option(
-        "--fail-on", case_sensitive=False, help="Verdicts that make the exit code 1 [default: rogue]."
+        "--fail-on", case_sensitive=False, help="Verdicts that make the exit code 1 \\[default: rogue]."
     ),
 ]
 AllowOpt = Annotated[
@@ -122,14 +122,14 @@ AllowOpt = Annotated[
     typer.Option(
         "--allowlist",
         help="Domains to report but never fail on "
-        "(TOML [[allow]] domain/reason, or text lines 'domain reason').",
+        "(TOML \\[\\[allow]] domain/reason, or text lines 'domain reason').",
     ),
 ]
 RulesOpt = Annotated[
     list[Path] | None, typer.Option("--rules", help="Extra rule-pack directory; repeatable.")
 ]
 WorkersOpt = Annotated[
-    int | None, typer.Option("--workers", help="Sites in flight at once [default: min(32, 8×cpu)].")
+    int | None, typer.Option("--workers", help="Sites in flight at once \\[default: min(32, 8×cpu)].")
 ]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar and no summary on stderr.")]
 VerboseOpt = Annotated[
@@ -308,17 +308,17 @@ def scan(
     report: ReportOpt = None,
     fail_on: FailOnOpt = None,
     max_pages: Annotated[
-        int | None, typer.Option("--max-pages", help="Pages per site [default: 12].")
+        int | None, typer.Option("--max-pages", help="Pages per site \\[default: 12].")
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds per request [default: 10].")
+        float | None, typer.Option("--timeout", help="Seconds per request \\[default: 10].")
     ] = None,
     deadline: Annotated[
-        float | None, typer.Option("--deadline", help="Seconds per site [default: 60].")
+        float | None, typer.Option("--deadline", help="Seconds per site \\[default: 60].")
     ] = None,
     workers: WorkersOpt = None,
     per_host: Annotated[
-        int | None, typer.Option("--per-host", help="Sites of one host at once [default: 2].")
+        int | None, typer.Option("--per-host", help="Sites of one host at once \\[default: 2].")
     ] = None,
     rate_limit: Annotated[
         float | None, typer.Option("--rate-limit", help="Requests/second per host (0: no limit).")
@@ -636,6 +636,9 @@ def eval_cmd(
             "--max-false-trust", help="Exit 1 when more rogue sites than this are called legitimate."
         ),
     ] = 0,
+    lookups: Annotated[
+        bool, typer.Option("--lookups", help="Registry lookups on, answered by the corpus's infra sites.")
+    ] = False,
 ) -> None:
     """Accuracy on a labelled corpus: confusion matrix and per-site results."""
     from pharmcheck.evaluate import main_eval
@@ -651,6 +654,7 @@ def eval_cmd(
         out=sys.stdout,
         max_pages=max_pages,
         max_false_trust=max_false_trust,
+        lookups=lookups,
         **extra,
     )
     raise typer.Exit(int(code))
