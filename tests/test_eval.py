@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from pharmcheck.demo.corpus import load_corpus
@@ -89,3 +91,75 @@ def test_module_entry_point_on_bundled_samples() -> None:
     assert data["sites"] >= 6
     assert data["false_trust"] == 0, data["misses"]
     assert proc.returncode == 0
+
+
+def _lookup_subset(tmp_path: Path) -> Path:
+    """One verified site, one site borrowing its registry entry, and the stand-in GPhC register."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    for name in ("uk-verified-gphc", "uk-rogue-borrowed-gphc-entry", "infra-gphc-register"):
+        shutil.copytree(ROOT / "corpus" / name, corpus / name)
+    return corpus
+
+
+def test_eval_with_lookups_verifies_and_catches_counterfeit(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from pharmcheck.evaluate import run
+
+    user_cache = tmp_path / "user-cache"
+    monkeypatch.setenv("PHARMCHECK_CACHE_DIR", str(user_cache))
+    results, _wall = run([_lookup_subset(tmp_path)], jobs=2, lookups=True)
+    by_id = {r.site.site_id: r.report for r in results}
+    assert set(by_id) == {"uk-verified-gphc", "uk-rogue-borrowed-gphc-entry"}  # infra is served, not scored
+    verified = by_id["uk-verified-gphc"]
+    assert verified.verdict == "legitimate" and verified.basis == "verified_credential"
+    pc310 = next(f for f in verified.findings if f.id == "PC310")
+    assert str(pc310.outcome) == "pass"
+    fake = by_id["uk-rogue-borrowed-gphc-entry"]
+    assert fake.verdict == "rogue"
+    assert any(f.id == "PC311" and f.decisive for f in fake.findings)
+    # the stand-in registry answers went to a temporary cache, never to the user's
+    assert os.environ["PHARMCHECK_CACHE_DIR"] == str(user_cache)
+    assert not user_cache.exists()
+
+
+def test_eval_without_lookups_leaves_credentials_unverified(tmp_path: Path) -> None:
+    out = io.StringIO()
+    rc = main_eval([_lookup_subset(tmp_path)], Console(file=io.StringIO(), width=120), as_json=True, out=out,
+                   jobs=2)
+    data = json.loads(out.getvalue())
+    assert data["lookups"] is False and rc == 0
+    verdicts = {r["site"]: r["verdict"] for r in data["results"]}
+    assert verdicts["uk-verified-gphc"] == "legitimate"  # on page signals alone
+    assert verdicts["uk-rogue-borrowed-gphc-entry"] in ("rogue", "suspicious")
+
+
+def test_temporary_cache_restores_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pharmcheck.evaluate import temporary_cache
+
+    monkeypatch.delenv("PHARMCHECK_CACHE_DIR", raising=False)
+    with temporary_cache() as tmp:
+        assert os.environ["PHARMCHECK_CACHE_DIR"] == str(tmp) and tmp.is_dir()
+    assert "PHARMCHECK_CACHE_DIR" not in os.environ and not tmp.exists()
+
+
+def test_module_main_lookups_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pharmcheck.evaluate import main
+
+    assert main(["--lookups", "--json", "--jobs", "2", str(_lookup_subset(tmp_path))]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["lookups"] is True and data["false_trust"] == 0
+    assert {r["site"]: r["verdict"] for r in data["results"]} == {
+        "uk-verified-gphc": "legitimate", "uk-rogue-borrowed-gphc-entry": "rogue"}
+
+
+def test_cli_eval_lookups_flag(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pharmcheck.cli import app
+
+    args = ["eval", "--lookups", "--json", "--jobs", "2", str(_lookup_subset(tmp_path))]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert '"lookups": true' in result.stdout

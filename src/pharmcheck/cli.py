@@ -101,7 +101,8 @@ def _root(
 # --- shared option handling -------------------------------------------------------------------
 
 FormatOpt = Annotated[
-    Format | None, typer.Option("-f", "--format", help="Output format \\[default: text].", case_sensitive=False)
+    Format | None,
+    typer.Option("-f", "--format", help="Output format \\[default: text].", case_sensitive=False),
 ]
 OutputOpt = Annotated[
     Path | None,

@@ -11,15 +11,25 @@ result is a confusion matrix (label × verdict) plus the ratios the shared farm 
 
 Each miss is listed with the finding that decided it. Exit status 1 when false_trust > 0
 (or a ``--max-false-trust``-style threshold fails), 2 when the corpus cannot be loaded.
+
+Lookups are off by default (verdicts rest on page signals). ``--lookups`` turns them on through
+the same proxy: registry entries are then answered by the corpus's ``infra`` sites served under
+the registries' real host names (certificates made on the fly by ``trustme``), any other host
+gets 502 (so RDAP is unreachable and domain age unknown), and the lookup cache lives in a
+temporary folder for the run, so stand-in registry answers never reach the user's cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pharmcheck.demo import Sample, scan_options, scan_sample
 from pharmcheck.demo.corpus import CorpusError, SiteSpec, load_corpus
 from pharmcheck.demo.server import DemoProxy
+from pharmcheck.lookups.cache import ENV_DIR
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -127,16 +138,47 @@ def _vorder(v: str) -> tuple[int, str]:
     return (VERDICTS.index(v) if v in VERDICTS else len(VERDICTS), v)
 
 
+@contextlib.contextmanager
+def temporary_cache() -> Iterator[Path]:
+    """Point the lookup cache (``$PHARMCHECK_CACHE_DIR``) at a fresh folder, restored on exit.
+
+    Process-wide (an environment variable): meant for the evaluation run, not for concurrent scans.
+    """
+    old = os.environ.get(ENV_DIR)
+    with tempfile.TemporaryDirectory(prefix="pharmcheck-eval-cache-") as tmp:
+        os.environ[ENV_DIR] = tmp
+        try:
+            yield Path(tmp)
+        finally:
+            if old is None:
+                os.environ.pop(ENV_DIR, None)
+            else:
+                os.environ[ENV_DIR] = old
+
+
 def run(corpus_dirs: list[Path], *, jobs: int = DEFAULT_JOBS, max_pages: int | None = None,
-        notes: list[str] | None = None) -> tuple[list[Result], float]:
+        notes: list[str] | None = None, lookups: bool = False) -> tuple[list[Result], float]:
     """Serve the corpora and scan every non-infra site; returns results in corpus order."""
     sites = load_corpus(*corpus_dirs)
+    if not lookups:
+        return _run(sites, jobs, max_pages, notes, lookups)
+    with temporary_cache():
+        return _run(sites, jobs, max_pages, notes, lookups)
+
+
+def _run(sites: list[SiteSpec], jobs: int, max_pages: int | None, notes: list[str] | None,
+         lookups: bool) -> tuple[list[Result], float]:
     scanned = [s for s in sites if s.label != "infra"]
     started = time.monotonic()
     with DemoProxy(sites) as proxy:
         if notes is not None:
             notes.extend(proxy.notes)
-        opts = scan_options(proxy, max_pages)
+            if lookups:
+                infra = sorted(h for s in sites if s.label == "infra" for h in s.hosts)
+                served = ", ".join(infra) or "none"
+                notes.append(f"lookups on: registry hosts served by the corpus: {served}; "
+                             "every other host (RDAP included) answers 502")
+        opts = scan_options(proxy, max_pages, lookups=lookups)
 
         def one(site: SiteSpec) -> Result:
             outcome = scan_sample(Sample(site.site_id, site.target, site.accept, site.label), opts)
@@ -206,17 +248,19 @@ def render(m: dict[str, Any], wall: float, console: Console) -> None:
 
 
 def main_eval(corpus_dirs: list[Path], console: Console, *, as_json: bool = False, out: TextIO | None = None,
-              jobs: int = DEFAULT_JOBS, max_pages: int | None = None, max_false_trust: int = 0) -> int:
+              jobs: int = DEFAULT_JOBS, max_pages: int | None = None, max_false_trust: int = 0,
+              lookups: bool = False) -> int:
     """Evaluate on the corpora; print the matrix (or JSON to ``out``). Exit 1 if false trust > limit."""
     notes: list[str] = []
     try:
-        results, wall = run(corpus_dirs, jobs=jobs, max_pages=max_pages, notes=notes)
+        results, wall = run(corpus_dirs, jobs=jobs, max_pages=max_pages, notes=notes, lookups=lookups)
     except CorpusError as exc:
         console.print(f"error: {exc}", style="red", markup=False)
         return 2
     for note in notes:
         console.print(f"note: {note}", style="yellow", markup=False)
     m = metrics(results)
+    m["lookups"] = lookups
     m["wall_s"] = round(wall, 2)
     if as_json:
         (out or sys.stdout).write(json.dumps(m, ensure_ascii=False, indent=1) + "\n")
@@ -225,7 +269,7 @@ def main_eval(corpus_dirs: list[Path], console: Console, *, as_json: bool = Fals
     summary = (f"false_trust={m['false_trust']} rogue_recall={_fmt(m['rogue_recall'])} "
                f"rogue_caught={_fmt(m['rogue_caught'])} legit_accept={_fmt(m['legit_accept'])} "
                f"np_acc={_fmt(m['np_acc'])} accepted={_fmt(m['accepted'])} sites={m['sites']} "
-               f"wall={wall:.1f}s")
+               f"lookups={'on' if lookups else 'off'} wall={wall:.1f}s")
     console.print(summary, markup=False, highlight=False)
     return 1 if m["false_trust"] > max_false_trust else 0
 
@@ -249,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="sites scanned in parallel")
     parser.add_argument("--max-pages", type=int, default=None)
     parser.add_argument("--max-false-trust", type=int, default=0)
+    parser.add_argument("--lookups", action="store_true",
+                        help="registry lookups on, answered by the corpus's infra sites "
+                             "(RDAP stays unreachable)")
     args = parser.parse_args(argv)
     dirs: list[Path] = list(args.corpus)
     if not dirs:
@@ -257,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         dirs = [SITES_DIR] + ([Path("corpus")] if Path("corpus").is_dir() else [])
     console = Console(stderr=True) if args.json else Console()
     return main_eval(dirs, console, as_json=args.json, jobs=args.jobs, max_pages=args.max_pages,
-                     max_false_trust=args.max_false_trust)
+                     max_false_trust=args.max_false_trust, lookups=args.lookups)
 
 
 if __name__ == "__main__":

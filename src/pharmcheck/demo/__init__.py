@@ -59,10 +59,15 @@ def samples(sites: list[SiteSpec]) -> list[Sample]:
     return out
 
 
-def scan_options(proxy: DemoProxy, max_pages: int | None = None) -> ScanOptions:
-    """Options for scanning through the demo proxy: no lookups (they would only meet 502s and could
-    cache a failure for a real registry host), private addresses allowed (the proxy is on 127.0.0.1)."""
-    opts = ScanOptions(proxy=proxy.url, ca_bundle=proxy.ca_file, offline=True, allow_private=True)
+def scan_options(proxy: DemoProxy, max_pages: int | None = None, *, lookups: bool = False) -> ScanOptions:
+    """Options for scanning through the demo proxy, private addresses allowed (it is on 127.0.0.1).
+
+    Lookups are off unless asked for: registry hosts the proxy does not serve would only answer 502.
+    With ``lookups`` they go through the same proxy and CA, so a corpus can serve stand-in registry
+    entries as ``infra`` sites; the caller must point the lookup cache at a temporary folder
+    (:func:`pharmcheck.evaluate.temporary_cache`) so stand-ins never reach the user's cache.
+    """
+    opts = ScanOptions(proxy=proxy.url, ca_bundle=proxy.ca_file, offline=not lookups, allow_private=True)
     if max_pages is not None:
         opts.max_pages = max_pages
     return opts

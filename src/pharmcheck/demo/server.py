@@ -33,6 +33,8 @@ BUNDLED_CA = CERT_DIR / "ca.pem"
 HSTS_VALUE = "max-age=31536000; includeSubDomains"
 IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle
 WRONG_HOST = "default.demo-hosting.test"
+CA_ORG = "pharmcheck evaluation CA"  # certificates made on the fly (trustme)
+OTHER_CA_ORG = "pharmcheck evaluation untrusted CA"
 
 
 def bundled_hosts() -> set[str]:
@@ -68,8 +70,8 @@ class CertStore:
                 f"{len(uncovered)} site(s) are served over plain HTTP only: their hosts are not in the "
                 "bundled demo certificate and trustme is not installed (pip install trustme)")
             return
-        self._ca = trustme.CA(organization_name="pharmcheck evaluation CA")
-        self._other_ca = trustme.CA(organization_name="pharmcheck evaluation untrusted CA")
+        self._ca = trustme.CA(organization_name=CA_ORG)
+        self._other_ca = trustme.CA(organization_name=OTHER_CA_ORG)
         self._tmp = tempfile.mkdtemp(prefix="pharmcheck-ca-")
         path = Path(self._tmp) / "ca.pem"
         self._ca.cert_pem.write_to_path(str(path))
@@ -98,15 +100,19 @@ class CertStore:
             return ctx
         hosts = site.hosts
         now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        # trustme always writes an organisation into the leaf (default "trustme vX"), which would read
+        # as an OV certificate naming a stranger (PC603): name the issuing CA instead, which the
+        # certificate-identity rule reads as "no operator named", like a domain-validated certificate.
+        own = {"organization_name": CA_ORG}
         if site.tls == "expired":
             leaf = self._ca.issue_cert(*hosts, not_before=now - datetime.timedelta(days=400),
-                                       not_after=now - datetime.timedelta(days=30))
+                                       not_after=now - datetime.timedelta(days=30), **own)
         elif site.tls == "self_signed":
-            leaf = self._other_ca.issue_cert(*hosts)
+            leaf = self._other_ca.issue_cert(*hosts, organization_name=OTHER_CA_ORG)
         elif site.tls == "wrong_host":
-            leaf = self._ca.issue_cert(WRONG_HOST)
+            leaf = self._ca.issue_cert(WRONG_HOST, **own)
         else:
-            leaf = self._ca.issue_cert(*hosts)
+            leaf = self._ca.issue_cert(*hosts, **own)
         leaf.configure_cert(ctx)
         return ctx
 
@@ -121,6 +127,16 @@ class _Server(ThreadingHTTPServer):
         self.certs = certs
         self.requests: Counter[str] = Counter()  # site id -> requests served
         self.count_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that drops its connection (a scanner closing an idle keep-alive) is not an error
+        worth a traceback on the console; anything else still gets the default report."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
