@@ -45,13 +45,20 @@ def main() -> int:
     out = DEMO / "certs"
     out.mkdir(exist_ok=True)
     hosts = demo_hosts(DEMO / "sites")
-    ca = trustme.CA(organization_name="pharmcheck demo CA (not trusted anywhere else)")
-    other = trustme.CA(organization_name="pharmcheck demo untrusted CA")
+    ca_name = "pharmcheck demo CA (not trusted anywhere else)"
+    other_name = "pharmcheck demo untrusted CA"
+    ca = trustme.CA(organization_name=ca_name)
+    other = trustme.CA(organization_name=other_name)
+    # Leaves carry their CA's name as organisation (like a domain-validated certificate, which names
+    # no operator), not trustme's default, which PC603 would read as a stranger operating the site.
     leaves = {
-        "valid": ca.issue_cert(*hosts, not_before=NOT_BEFORE, not_after=NOT_AFTER),
-        "expired": ca.issue_cert(*hosts, not_before=EXPIRED[0], not_after=EXPIRED[1]),
-        "self_signed": other.issue_cert(*hosts, not_before=NOT_BEFORE, not_after=NOT_AFTER),
-        "wrong_host": ca.issue_cert(WRONG_HOST, not_before=NOT_BEFORE, not_after=NOT_AFTER),
+        "valid": ca.issue_cert(*hosts, organization_name=ca_name, not_before=NOT_BEFORE, not_after=NOT_AFTER),
+        "expired": ca.issue_cert(*hosts, organization_name=ca_name, not_before=EXPIRED[0],
+                                 not_after=EXPIRED[1]),
+        "self_signed": other.issue_cert(*hosts, organization_name=other_name, not_before=NOT_BEFORE,
+                                        not_after=NOT_AFTER),
+        "wrong_host": ca.issue_cert(WRONG_HOST, organization_name=ca_name, not_before=NOT_BEFORE,
+                                    not_after=NOT_AFTER),
     }
     write(out / "ca.pem", ca.cert_pem.bytes().decode("ascii"))
     for name, leaf in leaves.items():

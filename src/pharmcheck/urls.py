@@ -42,5 +42,13 @@ def suffix_of(host: str) -> str:
 
 
 def domain_label(host: str) -> str:
-    """The registrable label without suffix: ``pfizer-viagra-shop.xyz`` -> ``pfizer-viagra-shop``."""
-    return str(_extractor()(host).domain)
+    """The registrable label without suffix: ``pfizer-viagra-shop.xyz`` -> ``pfizer-viagra-shop``.
+
+    Like :func:`registered_domain`, a host on a suffix the list does not know (``www.x.test``)
+    takes its second-to-last label.
+    """
+    ext = _extractor()(host)
+    if ext.suffix:
+        return str(ext.domain)
+    labels = (host or "").strip().lower().rstrip(".").split(".")
+    return labels[-2] if len(labels) >= 2 else labels[0]
