@@ -10,16 +10,25 @@ product tables with prices, a footer with address and licence). The script measu
 - the same with ``--workers 1`` on a subset, for the single-worker speed-up;
 - a floor: a bare loop that fetches the same pages (threads, requests) and parses them
   with lxml, no rules — and the ratio pharmcheck / floor;
-- ``pharmcheck --version`` start-up time.
+- ``pharmcheck --version`` start-up time;
+- with ``--refused N``, a long-list run: the served sites plus N targets on closed ports of
+  distinct loopback addresses (each is quick to resolve: connection refused), to show that
+  memory stays flat over a list of thousands of targets.
 
-Usage: ``python benchmarks/batch.py --sites 200 --pages 5``.
+Memory is reported twice: the sum of RSS over the process tree (counts pages shared by the
+forked scoring processes once per process, so it overstates) and the sum of PSS (shared
+pages divided among the processes that share them: what the tree really costs).
+
+Usage: ``python benchmarks/batch.py --sites 200 --pages 5 [--refused 8000]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import multiprocessing
 import os
+import platform
 import random
 import statistics
 import subprocess
@@ -111,7 +120,8 @@ def serve(n_sites: int, pages: int, ports_out: Any, stop: Any) -> None:
             if idx is None:
                 body, status = b"not found", 404
             else:
-                site = str(self.server.server_address[1]).encode()
+                addr: Any = self.server.server_address
+                site = str(addr[1]).encode()
                 body, status = bodies[idx].replace(b"Site 0 ", b"Site " + site + b" "), 200
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8" if status == 200 else "text/plain")
@@ -119,9 +129,13 @@ def serve(n_sites: int, pages: int, ports_out: Any, stop: Any) -> None:
             self.end_headers()
             self.wfile.write(body)
 
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a client that closes early (deadline, page limit) is not news
+
     servers = []
     for _ in range(n_sites):
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd = Server(("127.0.0.1", 0), Handler)
         httpd.daemon_threads = True
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True).start()
         servers.append(httpd)
@@ -129,27 +143,33 @@ def serve(n_sites: int, pages: int, ports_out: Any, stop: Any) -> None:
     stop.wait()
 
 
-def sample_tree(proc: Any, cpu_seen: dict[int, float]) -> int:
-    """RSS of the process tree now; records each process's CPU time (scoring processes are
-    children of the forkserver, so RUSAGE_CHILDREN would miss them)."""
+def sample_tree(proc: Any, cpu_seen: dict[int, float], pss: bool) -> tuple[int, int]:
+    """(RSS, PSS) of the process tree now; records each process's CPU time (scoring processes
+    are children of the forkserver, so RUSAGE_CHILDREN would miss them). PSS is read only
+    when asked (it walks /proc/PID/smaps, which costs the sampler some CPU)."""
     import psutil
 
-    total = 0
+    rss = pss_total = 0
     try:
         tree = [proc, *proc.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return 0, 0
     for p in tree:
         try:
-            total += p.memory_info().rss
+            if pss:
+                full = p.memory_full_info()
+                rss += full.rss
+                pss_total += full.pss
+            else:
+                rss += p.memory_info().rss
             t = p.cpu_times()
             cpu_seen[p.pid] = t.user + t.system
         except psutil.Error:
             pass
-    return total
+    return rss, pss_total
 
 
-def run_scan(urls_file: Path, out: Path, workers: int, pages: int) -> dict[str, float]:
+def run_scan(urls_file: Path, out: Path, workers: int, pages: int) -> dict[str, Any]:
     import psutil
 
     out.unlink(missing_ok=True)
@@ -181,9 +201,17 @@ def run_scan(urls_file: Path, out: Path, workers: int, pages: int) -> dict[str, 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    peak = 0
+    peak = peak_pss = 0
+    load_before = os.getloadavg()[0]
+    timeline: list[tuple[float, int]] = []  # (seconds, PSS) every sample, to show flat memory
+    n = 0
     while proc.poll() is None:
-        peak = max(peak, sample_tree(proc, cpu_seen))
+        rss, pss = sample_tree(proc, cpu_seen, pss=n % 5 == 0)
+        peak = max(peak, rss)
+        if pss:
+            peak_pss = max(peak_pss, pss)
+            timeline.append((time.monotonic() - started, pss))
+        n += 1
         time.sleep(0.05)
     wall = time.monotonic() - started
     if proc.returncode not in (0, 3):
@@ -198,8 +226,15 @@ def run_scan(urls_file: Path, out: Path, workers: int, pages: int) -> dict[str, 
         "pages": n_pages,
         "wall": wall,
         "rss_mb": peak / 2**20,
+        "pss_mb": peak_pss / 2**20,
         "cpu_util": cpu / wall / (os.cpu_count() or 1),
         "unreachable": sum(r["verdict"] in ("unreachable", "error") for r in results),
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        "pss_quartiles": [
+            max((m for t, m in timeline if q * wall / 4 <= t < (q + 1) * wall / 4), default=0) / 2**20
+            for q in range(4)
+        ],
     }
 
 
@@ -236,13 +271,33 @@ def startup() -> float:
     return statistics.median(times)
 
 
+def machine() -> str:
+    """nproc, CPU model, RAM, Python, date: what the figures were measured on."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+                      if x.startswith("MemTotal"))
+        ram = f"{mem_kb / 2**20:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        ram = "?"
+    return (f"machine: nproc {os.cpu_count()}, {model or platform.processor()}, RAM {ram}, "
+            f"Python {platform.python_version()}, {datetime.datetime.now().isoformat(timespec='minutes')}, "
+            f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sites", type=int, default=200)
     ap.add_argument("--pages", type=int, default=3, help="pages per site")
     ap.add_argument("--workers", type=int, default=min(32, 8 * (os.cpu_count() or 1)))
     ap.add_argument("--baseline-sites", type=int, default=40, help="sites for the --workers 1 run")
+    ap.add_argument("--refused", type=int, default=0, help="extra targets on closed ports (long-list run)")
     args = ap.parse_args()
+    print(machine())
 
     ctx = multiprocessing.get_context("spawn")
     ports_q, stop = ctx.Queue(), ctx.Event()
@@ -259,6 +314,14 @@ def main() -> None:
             fl = floor(urls, args.pages, args.workers)
             pc = run_scan(d / "urls.txt", d / "out.jsonl", args.workers, args.pages)
             one = run_scan(d / "base.txt", d / "one.jsonl", 1, args.pages)
+            long = None
+            if args.refused:
+                refused = [f"http://127.{1 + i // 65000}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/"
+                           for i in range(args.refused)]
+                mixed = urls + refused
+                random.Random(5).shuffle(mixed)
+                (d / "long.txt").write_text("\n".join(mixed) + "\n")
+                long = run_scan(d / "long.txt", d / "long.jsonl", args.workers, args.pages)
     finally:
         stop.set()
         server.join(timeout=5)
@@ -268,14 +331,16 @@ def main() -> None:
         ("sites × pages", f"{args.sites} × {args.pages} (30–80 kB each), cores {os.cpu_count()}"),
         (
             f"pharmcheck --workers {args.workers}",
-            f"{pc['wall']:.1f} s   {rate:.1f} sites/s   {pc['pages'] / pc['wall']:.0f} pages/s   "
-            f"peak RSS {pc['rss_mb']:.0f} MB   CPU {pc['cpu_util'] * 100:.0f}%   "
-            f"not scanned {pc['unreachable']:.0f}",
+            f"{pc['wall']:.1f} s   {rate:.2f} sites/s   {pc['pages'] / pc['wall']:.1f} pages/s   "
+            f"peak RSS-sum {pc['rss_mb']:.0f} MB   peak PSS {pc['pss_mb']:.0f} MB   "
+            f"CPU {pc['cpu_util'] * 100:.0f}%   not scanned {pc['unreachable']:.0f}   "
+            f"load {pc['load_before']:.2f}→{pc['load_after']:.2f}",
         ),
         (
             f"pharmcheck --workers 1 ({one['sites']:.0f} sites)",
-            f"{one['wall']:.1f} s   {rate1:.2f} sites/s   peak RSS {one['rss_mb']:.0f} MB   "
-            f"CPU {one['cpu_util'] * 100:.0f}%",
+            f"{one['wall']:.1f} s   {rate1:.2f} sites/s   {one['pages'] / one['wall']:.1f} pages/s   "
+            f"peak RSS-sum {one['rss_mb']:.0f} MB   peak PSS {one['pss_mb']:.0f} MB   "
+            f"CPU {one['cpu_util'] * 100:.0f}%   load {one['load_before']:.2f}→{one['load_after']:.2f}",
         ),
         ("speed-up vs --workers 1", f"{rate / rate1:.1f}×"),
         (
@@ -284,8 +349,17 @@ def main() -> None:
             f"{fl['pages'] / fl['wall']:.0f} pages/s",
         ),
         ("pharmcheck / floor (wall)", f"{pc['wall'] / fl['wall']:.1f}×"),
-        ("pharmcheck --version", f"{up * 1000:.0f} ms"),
+        ("pharmcheck --version", f"{up * 1000:.0f} ms (median of 5)"),
     ]
+    if long is not None:
+        q = "  ".join(f"{m:.0f}" for m in long["pss_quartiles"])
+        rows.append((
+            f"long list: {long['sites']:.0f} targets",
+            f"{long['wall']:.1f} s   {long['sites'] / long['wall']:.0f} targets/s   "
+            f"peak RSS-sum {long['rss_mb']:.0f} MB   peak PSS {long['pss_mb']:.0f} MB   "
+            f"PSS per quarter of the run {q} MB   not scanned {long['unreachable']:.0f}   "
+            f"load {long['load_before']:.2f}→{long['load_after']:.2f}",
+        ))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

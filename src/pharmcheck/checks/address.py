@@ -44,6 +44,7 @@ MAILBOX_LABEL = {
 _PHONEISH = re.compile(r"(?:\d[ ().\-/]{0,3}){7}")
 _SEPARATED = re.compile(r"[+ ().\-/]")
 _DIGIT = re.compile(r"\d")
+_TEL = re.compile(r"^\s*tel:", re.I)
 _LETTER = re.compile(r"[^\W\d_]")
 _HAS_POSTAL = re.compile(r"postaladdress", re.I)
 _HAS_JSONLD = re.compile(r"ld\+json", re.I)
@@ -555,7 +556,8 @@ def _add(found: dict[str, _Number], num: Any, evidence: Evidence) -> None:
 
 
 def _tel_links(page: ParsedPage, region: str, found: dict[str, _Number]) -> None:
-    for a in page.soup.find_all("a", href=re.compile(r"^\s*tel:", re.I), limit=50):
+    tels = [a for a in page.named("a") if isinstance(a.get("href"), str) and _TEL.search(str(a.get("href")))]
+    for a in tels[:50]:
         href = a.get("href")
         if not isinstance(href, str):
             continue

@@ -66,7 +66,7 @@ def education_page(page: ParsedPage, ctx: Context) -> str | None:
 
 def _education_page(page: ParsedPage, ctx: Context) -> str | None:
     heads = [page.title]
-    h1 = page.soup.find("h1")
+    h1 = next(iter(page.named("h1")), None)
     if h1 is not None:
         heads.append(" ".join(h1.get_text(" ").split())[:300])
     for head in heads:
@@ -147,6 +147,8 @@ def find_affirmed(
         page_lang = page_language(page, site.kb)
         count = 0
         for lang, pattern in patterns.items():
+            if not page.may_match(pattern):  # cheap literal test: most patterns miss most pages
+                continue
             for m in pattern.finditer(text):
                 if use_context and judge(text, m.start(), m.end(), lang, ctx, extra_before, page_lang):
                     continue

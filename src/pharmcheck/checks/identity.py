@@ -143,7 +143,7 @@ def _page_brands(site: Site) -> list[tuple[str, str, Evidence]]:
                 norm = _normalise(m.group(1), d.drop_words)
                 if norm:
                     names.setdefault(norm, Evidence(page.url, line[:200]))
-        meta = page.soup.find("meta", attrs={"property": "og:site_name"})
+        meta = next((m for m in page.named("meta") if m.get("property") == "og:site_name"), None)
         content = meta.get("content") if meta is not None else None
         if isinstance(content, str):
             norm = _normalise(content, d.drop_words)

@@ -234,7 +234,7 @@ def _authority_named(scheme: Scheme, page: ParsedPage) -> str:
 
 def _page_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     text = page.text
-    if pats.claims is not None:
+    if pats.claims is not None and page.may_match(pats.claims):
         for i, m in enumerate(pats.claims.finditer(text)):
             if i >= MAX_CLAIMS_PER_PAGE:
                 break
@@ -269,7 +269,7 @@ def _page_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
 
 
 def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
-    if pats.unknown is None:
+    if pats.unknown is None or not page.may_match(pats.unknown):
         return
     text = page.text
     for m in pats.unknown.finditer(text):
@@ -284,7 +284,7 @@ def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
 
 
 def _generic_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
-    if pats.generic is None:
+    if pats.generic is None or not page.may_match(pats.generic):
         return
     for m in pats.generic.finditer(page.text):
         found = _number_after(page.text, m.end(), pats)

@@ -103,7 +103,7 @@ class Hit:
 
 
 def _hits(page: ParsedPage, pattern: Tagged) -> Iterator[Hit]:
-    if pattern is None:
+    if pattern is None or not page.may_match(pattern):
         return
     for i, m in enumerate(pattern.finditer(page.text)):
         if i >= MAX_HITS_PER_PAGE:

@@ -156,7 +156,7 @@ def _controlled_offers(site: Site) -> list[_Offer]:
             continue
         lang = _lang(page, site.kb)
         text = page.text
-        for i, m in enumerate(lex.controlled.finditer(text)):
+        for i, m in enumerate(lex.controlled.finditer(text) if page.may_match(lex.controlled) else ()):
             if i >= MAX_NAME_HITS:
                 break
             if judge(text, m.start(), m.end(), lang, ctx):

@@ -109,7 +109,7 @@ class Scope:
 def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]]:
     """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes."""
     seen = 0
-    for tag in page.soup.find_all(["button", "input", "a"], limit=MAX_CONTROLS):
+    for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
         seen += 1
         if not isinstance(tag, Tag):
             continue
@@ -164,7 +164,7 @@ def _jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], dept
 
 def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool) -> None:
     text = page.text
-    medicine_here = bool(pats.medicine and pats.medicine.search(text))
+    medicine_here = bool(pats.medicine and page.may_match(pats.medicine) and pats.medicine.search(text))
     scope.medicine_context = scope.medicine_context or medicine_here
     url = page.url
 
@@ -181,7 +181,7 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
         elif "commerce controls without medicines" not in scope.notes:
             scope.notes.append("commerce controls without medicines")
 
-    for form in page.soup.find_all("form", limit=50):
+    for form in page.named("form")[:50]:
         if isinstance(form, Tag) and form.find("input", attrs={"type": "file"}) is not None:
             form_text = " ".join(form.get_text(" ").split())[:400]
             if pats.medicine is not None and pats.medicine.search(form_text + " " + text[:2000]):
@@ -197,7 +197,7 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
         if typ in pats.drug_types or medicine_product:
             scope.strong.setdefault("medicine product data (JSON-LD)", Evidence(url, f"@type {typ} {name}"))
 
-    if pats.drugs is not None:
+    if pats.drugs is not None and page.may_match(pats.drugs):
         priced: dict[int, Evidence] = {}  # keyed by the price's position: two names of one drug, one price
         names: set[str] = set()
         for i, m in enumerate(pats.drugs.finditer(text)):
@@ -221,12 +221,12 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
             scope.weak.setdefault("a price next to a medicine name", next(iter(priced.values())))
 
     if pats.service is not None:
-        sm = pats.service.search(text)
+        sm = pats.service.search(text) if page.may_match(pats.service) else None
         if sm:
             scope.weak.setdefault("prescription service offered",
                                   Evidence(url, page.excerpt(sm.start(), sm.end())))
     if pats.self_sale is not None and medicine_here:
-        ss = pats.self_sale.search(text)
+        ss = pats.self_sale.search(text) if page.may_match(pats.self_sale) else None
         if ss:
             scope.weak.setdefault("describes itself as selling medicines",
                                   Evidence(url, page.excerpt(ss.start(), ss.end())))
@@ -242,7 +242,10 @@ def analyse(site: Site) -> Scope:
         return cached
     pats = patterns(site.kb)
     scope = Scope()
-    site_medicine = pats.medicine is not None and any(pats.medicine.search(p.text) for p in site.pages)
+    medicine = pats.medicine
+    site_medicine = medicine is not None and any(
+        p.may_match(medicine) and medicine.search(p.text) for p in site.pages
+    )
     for page in site.pages:
         _analyse_page(page, pats, scope, site_medicine)
     _RESULTS[site] = scope

@@ -137,10 +137,7 @@ def pharmacist_named(site: Site) -> Iterator[Finding]:
 def _has_upload_form(page: ParsedPage, d: SignalData) -> bool:
     if d.rx_words is None or not d.rx_words.search(page.text[:50000]):
         return False
-    for form in page.soup.find_all("form")[:50]:
-        if form.find("input", attrs={"type": "file"}) is not None:
-            return True
-    return False
+    return any(form.find("input", attrs={"type": "file"}) is not None for form in page.named("form")[:50])
 
 
 @check("PC450")
