@@ -54,3 +54,15 @@ def test_score_is_base_plus_points_and_gates_hold() -> None:
     findings[-1] = _f("PC301", Outcome.PASS)
     d = decide(findings, _snap(), kb)
     assert d.verdict == "legitimate"
+
+
+def test_missing_signals_alone_are_suspicious_not_rogue() -> None:
+    kb = default_knowledge()
+    absent = [_f("PC001", Outcome.INFO, pharmacy=True), _f("PC201", Outcome.FAIL), _f("PC202", Outcome.FAIL),
+              _f("PC301", Outcome.FAIL, number="", authority=""), _f("PC401", Outcome.FAIL)]
+    d = decide(absent, _snap(), kb)
+    assert d.score is not None and d.score < int(kb.scoring["thresholds"]["suspicious"])
+    assert d.verdict == "suspicious"
+    # a red flag found on the site (a malformed licence number) makes the same low score rogue
+    absent[3] = _f("PC301", Outcome.FAIL, number="12345", authority="GPhC")
+    assert decide(absent, _snap(), kb).verdict == "rogue"

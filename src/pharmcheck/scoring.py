@@ -98,4 +98,17 @@ def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decisi
         return Decision(SUSPICIOUS, total, reasons, basis)
     if total >= susp_at:
         return Decision(SUSPICIOUS, total, reasons, basis)
+    # A low score made only of missing trust signals (no address, no licence number …) is not
+    # evidence of wrongdoing: rogue needs at least one red flag that was found on the site.
+    absence_ids = set(sc.get("absence_rules", []))
+    red_flags = [f for f in findings if f.outcome == Outcome.FAIL and f.points < 0
+                 and not (f.id in absence_ids and _is_absence(f))]
+    if not red_flags:
+        reasons.append("low score from missing trust signals only, with no red flag found: suspicious, not rogue")
+        return Decision(SUSPICIOUS, total, reasons, basis)
     return Decision(ROGUE, total, reasons, basis)
+
+
+def _is_absence(f: Finding) -> bool:
+    """A failure because something was not found (rather than found wrong, like a malformed number)."""
+    return not f.data.get("number") and not f.data.get("authority") and not f.data.get("mailbox")
