@@ -104,7 +104,7 @@ def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decisi
     red_flags = [f for f in findings if f.outcome == Outcome.FAIL and f.points < 0
                  and not (f.id in absence_ids and _is_absence(f))]
     if not red_flags:
-        reasons.append("low score from missing trust signals only, with no red flag found: suspicious, not rogue")
+        reasons.append("low score from missing trust signals only, no red flag found: suspicious, not rogue")
         return Decision(SUSPICIOUS, total, reasons, basis)
     return Decision(ROGUE, total, reasons, basis)
 
