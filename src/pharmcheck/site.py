@@ -29,6 +29,7 @@ MAX_TEXT_CHARS = 200_000  # visible text kept per page (a real page has 5–50k)
 TEXT_TAIL_CHARS = 50_000  # of which the page's last characters (footers carry address and licence)
 MAX_SOUP_CHARS = 1_000_000  # HTML given to BeautifulSoup (links, forms, controls, JSON-LD)
 MAX_SOUP_TAGS = 20_000  # start tags given to BeautifulSoup (a real page has 1–5k): the HTML is cut there
+MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
 FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
 EXCERPT_RADIUS = 90
 
@@ -335,6 +336,7 @@ class Site:
 
     def __init__(self, snapshot: Snapshot, kb: Knowledge) -> None:
         self.snapshot = snapshot
+        self._skipped: list[str] = []  # pages past MAX_SITE_HTML_CHARS
         self.kb = kb
         self.domain = snapshot.registered_domain or registered_domain(
             urlsplit(snapshot.final_url or snapshot.url).hostname or ""
@@ -342,11 +344,20 @@ class Site:
 
     @cached_property
     def pages(self) -> list[ParsedPage]:
-        return [
-            ParsedPage(p, self.domain)
-            for p in self.snapshot.pages
-            if p.html and p.status and 200 <= p.status < 400
-        ]
+        """Readable pages in crawl order (key pages first), until MAX_SITE_HTML_CHARS is spent:
+        a site of many huge pages cannot buy itself minutes of judging after its fetch deadline."""
+        out: list[ParsedPage] = []
+        spent = 0
+        self._skipped.clear()
+        for p in self.snapshot.pages:
+            if not (p.html and p.status and 200 <= p.status < 400):
+                continue
+            if spent >= MAX_SITE_HTML_CHARS:
+                self._skipped.append(p.url)
+                continue
+            spent += len(p.html)
+            out.append(ParsedPage(p, self.domain))
+        return out
 
     def search(self, pattern: re.Pattern[str], kinds: Iterable[str] | None = None) -> Iterator[Hit]:
         wanted = set(kinds) if kinds is not None else None
@@ -357,7 +368,11 @@ class Site:
     @property
     def notes(self) -> list[str]:
         """Work caps hit while judging (pages read so far), for the report's errors."""
-        return [n for p in self.pages for n in p.notes]
+        notes = [n for p in self.pages for n in p.notes]
+        if self._skipped:
+            notes.append(f"{len(self._skipped)} page(s) not judged: the site's pages exceed "
+                         f"{MAX_SITE_HTML_CHARS} characters of HTML (first skipped: {self._skipped[0]})")
+        return notes
 
     @cached_property
     def languages(self) -> list[str]:
