@@ -268,7 +268,7 @@ class ParsedPage:
             href = a.get("href")
             if not isinstance(href, str):
                 continue
-            href = href.strip()
+            href = href.strip().replace("\\", "/")  # browsers read "https:\\host\\x" as "https://host/x"
             if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
                 continue
             try:

@@ -11,10 +11,11 @@ cache, so a saved snapshot is re-scored offline with the same result.
 from __future__ import annotations
 
 import functools
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from pharmcheck.findings import Evidence
 from pharmcheck.knowledge import Knowledge, RulePackError
@@ -24,6 +25,10 @@ from pharmcheck.urls import domain_label, registered_domain, suffix_of
 
 MAX_URL = 2000
 MAX_LINKS_PER_PAGE = 2000
+# href values read straight from the markup (entities decoded, backslashes read as slashes, as a
+# browser does): a cheap pre-check so that a page with no link to a registry or a look-alike is
+# never parsed into a tree in the fetch process.
+_HREF = re.compile(r"""href\s*=\s*["']?\s*([^"'\s>]{1,2000})""", re.I)
 MAX_IMAGES_PER_PAGE = 500
 MAX_ENTRY_TEXT = 200_000
 MAX_TOKENS = 5000
@@ -232,6 +237,28 @@ def _link_excerpt(url: str, text: str, images: list[str]) -> str:
     return f"link to {url}" + (f" ({what})" if what else "")
 
 
+def _may_link_to_registry(
+    page: ParsedPage, cfg: RegistryConfig, ours: set[str], seen: dict[str, bool]
+) -> bool:
+    """Whether any href in the page's markup may point at a registry or a look-alike of one."""
+    for i, m in enumerate(_HREF.finditer(page.page.html)):
+        if i >= MAX_LINKS_PER_PAGE:
+            return True  # too many to pre-check cheaply: read the page in full
+        href = html.unescape(m.group(1)).replace("\\", "/")  # as a browser reads it
+        try:
+            host = (urlsplit(urljoin(page.url, href)).hostname or "").lower()
+        except ValueError:
+            continue
+        if not host:
+            continue
+        if host not in seen:
+            rd = registered_domain(host)
+            seen[host] = rd not in ours and (cfg.official(rd) is not None or cfg.lookalike(host) is not None)
+        if seen[host]:
+            return True
+    return False
+
+
 def find_candidates(site: Site, cfg: RegistryConfig) -> list[Candidate]:
     """Every registry, look-alike and number credential on the site, deduplicated, page order."""
     out: list[Candidate] = []
@@ -244,7 +271,10 @@ def find_candidates(site: Site, cfg: RegistryConfig) -> list[Candidate]:
             seen.add(key)
             out.append(c)
 
+    hosts: dict[str, bool] = {}
     for page in site.pages:
+        if not _may_link_to_registry(page, cfg, ours, hosts):
+            continue
         for link in page.links[:MAX_LINKS_PER_PAGE]:
             if link.same_site or len(link.url) > MAX_URL:
                 continue
