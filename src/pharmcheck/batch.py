@@ -307,7 +307,9 @@ def run_batch(
         stats.failing += prior_failing
         stats.not_scanned += sum(prior.get(v, 0) for v in NOT_SCANNED)
     started = time.monotonic()
-    window = max(2, 2 * plan.workers)
+    # Sites in flight: one per fetch worker, plus a few fetched snapshots queued for each scoring
+    # process so that no core waits. More would only hold snapshots in memory.
+    window = max(2, plan.workers + 2 * plan.processes)
     per_host = 1 if plan.per_host < 1 else plan.per_host
     threads = ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="pharmcheck-fetch")
     procs: ProcessPoolExecutor | None = None
