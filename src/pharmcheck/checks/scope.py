@@ -41,6 +41,7 @@ class ScopePatterns:
     service: re.Pattern[str] | None
     service_path: re.Pattern[str] | None
     self_sale: re.Pattern[str] | None
+    pharmacy_name: re.Pattern[str] | None  # in a page title: the site calls itself a pharmacy
     price: re.Pattern[str]
     price_window: int
     drug_types: frozenset[str]
@@ -73,6 +74,7 @@ def _build(kb: Knowledge) -> ScopePatterns:
         service=compile_all(lang_table(d, "prescription_service")),
         service_path=_path_pattern(str_list(d, "prescription_paths")),
         self_sale=compile_all(lang_table(d, "self_sale")),
+        pharmacy_name=compile_phrases(str_list(d, "pharmacy_names")),
         price=re.compile(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
         price_window=int(d.get("price_window", 140)),
         drug_types=frozenset(str_list(d, "jsonld_drug_types")),
@@ -225,6 +227,12 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
         if sm:
             scope.weak.setdefault("prescription service offered",
                                   Evidence(url, page.excerpt(sm.start(), sm.end())))
+    if pats.pharmacy_name is not None and page.title:
+        nm = pats.pharmacy_name.search(page.title)
+        if nm:
+            # weak: a pharmacy by name may still only advise; with a prescription service or an
+            # order control it is one that dispenses
+            scope.weak.setdefault("calls itself a pharmacy", Evidence(url, f"<title>{page.title[:160]}"))
     if pats.self_sale is not None and medicine_here:
         ss = pats.self_sale.search(text) if page.may_match(pats.self_sale) else None
         if ss:
