@@ -135,6 +135,7 @@ def _process_pool(size: int) -> ProcessPoolExecutor:
                 "pharmcheck.site",
                 "pharmcheck.scoring",
                 "pharmcheck.knowledge",
+                "pharmcheck.warmup",  # compiles the rule pack once, shared by the forked scorers
             ]
         )
     else:  # pragma: no cover - Windows/macOS default
