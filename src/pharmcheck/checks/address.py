@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import phonenumbers
 
 from pharmcheck.checks import check
+from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site
@@ -79,9 +80,6 @@ class _Compiled:
     default_region: str
 
 
-_CACHE: dict[int, tuple[Knowledge, _Compiled]] = {}
-
-
 def _opt(pattern: Any) -> re.Pattern[str] | None:
     return re.compile(pattern) if isinstance(pattern, str) and pattern else None
 
@@ -116,11 +114,7 @@ def _compile(kb: Knowledge) -> _Compiled:
 
 def compiled(kb: Knowledge) -> _Compiled:
     """The address knowledge of ``kb``, compiled on first use (regexes are compiled once per pack)."""
-    entry = _CACHE.get(id(kb))
-    if entry is None or entry[0] is not kb:
-        entry = (kb, _compile(kb))
-        _CACHE[id(kb)] = entry
-    return entry[1]
+    return per_kb(kb, "address.compiled", _compile)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,25 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import LANGS, context_of, education_page, find_affirmed
-from pharmcheck.checks.textmatch import compile_by_lang, compile_phrases, per_kb
+from pharmcheck.checks.textmatch import as_strs, compile_by_lang, compile_phrases, per_kb, subtable
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import Site
 from pharmcheck.urls import domain_label
-
-
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key, {})
-    return value if isinstance(value, Mapping) else {}
-
-
-def _strs(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)
@@ -54,34 +44,34 @@ class IdentityData:
 
 def _build(kb: Knowledge) -> IdentityData:
     data = kb.family("identity")
-    cc = _table(data, "canadian_claim")
-    claim = compile_by_lang({k: _strs(v) for k, v in cc.items() if k in LANGS})
+    cc = subtable(data, "canadian_claim")
+    claim = compile_by_lang({k: as_strs(v) for k, v in cc.items() if k in LANGS})
     prints = []
     for fp in data.get("fingerprints", []):
         if isinstance(fp, Mapping):
             prints.append(
                 Fingerprint(
                     str(fp.get("name", "")),
-                    tuple(re.compile(r) for r in _strs(fp.get("all"))),
+                    tuple(re.compile(r) for r in as_strs(fp.get("all"))),
                     str(fp.get("source", "")),
                 )
             )
-    bd = _table(data, "brand_domain")
-    affixes = sorted(_strs(bd.get("affixes")), key=len, reverse=True)
-    cr = _table(data, "copyright")
+    bd = subtable(data, "brand_domain")
+    affixes = sorted(as_strs(bd.get("affixes")), key=len, reverse=True)
+    cr = subtable(data, "copyright")
     return IdentityData(
         claim=claim,
-        provinces=compile_phrases(_strs(cc.get("provinces"))),
-        regulators=compile_phrases(_strs(cc.get("regulators"))),
-        licence=compile_phrases(_strs(cc.get("licence"))),
+        provinces=compile_phrases(as_strs(cc.get("provinces"))),
+        regulators=compile_phrases(as_strs(cc.get("regulators"))),
+        licence=compile_phrases(as_strs(cc.get("licence"))),
         fingerprints=tuple(prints),
-        drug_brands=tuple(b.lower() for b in _strs(bd.get("drug_brands"))),
-        manufacturers=frozenset(m.lower() for m in _strs(bd.get("manufacturers"))),
+        drug_brands=tuple(b.lower() for b in as_strs(bd.get("drug_brands"))),
+        manufacturers=frozenset(m.lower() for m in as_strs(bd.get("manufacturers"))),
         affixes=re.compile("^(?:" + "|".join(re.escape(a) for a in affixes) + ")*$")
         if affixes
         else re.compile("^$"),
         copyright=re.compile(str(cr.get("regex", r"©\s*([^\n]{2,60})"))),
-        drop_words=frozenset(w.lower() for w in _strs(cr.get("drop_words"))),
+        drop_words=frozenset(w.lower() for w in as_strs(cr.get("drop_words"))),
     )
 
 

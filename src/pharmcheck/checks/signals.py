@@ -15,19 +15,18 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import LANGS, find_affirmed
-from pharmcheck.checks.textmatch import compile_all, compile_by_lang, compile_phrases, lang_table, per_kb
+from pharmcheck.checks.textmatch import (
+    as_strs,
+    compile_all,
+    compile_by_lang,
+    compile_phrases,
+    lang_table,
+    per_kb,
+    subtable,
+)
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site
-
-
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key, {})
-    return value if isinstance(value, Mapping) else {}
-
-
-def _strs(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def _langs(data: Mapping[str, Any], key: str) -> dict[str, re.Pattern[str]]:
@@ -61,19 +60,20 @@ class SignalData:
 
 def _build(kb: Knowledge) -> SignalData:
     data = kb.family("signals")
-    reg = _table(data, "registration")
-    priv = _table(data, "privacy")
-    acronyms = sorted(_strs(priv.get("acronyms")), key=len, reverse=True)
+    reg = subtable(data, "registration")
+    priv = subtable(data, "privacy")
+    page_words = as_strs(priv.get("page_words"))
+    acronyms = sorted(as_strs(priv.get("acronyms")), key=len, reverse=True)
     authorities = []
     for a in data.get("authorities", []):
-        names = compile_phrases(_strs(a.get("names"))) if isinstance(a, Mapping) else None
+        names = compile_phrases(as_strs(a.get("names"))) if isinstance(a, Mapping) else None
         if isinstance(a, Mapping) and names is not None:
             authorities.append(
                 Authority(
                     str(a.get("name", "")),
                     names,
-                    tuple(_strs(a.get("hosts"))),
-                    tuple(_strs(a.get("host_contains"))),
+                    tuple(as_strs(a.get("hosts"))),
+                    tuple(as_strs(a.get("host_contains"))),
                 )
             )
     return SignalData(
@@ -83,14 +83,12 @@ def _build(kb: Knowledge) -> SignalData:
         window=int(reg.get("window", 300)),
         rx_flow=_langs(data, "rx_flow"),
         rx_links=compile_all({k: v for k, v in lang_table(data, "rx_flow").items() if k in LANGS}),
-        rx_words=compile_phrases(_strs(_table(data, "rx_flow").get("prescription_words"))),
+        rx_words=compile_phrases(as_strs(subtable(data, "rx_flow").get("prescription_words"))),
         privacy_acronyms=re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in acronyms) + r")(?!\w)")
         if acronyms
         else None,
-        privacy_names=compile_phrases(_strs(priv.get("names"))),
-        privacy_page=re.compile("|".join(re.escape(w) for w in _strs(priv.get("page_words"))), re.IGNORECASE)
-        if _strs(priv.get("page_words"))
-        else None,
+        privacy_names=compile_phrases(as_strs(priv.get("names"))),
+        privacy_page=re.compile("|".join(map(re.escape, page_words)), re.IGNORECASE) if page_words else None,
         authorities=tuple(authorities),
         questionnaire=_langs(data, "questionnaire"),
         review=_langs(data, "clinician_review"),

@@ -181,6 +181,17 @@ def str_list(data: Mapping[str, Any], key: str) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+def subtable(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A nested table of a ``[data]`` table (missing or malformed -> empty)."""
+    value = data.get(key, {})
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_strs(value: Any) -> list[str]:
+    """A TOML list as strings (anything else -> empty)."""
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def lang_table(data: Mapping[str, Any], key: str) -> dict[str, list[str]]:
     """A ``{lang: [phrases]}`` table from a ``[data]`` table."""
     value = data.get(key, {})
