@@ -10,7 +10,7 @@ from pharmcheck.findings import Finding
 from pharmcheck.snapshot import Snapshot
 from pharmcheck.target import redact
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass
@@ -42,6 +42,11 @@ class Report:
     suppressed: str | None = None  # allowlist reason, when the site is allowlisted
     credentials: list[dict[str, Any]] = field(default_factory=list)  # seals/numbers and their status
     domain: dict[str, Any] = field(default_factory=dict)  # RDAP facts of the registered domain
+    # Added in schema 1.2; each is owned by one stage and round-trips through from_dict.
+    role: dict[str, Any] | None = None  # the site's role (seller, prescriber, publisher …) and why
+    truncated: list[dict[str, Any]] = field(default_factory=list)  # what a cap cut from judging
+    change: dict[str, Any] | None = None  # comparison against a baseline (monitoring)
+    fingerprints: dict[str, Any] | None = None  # network fingerprints (affiliate clustering)
     schema_version: str = SCHEMA_VERSION
     pharmcheck_version: str = __version__
 
@@ -75,6 +80,10 @@ class Report:
             "errors": self.errors,
             "elapsed_ms": self.elapsed_ms,
             "scanned_at": self.scanned_at,
+            "role": self.role,
+            "truncated": self.truncated,
+            "change": self.change,
+            "fingerprints": self.fingerprints,
         }
 
     @classmethod
@@ -100,9 +109,17 @@ class Report:
             suppressed=d.get("suppressed"),
             credentials=[dict(c) for c in d.get("credentials", [])],
             domain=dict(d.get("domain", {})),
+            role=_opt_dict(d.get("role")),
+            truncated=[dict(t) for t in d.get("truncated") or [] if isinstance(t, dict)],
+            change=_opt_dict(d.get("change")),
+            fingerprints=_opt_dict(d.get("fingerprints")),
             schema_version=d.get("schema_version", SCHEMA_VERSION),
             pharmcheck_version=d.get("pharmcheck_version", __version__),
         )
+
+
+def _opt_dict(value: Any) -> dict[str, Any] | None:
+    return dict(value) if isinstance(value, dict) else None
 
 
 def error_report(input_text: str, message: str, verdict: str = "error") -> Report:
