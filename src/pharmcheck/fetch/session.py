@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
@@ -25,8 +26,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from pharmcheck import __version__
+from pharmcheck.connguard import AddressRefused, check_peer
 from pharmcheck.options import ScanOptions
 
 USER_AGENT = f"pharmcheck/{__version__} (+https://github.com/pharmcheck/pharmcheck)"
@@ -97,19 +100,46 @@ class _SocketRegistry:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-class _TrackingAdapter(HTTPAdapter):
-    """An adapter whose connections register themselves with the scan's registry."""
+def _guarded_new_conn(conn: HTTPConnection, sock: socket.socket) -> socket.socket:
+    """Connect-time SSRF check: the peer of a direct connection must be public.
 
-    def __init__(self, registry: _SocketRegistry) -> None:
+    Through a proxy the peer is the proxy (configured by the operator), so nothing to check.
+    """
+    if conn.proxy is None:
+        try:
+            check_peer(sock)
+        except AddressRefused as exc:
+            sock.close()
+            raise NewConnectionError(conn, str(exc)) from None
+    return sock
+
+
+class _TrackingAdapter(HTTPAdapter):
+    """An adapter whose connections register themselves with the scan's registry.
+
+    Unless ``allow_private``, every direct connection checks the address it reached
+    (``getpeername`` after connect) and is closed before a byte is sent if it is not public.
+    """
+
+    def __init__(self, registry: _SocketRegistry, allow_private: bool = False) -> None:
         self.registry = registry
         reg = registry
+        guard = not allow_private
 
         class _Http(HTTPConnection):
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                return _guarded_new_conn(self, sock) if guard else sock
+
             def connect(self) -> None:
                 super().connect()
                 reg.add(self)
 
         class _Https(HTTPSConnection):
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                return _guarded_new_conn(self, sock) if guard else sock
+
             def connect(self) -> None:
                 super().connect()
                 reg.add(self)
@@ -145,7 +175,7 @@ def make_session(options: ScanOptions) -> tuple[requests.Session, _SocketRegistr
     session = requests.Session()
     session.trust_env = True  # HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, .netrc
     registry = _SocketRegistry()
-    adapter = _TrackingAdapter(registry)
+    adapter = _TrackingAdapter(registry, options.allow_private)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update(
@@ -195,14 +225,28 @@ class Result:
         return ctype in HTML_TYPES
 
 
+_POOL_NOISE = re.compile(
+    r"\w*Pool\(host=[^)]*\): Max retries exceeded with url: \S+ \(Caused by \w+\(|"
+    r"<[\w.]+ object at 0x[0-9a-f]+>: |\w*(?:Pool|Connection)\(host=[^)]*\)[:,]? ?",
+)
+
+
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
+    """The exception's text on one line, without urllib3's pool/object plumbing."""
+    text = " ".join(str(exc).split())
+    cleaned = _POOL_NOISE.sub("", text)
+    if cleaned != text:
+        cleaned = cleaned.rstrip(")'\" ").lstrip("'\"") or text
+    return cleaned[:300]
 
 
 def describe_error(url: str, exc: BaseException) -> tuple[str, bool]:
     """A one-line message for a request exception and whether it was a refused connection."""
     text = str(exc)
     low = text.lower()
+    m = re.search(r"refusing connection to non-public address [^;'\")]+", text)
+    if m:
+        return f"{url}: {m.group(0)}; allow_private is off", False
     if isinstance(exc, requests.exceptions.ProxyError):
         return f"{url}: proxy error: {_one_line(exc)}", False
     if isinstance(exc, requests.exceptions.ConnectTimeout):
