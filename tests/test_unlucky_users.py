@@ -4,10 +4,19 @@ after what it proves. Real local servers, real processes and signals; no interne
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
+from faultserver import FaultServer
 from servers import Resp, serve
 
 from pharmcheck.connguard import is_public, literal_ip
@@ -118,3 +127,120 @@ def test_redirects_to_backslash_and_numeric_loopback_never_reach_it_through_a_pr
                 assert not snap.reachable, evil[i]
             assert all("pharmacy" in r for r in proxy.requests), proxy.requests
         assert canary.requests == []
+
+
+# --- shared helpers for the CLI tests --------------------------------------------------------
+
+BIN = [sys.executable, "-m", "pharmcheck"]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHARMCHECK_")}
+    env.update(NO_COLOR="1", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def run(*args: str, timeout: float = 120, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # type: ignore[call-overload,no-any-return]
+        [*BIN, *args], capture_output=True, text=True, timeout=timeout, env=_env(), **kw
+    )
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def sites() -> Iterator[list[str]]:
+    """Six local sites (distinct ports, so distinct jobs)."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(FaultServer("good")).url for _ in range(6)]
+
+
+SCAN = ["--allow-private", "--timeout", "2", "--max-pages", "2", "--fail-on", "never", "-q"]
+
+
+# --- 4. resume keeps every valid line ------------------------------------------------------------
+
+
+def test_resume_keeps_every_valid_line_around_a_torn_one_in_the_middle(
+    sites: list[str], tmp_path: Path
+) -> None:
+    urls = tmp_path / "urls.txt"
+    urls.write_text("\n".join(sites) + "\n")
+    out = tmp_path / "out.jsonl"
+    kept = [{"input": s, "verdict": "suspicious", "score": 60} for s in (sites[0], sites[3], sites[4])]
+    out.write_text(
+        json.dumps(kept[0]) + "\n\n" + '{"input": "' + sites[1] + '", "verd\n'
+        + json.dumps(kept[1]) + "\n" + "not json\n" + json.dumps(kept[2]) + "\n"
+    )
+    r = run("scan", "-i", str(urls), "-f", "jsonl", "-o", str(out), "--resume", *SCAN)
+    assert r.returncode == 0, r.stderr
+    assert "skipped 3" in r.stderr and "line 2, 3, 5" in r.stderr
+    results = read_jsonl(out)
+    assert Counter(str(x["input"]) for x in results) == Counter(sites)
+    assert results[:3] == kept  # every valid line kept as it was, none rescanned
+
+
+# --- 6 and 7. output files ---------------------------------------------------------------------
+
+
+def test_output_equal_to_input_is_refused_and_the_list_kept(sites: list[str], tmp_path: Path) -> None:
+    urls = tmp_path / "urls.txt"
+    text = "\n".join(sites) + "\n"
+    urls.write_text(text)
+    for extra in (["-o", str(urls)], ["--report", f"markdown={tmp_path}/../{tmp_path.name}/urls.txt"]):
+        r = run("scan", "-i", str(urls), "-f", "jsonl", *extra, *SCAN)
+        assert r.returncode == 2, r.stderr
+        assert "also an input" in r.stderr and "Traceback" not in r.stderr
+        assert urls.read_text() == text
+
+
+def test_second_writer_of_the_same_output_is_refused(sites: list[str], tmp_path: Path) -> None:
+    from pharmcheck.outputlock import lock_outputs, release
+
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"input": "x", "verdict": "rogue"}\n')
+    held = lock_outputs([out])  # another run holds the file
+    try:
+        r = run("scan", sites[0], "-f", "jsonl", "-o", str(out), *SCAN)
+    finally:
+        release(held)
+    assert r.returncode == 2, r.stderr
+    assert "another pharmcheck run" in r.stderr
+    assert out.read_text() == '{"input": "x", "verdict": "rogue"}\n'  # not truncated
+    r = run("scan", sites[0], "-f", "jsonl", "-o", str(out), *SCAN)
+    assert r.returncode == 0, r.stderr
+
+
+# --- 8. failed --save-snapshot -------------------------------------------------------------------
+
+
+def test_failed_snapshot_save_is_a_warning_and_the_verdict_stays(sites: list[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    r = run("scan", sites[0], "-f", "json", "--save-snapshot", str(blocker / "snaps"), *SCAN)
+    report = json.loads(r.stdout)
+    assert report["verdict"] not in ("error", "unreachable"), report
+    assert any("snapshot not saved" in e for e in report["errors"])
+    assert r.returncode == 0, r.stderr
+
+
+# --- 9. resume rewrites junit/markdown over every result ----------------------------------------
+
+
+def test_resume_rewrites_junit_and_markdown_over_every_result(sites: list[str], tmp_path: Path) -> None:
+    urls = tmp_path / "urls.txt"
+    urls.write_text("\n".join(sites) + "\n")
+    out, junit, md = tmp_path / "out.jsonl", tmp_path / "r.xml", tmp_path / "r.md"
+    args = ["scan", "-i", str(urls), "-f", "jsonl", "-o", str(out),
+            "--report", f"junit={junit}", "--report", f"markdown={md}", *SCAN]
+    out.write_text("".join(json.dumps({"input": s, "verdict": "suspicious", "score": 50}) + "\n"
+                           for s in sites[:4]))
+    r = run(*args, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert 'tests="6"' in junit.read_text()
+    assert all(s in md.read_text() for s in sites)
+    r = run(*args, "--resume")  # a no-op resume still reports all six
+    assert r.returncode == 0, r.stderr
+    assert 'tests="6"' in junit.read_text()

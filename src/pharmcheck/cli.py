@@ -73,6 +73,7 @@ def die(message: str, code: int = EXIT_USAGE) -> NoReturn:
     from pharmcheck.safety import clean_text
 
     sys.stderr.write(f"pharmcheck: error: {clean_text(message, 500)}\n")
+    _release_outputs()
     raise typer.Exit(code)
 
 
@@ -163,6 +164,35 @@ def _report_specs(fmt: str, output: Path | None, reports: list[str] | None) -> l
     return specs
 
 
+def _refuse_overlap(specs: list[tuple[str, Path | None]], inputs: list[Path]) -> None:
+    """An output that is also an input is refused before anything is opened (issue 11 #6)."""
+    from pharmcheck.outputlock import OutputError, refuse_overlap
+
+    try:
+        refuse_overlap([p for _f, p in specs if p is not None], inputs)
+    except OutputError as exc:
+        die(str(exc))
+
+
+_OUTPUT_LOCKS: list[int] = []  # held until the process exits
+
+
+def _lock_outputs(specs: list[tuple[str, Path | None]]) -> None:
+    """A second run writing the same output file is refused (advisory lock, issue 11 #7)."""
+    from pharmcheck.outputlock import OutputError, lock_outputs
+
+    try:
+        _OUTPUT_LOCKS.extend(lock_outputs(p for _f, p in specs if p is not None))
+    except OutputError as exc:
+        die(str(exc))
+
+
+def _release_outputs() -> None:
+    from pharmcheck.outputlock import release
+
+    release(_OUTPUT_LOCKS)
+
+
 def _open_sinks(
     specs: list[tuple[str, Path | None]],
     *,
@@ -225,6 +255,7 @@ def _load_allowlist(path: Path | None) -> Any:
 def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[str]]) -> NoReturn:
     for fh in files:
         fh.close()
+    _release_outputs()
     sys.stdout.flush()
     if stats.interrupted:
         warn(f"interrupted: {stats.done} results written; run again with --resume to finish")
@@ -249,37 +280,38 @@ def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[st
 
 
 def read_previous(path: Path, fail_on: str) -> tuple[Counter[str], Counter[str], int]:
-    """Inputs already done in a jsonl file, their verdict counts and failures; a torn last line is cut."""
-    import json
+    """Inputs already done in a jsonl file, their verdict counts and failures.
 
-    from pharmcheck.reporters import fails
+    Every valid line is kept; blank, torn or malformed lines anywhere are skipped and reported
+    (see :mod:`pharmcheck.resume`).
+    """
+    from pharmcheck.resume import read_previous as _read
 
-    done: Counter[str] = Counter()
-    counts: Counter[str] = Counter()
-    failing = 0
-    if not path.exists():
-        return done, counts, failing
-    good_end = 0
-    torn = 0
-    with path.open("rb") as fh:
-        for raw in fh:
-            try:
-                if not raw.endswith(b"\n"):
-                    raise ValueError("no newline")
-                obj = json.loads(raw)
-                inp, verdict = str(obj["input"]), str(obj["verdict"])
-            except (ValueError, KeyError, TypeError):
-                torn += 1
-                break
-            done[inp] += 1
-            counts[verdict] += 1
-            failing += fails(verdict, obj.get("suppressed"), fail_on)
-            good_end += len(raw)
-    if torn:
-        warn(f"{path}: skipping a torn or malformed line at byte {good_end} (and anything after it)")
-        with path.open("r+b") as fh:
-            fh.truncate(good_end)
-    return done, counts, failing
+    try:
+        prev = _read(path, fail_on)
+    except OSError as exc:
+        die(f"cannot read {path} for --resume: {exc.strerror or exc}")
+    if prev.bad_lines:
+        shown = ", ".join(str(n) for n in prev.bad_lines[:10]) + (" …" if len(prev.bad_lines) > 10 else "")
+        warn(f"{path}: skipped {len(prev.bad_lines)} torn or malformed line(s) (line {shown}); "
+             "every valid result is kept")
+    return prev.done, prev.counts, prev.failing
+
+
+def _replay_previous(resume_path: Path, specs: list[tuple[str, Path | None]], sinks: list[Sink]) -> None:
+    """Reports written whole at the end (junit, markdown, json files) cover resumed results too."""
+    from pharmcheck.resume import iter_reports
+
+    replay = [
+        sink
+        for (fmt, path), sink in zip(specs, sinks, strict=True)
+        if path is not None and path != resume_path and fmt in ("junit", "markdown", "json")
+    ]
+    if not replay:
+        return
+    for report in iter_reports(resume_path):
+        for sink in replay:
+            sink.write(report)
 
 
 def _skip_done(items: Any, done: Counter[str]) -> Any:
@@ -380,6 +412,7 @@ def scan(
         except TargetError as exc:
             die(f"bad target {t!r}: {exc}")
     specs = _report_specs(cfg["format"], output, report)
+    _refuse_overlap(specs, [Path(p) for p in inputs])
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
     resume_path: Path | None = None
@@ -397,6 +430,7 @@ def scan(
         n = count_targets(p)
         total = None if n is None or total is None else total + n
     items = iter_inputs(targets, sources)
+    _lock_outputs(specs)
     done_before: Counter[str] = Counter()
     prior: Counter[str] = Counter()
     prior_failing = 0
@@ -424,6 +458,8 @@ def scan(
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=single, verbose=verbose, resume_path=resume_path
     )
+    if resume_path is not None:
+        _replay_previous(resume_path, specs, sinks)
     from functools import partial
 
     from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch
@@ -486,8 +522,10 @@ def score(
     if not paths:
         die("no snapshot files given")
     specs = _report_specs(cfg["format"], output, report)
+    _refuse_overlap(specs, paths)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
+    _lock_outputs(specs)
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=len(paths) == 1, verbose=verbose, resume_path=None
     )
