@@ -6,15 +6,18 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from faultserver import FaultServer
 from servers import Resp, serve
@@ -244,3 +247,60 @@ def test_resume_rewrites_junit_and_markdown_over_every_result(sites: list[str], 
     r = run(*args, "--resume")  # a no-op resume still reports all six
     assert r.returncode == 0, r.stderr
     assert 'tests="6"' in junit.read_text()
+
+
+# --- 5 and 15. signals to the group, SIGKILL: nothing falsified, nothing left behind -------------
+
+
+def _start_batch(tmp_path: Path, n: int = 12) -> tuple[ExitStack, list[str], list[str], Path]:
+    stack = ExitStack()
+    inputs = [stack.enter_context(FaultServer("slow_first_byte", slow_seconds=0.4)).url for _ in range(n)]
+    urls = tmp_path / "urls.txt"
+    urls.write_text("\n".join(inputs) + "\n")
+    out = tmp_path / "out.jsonl"
+    args = ["scan", "-i", str(urls), "-f", "jsonl", "-o", str(out), "--workers", "4", *SCAN]
+    return stack, inputs, args, out
+
+
+def _wait_lines(out: Path, n: int, proc: subprocess.Popen[str]) -> None:
+    for _ in range(1200):
+        if proc.poll() is not None or (out.exists() and out.read_text().count("\n") >= n):
+            return
+        time.sleep(0.05)
+
+
+def test_sigterm_to_the_process_group_writes_no_false_error_and_resume_completes(tmp_path: Path) -> None:
+    stack, inputs, args, out = _start_batch(tmp_path)
+    with stack:
+        proc = subprocess.Popen([*BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=_env(), start_new_session=True)
+        _wait_lines(out, 2, proc)
+        os.killpg(proc.pid, signal.SIGTERM)  # as `timeout`, systemd or a CI cancel do
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert "Traceback" not in err
+        partial = read_jsonl(out)
+        assert not any("BrokenProcessPool" in json.dumps(x) for x in partial)
+        assert all(x["verdict"] != "error" for x in partial), partial
+        r = run(*args, "--resume")
+        assert r.returncode == 0, r.stderr
+        results = read_jsonl(out)
+        assert Counter(str(x["input"]) for x in results) == Counter(inputs)
+        assert all(x["verdict"] != "error" for x in results)
+
+
+def test_sigkill_of_a_batch_leaves_no_worker_fork_server_or_tracker(tmp_path: Path) -> None:
+    stack, _inputs, args, out = _start_batch(tmp_path, 16)
+    with stack:
+        proc = subprocess.Popen([*BIN, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=_env(), start_new_session=True)
+        _wait_lines(out, 3, proc)
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert family, "the batch should have started scoring processes"
+        proc.kill()
+        proc.wait(timeout=30)
+        _gone, alive = psutil.wait_procs(family, timeout=30)
+        leftover = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        for p in leftover:  # do not leak them into the rest of the suite
+            p.kill()
+        assert not leftover, [p.cmdline() for p in leftover]
