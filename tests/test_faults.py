@@ -237,6 +237,28 @@ def _check_link_farm(fr: FaultRun) -> None:
     assert len(gets) <= MAX_PAGES + 1, len(gets)
 
 
+def _judged_like_good(fr: FaultRun) -> dict[str, Any]:
+    """A site a browser renders is a site we judge: not unreachable, its home page read."""
+    report = _common(fr)
+    assert report["verdict"] not in ("unreachable", "error"), _errors(report)
+    assert any(p["status"] == 200 and p.get("kind") == "home" for p in report["pages"]), report["pages"]
+    return report
+
+
+def _check_many_headers(fr: FaultRun) -> None:
+    _judged_like_good(fr)  # 101 Set-Cookie headers: http.client alone would refuse the response
+
+
+def _check_dup_content_type(fr: FaultRun) -> None:
+    _judged_like_good(fr)  # "text/html, text/html" is still HTML
+
+
+def _check_robots_drip(fr: FaultRun) -> None:
+    # A robots.txt that never finishes is unusable, so it allows everything (RFC 9309 §2.3.1.3);
+    # it gets a few seconds, not the whole site deadline.
+    _judged_like_good(fr)
+
+
 CHECKS: dict[str, Callable[[FaultRun], None]] = {
     "good": _check_good,
     "slow_first_byte": _check_slow_first_byte,
@@ -253,6 +275,9 @@ CHECKS: dict[str, Callable[[FaultRun], None]] = {
     "unavailable": _check_unavailable,
     "robots_all": _check_robots_all,
     "link_farm": _check_link_farm,
+    "many_headers": _check_many_headers,
+    "dup_content_type": _check_dup_content_type,
+    "robots_drip": _check_robots_drip,
 }
 
 

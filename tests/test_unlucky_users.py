@@ -304,3 +304,63 @@ def test_sigkill_of_a_batch_leaves_no_worker_fork_server_or_tracker(tmp_path: Pa
         for p in leftover:  # do not leak them into the rest of the suite
             p.kill()
         assert not leftover, [p.cmdline() for p in leftover]
+
+
+# --- 12. config ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "expect"),
+    [
+        ("pharmcheck.toml", "tool = 5\n", "'tool' must be a table"),
+        ("pyproject.toml", "[tool]\npharmcheck = 5\n", "[tool.pharmcheck] must be a table"),
+        ("pharmcheck.toml", "deadline = nan\n", "finite"),
+        ("pharmcheck.toml", "deadline = inf\n", "finite"),
+        ("pharmcheck.toml", "timeout = 1e300\n", "at most"),
+    ],
+)
+def test_bad_config_is_one_line_exit_2_not_a_crash_or_a_dead_watchdog(
+    tmp_path: Path, file: str, text: str, expect: str
+) -> None:
+    (tmp_path / file).write_text(text)
+    r = run("scan", "pharmacy.example", "-f", "json", "-q", cwd=tmp_path, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert expect in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_allow_private_from_a_working_directory_file_is_ignored_with_a_warning(
+    sites: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.pharmcheck]\nallow-private = true\n")
+    r = run("scan", sites[0], "-f", "json", "--timeout", "2", "--max-pages", "2", cwd=tmp_path)
+    assert "allow_private' is ignored in a config file" in r.stderr
+    report = json.loads(r.stdout)
+    assert report["verdict"] == "unreachable" and "non-public" in " ".join(report["errors"])
+
+
+# --- 13. sites a browser renders are judged --------------------------------------------------------
+
+
+@pytest.mark.parametrize("behaviour", ["many_headers", "dup_content_type", "robots_drip"])
+def test_site_a_browser_renders_is_not_unreachable(behaviour: str) -> None:
+    with FaultServer(behaviour, drip_interval=0.2) as server:
+        opts = ScanOptions(allow_private=True, timeout=2, deadline=12, max_pages=3)
+        snap = fetch_site(parse_target(server.url), opts)
+    assert snap.reachable, snap.errors
+    assert any(p.status == 200 and "Riverside" in p.html for p in snap.pages)
+
+
+# --- 25. options validated in one place -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "expect"),
+    [({"max_pages": -1}, "at least 1"), ({"timeout": -5}, "at least"), ({"timeout": "abc"}, "a number"),
+     ({"deadline": float("nan")}, "finite"), ({"max_bytes": 1.5}, "an integer")],
+)
+def test_library_options_are_validated_with_a_clear_message(kw: dict[str, Any], expect: str) -> None:
+    from pharmcheck.options import OptionError
+
+    with pytest.raises(OptionError, match=expect):
+        ScanOptions(**kw)

@@ -141,11 +141,14 @@ VerboseOpt = Annotated[
 
 def _settings(flags: dict[str, Any]) -> Resolved:
     try:
-        return resolve(
+        cfg = resolve(
             {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in flags.items() if v is not None}
         )
     except ConfigError as exc:
         die(str(exc))
+    for message in cfg.warnings:
+        warn(message)
+    return cfg
 
 
 def _report_specs(fmt: str, output: Path | None, reports: list[str] | None) -> list[tuple[str, Path | None]]:

@@ -11,6 +11,7 @@ byte per second cannot hold a scan past it.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import re
 import socket
@@ -36,6 +37,7 @@ USER_AGENT = f"pharmcheck/{__version__} (+https://github.com/pharmcheck/pharmche
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _READ_CHUNK = 64 * 1024
+MAX_HEADERS = 1000  # response header lines accepted (http.client's default is 100)
 _DRAIN_BYTES = 64 * 1024  # a redirect body up to this size is read so the connection can be reused
 
 HopCheck = Callable[[str], str | None]  # URL -> None (allowed) or a reason
@@ -172,6 +174,9 @@ class _TrackingAdapter(HTTPAdapter):
 
 def make_session(options: ScanOptions) -> tuple[requests.Session, _SocketRegistry]:
     """A session honouring the proxy and CA environment, with an honest User-Agent."""
+    # http.client refuses a response with more than 100 header lines (101 Set-Cookie is an easy
+    # way to look unreachable); browsers accept far more. Header bytes stay bounded per line.
+    http.client._MAXHEADERS = max(http.client._MAXHEADERS, MAX_HEADERS)  # type: ignore[attr-defined]
     session = requests.Session()
     session.trust_env = True  # HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, .netrc
     registry = _SocketRegistry()
@@ -209,7 +214,14 @@ class Result:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("Content-Type", "")
+        """The Content-Type; when the header is repeated (joined with ", "), the last valid one,
+        as browsers do."""
+        raw = self.headers.get("Content-Type", "")
+        if "," in raw:
+            valid = [p.strip() for p in raw.split(",") if "/" in p.split(";", 1)[0]]
+            if valid:
+                return valid[-1]
+        return raw
 
     @property
     def maybe_html(self) -> bool:
@@ -280,6 +292,7 @@ class Requester:
             {"http": options.proxy, "https": options.proxy} if options.proxy else {}
         )
         self._last_request: dict[str, float] = {}
+        self._budget_end: float | None = None  # a shorter limit for one get() (robots.txt)
         self._watchdog = threading.Timer(max(0.0, deadline.remaining()), self.registry.abort)
         self._watchdog.daemon = True
         self._watchdog.start()
@@ -288,8 +301,14 @@ class Requester:
         self._watchdog.cancel()
         self.session.close()
 
+    def _remaining(self) -> float:
+        left = self.deadline.remaining()
+        if self._budget_end is not None:
+            left = min(left, self._budget_end - time.monotonic())
+        return left
+
     def _timeout(self) -> tuple[float, float]:
-        t = max(0.05, min(self.options.timeout, self.deadline.remaining()))
+        t = max(0.05, min(self.options.timeout, self._remaining()))
         return (t, t)
 
     def _pace(self, url: str) -> None:
@@ -311,9 +330,15 @@ class Requester:
         max_bytes: int | None = None,
         want_body: Callable[[Result], bool] = lambda r: r.maybe_html,
         max_redirects: int | None = None,
+        budget: float | None = None,
     ) -> Result:
-        """Fetch ``url`` following redirects; every failure is data in the Result."""
+        """Fetch ``url`` following redirects; every failure is data in the Result.
+
+        ``budget``: seconds this fetch may take at most (within the site deadline); a body
+        still arriving then is cut with an error (a dripping robots.txt must not eat the site).
+        """
         started = time.monotonic()
+        self._budget_end = started + budget if budget is not None else None
         limit = self.options.max_redirects if max_redirects is None else max_redirects
         res = Result(url=url)
         seen: set[str] = set()
@@ -341,6 +366,7 @@ class Requester:
             res.error = f"{url}: more than {limit} redirects"
             return res
         finally:
+            self._budget_end = None
             res.elapsed_ms = int((time.monotonic() - started) * 1000)
 
     def _request(
@@ -411,7 +437,10 @@ class Requester:
         buf = bytearray()
         try:
             while True:
-                remaining = self.deadline.remaining()
+                if self._budget_end is not None and time.monotonic() >= self._budget_end:
+                    res.error = f"{res.url}: still arriving after its time budget; cut"
+                    break
+                remaining = self._remaining()
                 if remaining <= 0 or self.registry.aborted:
                     res.error = (
                         f"{res.url}: site deadline of {self.options.deadline:g}s reached while reading"
