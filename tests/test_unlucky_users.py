@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 import pytest
-from faultserver import FaultServer
+from faultserver import FaultServer, run_pharmcheck
 from servers import Resp, serve
 
 from pharmcheck.connguard import is_public, literal_ip
@@ -364,3 +364,39 @@ def test_library_options_are_validated_with_a_clear_message(kw: dict[str, Any], 
 
     with pytest.raises(OptionError, match=expect):
         ScanOptions(**kw)
+
+
+# --- 10 and 22. bounded reads, binary and UTF-16 input files -------------------------------------
+
+
+def test_binary_input_file_is_refused_with_one_line(tmp_path: Path) -> None:
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(bytes(range(256)) * 2000)
+    for source in (str(blob), "/dev/zero"):
+        r = run("scan", "-i", source, "-f", "jsonl", "-q", timeout=60)
+        assert r.returncode == 2, r.stderr
+        assert "not a text file" in r.stderr and "Traceback" not in r.stderr
+        assert r.stdout == ""
+
+
+def test_utf16_input_with_bom_is_decoded(sites: list[str], tmp_path: Path) -> None:
+    urls = tmp_path / "urls16.txt"
+    urls.write_bytes("\n".join(sites[:2]).encode("utf-16"))
+    r = run("scan", "-i", str(urls), "-f", "jsonl", *SCAN)
+    assert r.returncode == 0, r.stderr
+    assert sorted(json.loads(x)["input"] for x in r.stdout.splitlines() if x.strip()) == sorted(sites[:2])
+
+
+def test_a_huge_line_without_newline_is_one_error_in_flat_memory(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    with big.open("wb") as fh:
+        fh.write(b"pharmacy.example\n")
+        chunk = b"a" * (1 << 20)
+        for _ in range(64):  # 64 MB, no newline
+            fh.write(chunk)
+    r = run_pharmcheck(["scan", "-i", str(big), "-f", "jsonl", "--fail-on", "never", "-q",
+                        "--timeout", "1", "--deadline", "3"], timeout=120)
+    assert "Traceback" not in r.stderr
+    lines = r.jsonl()
+    assert len(lines) == 2 and sum("longer than" in json.dumps(x) for x in lines) == 1
+    assert r.peak_rss_mb < 250, r.peak_rss_mb
