@@ -400,3 +400,31 @@ def test_a_huge_line_without_newline_is_one_error_in_flat_memory(tmp_path: Path)
     lines = r.jsonl()
     assert len(lines) == 2 and sum("longer than" in json.dumps(x) for x in lines) == 1
     assert r.peak_rss_mb < 250, r.peak_rss_mb
+
+
+# --- 11. disk full --------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_disk_full_on_output_is_one_line_and_exit_2(sites: list[str], tmp_path: Path) -> None:
+    for extra in (["-o", "/dev/full"], ["-o", str(tmp_path / "ok.jsonl"), "--report", "markdown=/dev/full"]):
+        r = run("scan", sites[0], sites[1], "-f", "jsonl", *extra, *SCAN)
+        assert r.returncode == 2, (r.returncode, r.stderr)
+        assert "No space left on device" in r.stderr and "Traceback" not in r.stderr
+        assert "Exception ignored" not in r.stderr
+
+
+# --- 23. score on JSON that is not a snapshot ---------------------------------------------------------
+
+
+def test_score_on_json_that_is_not_a_snapshot_names_the_file_and_what_is_missing(tmp_path: Path) -> None:
+    bad = tmp_path / "package.json"
+    bad.write_text('{"name": "left-pad"}')
+    arr = tmp_path / "list.json"
+    arr.write_text("[1, 2]")
+    r = run("score", str(bad), str(arr), "-f", "jsonl", "-q")
+    assert "Traceback" not in r.stderr
+    errors = " ".join(" ".join(json.loads(x)["errors"]) for x in r.stdout.splitlines() if x.strip())
+    assert "package.json: not a pharmcheck snapshot: missing 'input', 'url'" in errors
+    assert "list.json: not a pharmcheck snapshot" in errors
+    assert "__init__" not in errors and "internal error" not in errors

@@ -158,34 +158,50 @@ def _process_pool(size: int) -> ProcessPoolExecutor:
 
 
 class ResultStore:
-    """Finished reports by job key, spilled to a temporary file (for duplicate inputs)."""
+    """Finished reports by job key, spilled to a temporary file (for duplicate inputs).
+
+    Each report is stored zlib-compressed (about a tenth of the JSON), and a failed spill (disk
+    full in TMPDIR) only turns the store off: a later duplicate is then scanned again, nothing
+    finished is lost.
+    """
 
     def __init__(self) -> None:
         self._file: IO[bytes] | None = None
         self._index: dict[Hashable, tuple[int, int]] = {}
+        self.disabled = False
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._index
 
     def put(self, key: Hashable, report: Report) -> None:
         import json
+        import zlib
 
-        if self._file is None:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the store
-        data = json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")
-        self._file.seek(0, os.SEEK_END)
-        self._index[key] = (self._file.tell(), len(data))
-        self._file.write(data)
+        if self.disabled:
+            return
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the store
+            data = zlib.compress(json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8"), 1)
+            self._file.seek(0, os.SEEK_END)
+            offset = self._file.tell()
+            self._file.write(data)
+            self._file.flush()
+        except OSError:
+            self.disabled = True
+            return
+        self._index[key] = (offset, len(data))
 
     def get(self, key: Hashable) -> Report:
         import json
+        import zlib
 
         from pharmcheck.report import Report
 
         assert self._file is not None
         offset, size = self._index[key]
         self._file.seek(offset)
-        return Report.from_dict(json.loads(self._file.read(size)))
+        return Report.from_dict(json.loads(zlib.decompress(self._file.read(size))))
 
     def close(self) -> None:
         if self._file is not None:
@@ -390,6 +406,10 @@ def run_batch(
 
     def crash(job: Job, exc: BaseException) -> Report:
         name = job.inputs[0]
+        from pharmcheck.snapshot import SnapshotError
+
+        if isinstance(exc, SnapshotError):  # the user's file, not our bug: say what is wrong with it
+            return error_report(name, str(exc)[:500])
         return error_report(name, f"internal error while scanning: {type(exc).__name__}: {exc}"[:500])
 
     try:
@@ -470,8 +490,14 @@ def run_batch(
             elapsed_s=stats.elapsed_s,
             interrupted=stats.interrupted is not None,
         )
+        close_error: OSError | None = None
         for sink in sinks:
-            sink.close(info)
+            try:
+                sink.close(info)
+            except OSError as exc:  # disk full …: close the others, then report it
+                close_error = close_error or exc
+        if close_error is not None:
+            raise close_error
     return stats
 
 

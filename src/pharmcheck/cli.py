@@ -255,6 +255,20 @@ def _load_allowlist(path: Path | None) -> Any:
         die(str(exc))
 
 
+def _write_failed(exc: OSError, files: list[IO[str]], *, resumable: bool) -> NoReturn:
+    """Writing results failed (disk full, quota …): one line, exit 2; what was written stays."""
+    import contextlib
+
+    for fh in files:
+        with contextlib.suppress(OSError, ValueError):
+            fh.close()
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    hint = "; results written so far are kept"
+    if resumable:
+        hint += "; free space and run again with --resume"
+    die(f"cannot write results{where}: {exc.strerror or exc}{hint}", EXIT_USAGE)
+
+
 def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[str]]) -> NoReturn:
     for fh in files:
         fh.close()
@@ -479,9 +493,12 @@ def scan(
         allowlist=allow,
     )
     progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
-    stats = run_batch(
-        items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
-    )
+    try:
+        stats = run_batch(
+            items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
+        )
+    except OSError as exc:
+        _write_failed(exc, files, resumable=resume_path is not None)
     if stats.done == 0 and not prior and not stats.interrupted:
         for fh in files:
             fh.close()
@@ -557,7 +574,10 @@ def score(
     )
     progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
     items = (InputItem(str(p)) for p in paths)
-    stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
+    try:
+        stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
+    except OSError as exc:
+        _write_failed(exc, files, resumable=False)
     _finish(stats, quiet, len(paths), files)
 
 
