@@ -47,6 +47,32 @@ app = typer.Typer(
 )
 
 
+def _plain_help_types() -> None:
+    """Help shows no type for flags (``--offline``, not ``--offline <bool>``, which reads as if
+    it took a value) and none for positional targets (not ``<list[str]>``)."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover
+        return
+    orig = getattr(TyperOption, "display_type_rich", None)
+    if orig is None or getattr(orig, "_pharmcheck", False):
+        return
+
+    def option_type(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else orig(self, ctx)
+
+    def argument_type(self: Any, ctx: Any) -> str | None:
+        return None
+
+    option_type._pharmcheck = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    if hasattr(TyperArgument, "display_type_rich"):
+        TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
+
+
+_plain_help_types()
+
+
 class Format(StrEnum):
     text = "text"
     json = "json"
@@ -589,13 +615,17 @@ def rules(
     from rich.table import Table
     from rich.text import Text
 
+    from pharmcheck.safety import clean_text
+
     kb = _load_kb(tuple(rules_dir or ()))
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("id", "name", "severity", "title", "origin"):
         table.add_column(col, overflow="fold")
     for rid in sorted(kb.rules):
         m = kb.rules[rid]
-        table.add_row(m.id, m.name, m.severity, Text(m.title), Path(m.origin).name)
+        # Rule packs are input too: no rich markup, no terminal escapes (issue 11 #14).
+        cells = (m.id, m.name, m.severity, m.title, Path(m.origin).name)
+        table.add_row(*(Text(clean_text(str(c), 2000)) for c in cells))
     _stdout_console().print(table)
 
 
@@ -612,7 +642,16 @@ def explain(
         die(f"unknown rule ID {rule_id!r} (see: pharmcheck rules)")
     from rich.text import Text
 
+    from pharmcheck.safety import clean_text
+
     console = _stdout_console()
+    out = _explain_text(meta, kb)
+    console.print(Text(clean_text(out.plain, 100_000), spans=out.spans), end="")
+
+
+def _explain_text(meta: Any, kb: Any) -> Any:
+    from rich.text import Text
+
     weights = kb.scoring.get("weights", {}).get(meta.id, {})
     decisive = meta.id in kb.scoring.get("decisive", [])
     gate = meta.id in kb.scoring.get("legitimate_requires", [])
@@ -647,7 +686,7 @@ def explain(
         out.append("\nSources\n", style="bold")
         for s in meta.sources:
             out.append(f"  {s}\n")
-    console.print(out, end="")
+    return out
 
 
 @app.command("config")
@@ -664,12 +703,19 @@ def config_cmd() -> None:
         die(str(exc))
     console = _stdout_console()
     where = str(found[0]) if found else "(none: ./pharmcheck.toml or ./pyproject.toml [tool.pharmcheck])"
-    console.print(f"config file: {where}", markup=False)
+    from pharmcheck.safety import clean_text as _clean
+
+    console.print(f"config file: {_clean(where)}", markup=False)
     table = Table(box=None, pad_edge=False)
     for col in ("setting", "value", "source", "env", "meaning"):
         table.add_column(col, overflow="fold")
+    from rich.text import Text
+
+    from pharmcheck.safety import clean_text
+
     for s in SETTINGS:
-        table.add_row(s.flag.lstrip("-"), show(cfg[s.name]), cfg.sources[s.name], s.env, s.help)
+        cells = (s.flag.lstrip("-"), show(cfg[s.name]), cfg.sources[s.name], s.env, s.help)
+        table.add_row(*(Text(clean_text(c, 2000)) for c in cells))
     console.print(table)
 
 
