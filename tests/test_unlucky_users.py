@@ -428,3 +428,20 @@ def test_score_on_json_that_is_not_a_snapshot_names_the_file_and_what_is_missing
     assert "package.json: not a pharmcheck snapshot: missing 'input', 'url'" in errors
     assert "list.json: not a pharmcheck snapshot" in errors
     assert "__init__" not in errors and "internal error" not in errors
+
+
+# --- 24. `| head` ---------------------------------------------------------------------------------
+
+
+def test_closed_stdout_pipe_ends_quietly_with_the_earned_exit_code(sites: list[str], tmp_path: Path) -> None:
+    report = tmp_path / "all.jsonl"
+    proc = subprocess.Popen([*BIN, "scan", *sites, "-f", "jsonl", "--report", f"jsonl={report}", *SCAN],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()  # like `| head -1`: read one line, then go away
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert proc.returncode == 0, err  # --fail-on never: every site earned 0
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
+    assert len(read_jsonl(report)) == len(sites)  # the other outputs are complete

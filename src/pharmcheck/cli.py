@@ -216,10 +216,55 @@ def _lock_outputs(specs: list[tuple[str, Path | None]]) -> None:
         die(str(exc))
 
 
+def _progress_ok(specs: list[tuple[str, Path | None]], quiet: bool) -> bool:
+    """A progress bar on stderr, unless the report itself goes to the same terminal on stdout:
+    the bar would run into it (panel borders split, CSV lines glued to the bar)."""
+    if quiet or not sys.stderr.isatty():
+        return False
+    to_stdout = any(p is None for _f, p in specs)
+    return not (to_stdout and sys.stdout.isatty())
+
+
 def _release_outputs() -> None:
     from pharmcheck.outputlock import release
 
     release(_OUTPUT_LOCKS)
+
+
+def _quiet_stdout() -> None:
+    """stdout's reader went away (``| head``): send the rest to /dev/null, without a traceback."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+class _PipeSafeSink:
+    """A stdout sink that survives a closed pipe: the batch goes on (other outputs, exit code)."""
+
+    def __init__(self, inner: Sink) -> None:
+        self.inner = inner
+        self.broken = False
+
+    def write(self, report: Any) -> None:
+        if self.broken:
+            return
+        try:
+            self.inner.write(report)
+        except BrokenPipeError:
+            self.broken = True
+            _quiet_stdout()
+
+    def close(self, info: Any) -> None:
+        if self.broken:
+            return
+        try:
+            self.inner.close(info)
+        except BrokenPipeError:
+            self.broken = True
+            _quiet_stdout()
 
 
 def _open_sinks(
@@ -238,7 +283,9 @@ def _open_sinks(
         if path is None:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
             sinks.append(
-                make_sink(fmt, sys.stdout, fail_on=fail_on, single=single, color=color, verbose=verbose)
+                _PipeSafeSink(
+                    make_sink(fmt, sys.stdout, fail_on=fail_on, single=single, color=color, verbose=verbose)
+                )
             )
             continue
         appending = resume_path is not None and path == resume_path
@@ -299,7 +346,10 @@ def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[st
     for fh in files:
         fh.close()
     _release_outputs()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
     if stats.interrupted:
         warn(f"interrupted: {stats.done} results written; run again with --resume to finish")
     if not quiet and (sum(stats.counts.values()) > 1 or stats.interrupted):
@@ -518,7 +568,7 @@ def scan(
         fail_on=cfg["fail_on"],
         allowlist=allow,
     )
-    progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
+    progress = ProgressView(total) if _progress_ok(specs, quiet) and not single else None
     try:
         stats = run_batch(
             items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
@@ -598,7 +648,7 @@ def score(
         allowlist=allow,
         echo_input=False,
     )
-    progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
+    progress = ProgressView(len(paths)) if _progress_ok(specs, quiet) and len(paths) > 1 else None
     items = (InputItem(str(p)) for p in paths)
     try:
         stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
@@ -728,7 +778,10 @@ def demo(
     """Serve the bundled sample sites on 127.0.0.1 and scan them (works offline)."""
     from pharmcheck.demo import main_demo
 
-    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose)
+    fmt = str(format or "text")
+    # Machine formats on stdout carry nothing else: the summary table goes to stderr then.
+    console = _stdout_console() if fmt == "text" else _stderr()
+    code = main_demo(console, fmt, max_pages=max_pages, verbose=verbose)
     raise typer.Exit(code)
 
 
@@ -772,14 +825,82 @@ def _stdout_console() -> Console:
     """Tables at terminal width on a terminal; wide (no wrapping of IDs and names) when piped."""
     from rich.console import Console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    from pharmcheck.reporters import output_width
+
+    return Console(highlight=False, width=output_width(sys.stdout))
+
+
+class _Interrupted(BaseException):
+    """SIGINT/SIGTERM before the batch installed its own handler (start-up, rule-pack loading)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _early_interrupt(signum: int, frame: object) -> None:
+    raise _Interrupted(signum)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Runs the app outside click's standalone mode so that an interrupt at any moment (even in
+    the first second, before the batch handles signals itself) ends with the "interrupted"
+    message and 130/143, never click's "Aborted!" and exit 1 or a traceback.
+    """
+    import signal
+
+    aborts, click_errors, exits = _click_exceptions()
+    interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt, *aborts)
+    if threading_main():
+        signal.signal(signal.SIGINT, _early_interrupt)
+        signal.signal(signal.SIGTERM, _early_interrupt)
+    code: Any = 0
     try:
-        app()
-    except BrokenPipeError:  # `pharmcheck … | head`: not an error worth a traceback
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_FAIL)
+        code = app(standalone_mode=False)
+    except _Interrupted as exc:
+        warn("interrupted")
+        code = 128 + exc.signum
+    except interrupts:
+        warn("interrupted")
+        code = 128 + signal.SIGINT
+    except click_errors as exc:
+        shown: Any = exc
+        shown.show()
+        code = shown.exit_code
+    except exits as exc:
+        code = getattr(exc, "exit_code", EXIT_USAGE)
+    except BrokenPipeError:  # `pharmcheck rules | head`: not an error worth a traceback
+        _quiet_stdout()
+        code = EXIT_OK
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_exceptions() -> tuple[
+    tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]
+]:
+    """(Abort, ClickException, Exit) classes of click and of the click typer vendors (0.29+)."""
+    import importlib
+
+    found: dict[str, list[Any]] = {"Abort": [], "ClickException": [], "Exit": []}
+    for name in ("typer.exceptions", "typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        for attr, seen in found.items():
+            cls = getattr(mod, attr, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in seen:
+                seen.append(cls)
+    return tuple(found["Abort"]), tuple(found["ClickException"]), tuple(found["Exit"])
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -86,7 +86,7 @@ def render_report(report: Report, console: Console, verbose: bool = False) -> No
     table.add_column("rule", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
     table.add_column("pts", justify="right", no_wrap=True)
-    table.add_column("finding and evidence", ratio=1)
+    table.add_column("finding and evidence", ratio=1, overflow="fold")  # a URL wraps, never cut
     findings = sorted(
         report.findings,
         key=lambda f: (not f.decisive, OUTCOME_ORDER.get(str(f.outcome), 9), -abs(f.points), f.id),
