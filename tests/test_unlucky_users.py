@@ -3,6 +3,7 @@ after what it proves. Real local servers, real processes and signals; no interne
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import os
@@ -445,3 +446,91 @@ def test_closed_stdout_pipe_ends_quietly_with_the_earned_exit_code(sites: list[s
     assert proc.returncode == 0, err  # --fail-on never: every site earned 0
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
     assert len(read_jsonl(report)) == len(sites)  # the other outputs are complete
+
+
+# --- 17. interrupt in the first seconds ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delay", [0.4, 1.0, 2.0])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_in_the_first_seconds_exits_128_plus_signal_without_traceback(
+    tmp_path: Path, delay: float, sig: int
+) -> None:
+    stack, _inputs, args, _out = _start_batch(tmp_path, 8)
+    with stack:
+        proc = subprocess.Popen([*BIN, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=_env(), start_new_session=True)
+        time.sleep(delay)  # not a timing assertion: any moment of start-up must behave
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (128 + sig, 0), err  # 0: it had already finished
+    assert "Traceback" not in err and "Aborted" not in err
+    if proc.returncode:
+        assert "interrupted" in err
+
+
+# --- 14. escapes ----------------------------------------------------------------------------------
+
+
+def test_config_and_rules_output_carry_no_markup_or_terminal_escapes(tmp_path: Path) -> None:
+    ua = "[red]x[/red] \x1b]52;c;cHduZWQ=\x07 \x1b]0;title\x07 \x1b[2J \u2060\ufeff\u202e"
+    env = {**_env(), "PHARMCHECK_USER_AGENT": ua}
+    r = subprocess.run([*BIN, "config"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "[red]x[/red]" in r.stdout  # shown literally, not as markup
+    for bad in ("\x1b", "\x07", "\u2060", "\ufeff", "\u202e"):
+        assert bad not in r.stdout
+
+
+def test_jsonl_escapes_c1_and_bidi_so_cat_is_safe() -> None:
+    from pharmcheck.report import error_report
+    from pharmcheck.reporters.jsonout import dumps
+
+    line = dumps(error_report("x\u202eevil\x9b31m\u2066", "bad \x85 \u2028 \ufeff"))
+    assert all(c not in line for c in "\u202e\x9b\u2066\x85\u2028\ufeff")
+    assert json.loads(line)["input"] == "x\u202eevil\x9b31m\u2066"  # same value, escaped
+
+
+# --- 19, 20, 21. machine formats, markdown, width ----------------------------------------------------
+
+
+def test_demo_machine_formats_put_nothing_else_on_stdout() -> None:
+    r = run("demo", "-f", "json", timeout=300)
+    assert isinstance(json.loads(r.stdout), list)
+    assert "pharmcheck demo" in r.stderr  # the summary table went to stderr
+
+
+def test_markdown_escapes_once() -> None:
+    from pharmcheck.reporters.markdown import md_escape
+
+    assert md_escape("it's <b>") == "it's &lt;b&gt;"
+    assert md_escape("[x](javascript:y)") == "\\[x\\]\\(javascript:y\\)"
+
+
+def test_piped_text_is_wide_and_never_cuts_a_url(sites: list[str]) -> None:
+    from pharmcheck.report import Finding, error_report
+    from pharmcheck.reporters import PIPED_WIDTH, TextSink
+
+    del sites
+    long_url = "https://www.riverside-community-pharmacy-and-travel-clinic.example/" + "a/" * 80 + "end"
+    rep = error_report("x.example", "e")
+    rep.verdict = "rogue"
+    rep.findings = [Finding.from_dict({"id": "PC999", "name": "t.t", "outcome": "fail", "points": -5,
+                                       "message": "m", "evidence": [{"url": long_url, "excerpt": ""}]})]
+    buf = io.StringIO()
+    TextSink(buf).write(rep)
+    text = buf.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= PIPED_WIDTH
+    assert "…" not in text
+    joined = "".join(line.strip(" │") for line in text.splitlines())
+    assert long_url in joined.replace(" ", "")
+
+
+# --- 25. help text ----------------------------------------------------------------------------------
+
+
+def test_help_shows_flags_as_flags_and_explain_has_no_raw_key_names() -> None:
+    r = run("scan", "--help", timeout=60)
+    assert "<bool>" not in r.stdout and "<list[str]>" not in r.stdout
+    e = run("explain", "PC513", timeout=60)
+    assert "warn_at drugs" not in e.stdout and "4 distinct" in e.stdout
