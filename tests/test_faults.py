@@ -442,15 +442,17 @@ def test_scan_refuses_private_literals(target: str) -> None:
 
 @pytest.mark.parametrize("location", ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:{port}/",
                                       "http://localhost:{port}/", "file:///etc/passwd"])
-def test_redirect_hop_guard(location: str) -> None:
+def test_redirect_hop_guard(location: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every redirect hop is checked: a public first hop cannot bounce the scanner inward.
 
-    The first hop (our local server, standing in for a public site) is allowed explicitly;
-    every later hop goes through the real guard with allow_private off.
+    The first hop (our local server, standing in for a public site) is allowed explicitly, by
+    the URL check and by the connect-time check (for its port only); every later hop goes
+    through the real guard with allow_private off.
     """
     import http.server
     import threading
 
+    import pharmcheck.fetch.session as session_mod
     from pharmcheck.fetch.netguard import check_url
     from pharmcheck.fetch.session import Deadline, Requester
     from pharmcheck.options import ScanOptions
@@ -471,6 +473,13 @@ def test_redirect_hop_guard(location: str) -> None:
         httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), R)
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         first = f"http://127.0.0.1:{httpd.server_address[1]}/start"
+        real_check_peer = session_mod.check_peer
+
+        def check_peer_but_first(sock: Any) -> None:
+            if sock.getpeername()[1] != httpd.server_address[1]:
+                real_check_peer(sock)
+
+        monkeypatch.setattr(session_mod, "check_peer", check_peer_but_first)
         try:
             opts = ScanOptions(timeout=1, deadline=4)
             req = Requester(opts, Deadline(opts.deadline))
