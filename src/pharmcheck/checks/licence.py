@@ -371,8 +371,8 @@ def licence_number(site: Site) -> Iterator[Finding]:
     if unsure:
         c = unsure[0]
         yield site.finding("PC301", Outcome.WARN, c.problem, [u.evidence for u in unsure],
-                           jurisdiction=c.jurisdiction, number=c.number, authority=c.authority,
-                           format_ok=None, claims=data_claims)
+                           result="licence-unrecognised", jurisdiction=c.jurisdiction, number=c.number,
+                           authority=c.authority, format_ok=None, claims=data_claims)
         return
     named = [c for c in claims if c.format_ok is None]
     if named:
