@@ -164,3 +164,21 @@ def test_jurisdictions_without_a_published_format_accept_any_number(scheme_id: s
 def test_german_impressum_names_the_authority_instead_of_a_number() -> None:
     s = _scheme("de_betriebserlaubnis")
     assert not s.number_required and s.authority_markers is not None
+
+
+# --- the GPhC register lookup uses the same premises prefixes -----------------------------------
+
+
+def test_gphc_register_entries_and_printed_numbers_accept_both_premises_prefixes() -> None:
+    from pharmcheck.lookups.registry import config
+
+    gphc = config(default_knowledge()).by_id("gphc")
+    assert gphc is not None and gphc.number_pattern is not None
+    base = "https://www.pharmacyregulation.org/registers/pharmacy/registrationnumber/"
+    for number in ("1000001", "9000001"):
+        m = gphc.entry.match(base + number)
+        assert m is not None and m.group("id") == number
+        hit = gphc.number_pattern.search(f"Registered with the General Pharmaceutical Council, number {number}.")
+        assert hit is not None and hit.group(1) == number
+    # pharmacists' numbers are not premises entries
+    assert gphc.entry.match(base + "2000001") is None
