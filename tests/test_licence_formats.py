@@ -178,7 +178,7 @@ def test_gphc_register_entries_and_printed_numbers_accept_both_premises_prefixes
     for number in ("1000001", "9000001"):
         m = gphc.entry.match(base + number)
         assert m is not None and m.group("id") == number
-        hit = gphc.number_pattern.search(f"Registered with the General Pharmaceutical Council, number {number}.")
+        hit = gphc.number_pattern.search(f"Registered with the General Pharmaceutical Council, no. {number}.")
         assert hit is not None and hit.group(1) == number
     # pharmacists' numbers are not premises entries
     assert gphc.entry.match(base + "2000001") is None
