@@ -20,6 +20,7 @@ from typing import Any
 
 import psutil
 import pytest
+import requests
 from faultserver import FaultServer, run_pharmcheck
 from servers import Resp, serve
 
@@ -534,3 +535,16 @@ def test_help_shows_flags_as_flags_and_explain_has_no_raw_key_names() -> None:
     assert "<bool>" not in r.stdout and "<list[str]>" not in r.stdout
     e = run("explain", "PC513", timeout=60)
     assert "warn_at drugs" not in e.stdout and "4 distinct" in e.stdout
+
+
+def test_no_raw_urllib3_pool_text_reaches_the_user() -> None:
+    from pharmcheck.fetch.session import describe_error
+
+    exc = requests.exceptions.ConnectionError(
+        "_HttpsPool(host='www.example.test', port=443): Max retries exceeded with url: / (Caused by "
+        "NewConnectionError('<pharmcheck.fetch.session._Https object at 0x7f0a1b2c3d4e>: "
+        "Failed to establish a new connection: [Errno 113] No route to host'))"
+    )
+    msg, _refused = describe_error("https://www.example.test/", exc)
+    assert "Pool(" not in msg and "Max retries" not in msg and "object at 0x" not in msg
+    assert "No route to host" in msg
