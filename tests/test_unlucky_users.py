@@ -237,15 +237,16 @@ def test_failed_snapshot_save_is_a_warning_and_the_verdict_stays(sites: list[str
 def test_resume_rewrites_junit_and_markdown_over_every_result(sites: list[str], tmp_path: Path) -> None:
     urls = tmp_path / "urls.txt"
     urls.write_text("\n".join(sites) + "\n")
-    out, junit, md = tmp_path / "out.jsonl", tmp_path / "r.xml", tmp_path / "r.md"
-    args = ["scan", "-i", str(urls), "-f", "jsonl", "-o", str(out),
-            "--report", f"junit={junit}", "--report", f"markdown={md}", *SCAN]
+    out, junit, md, csv = tmp_path / "out.jsonl", tmp_path / "r.xml", tmp_path / "r.md", tmp_path / "r.csv"
+    args = ["scan", "-i", str(urls), "-f", "jsonl", "-o", str(out), "--report", f"junit={junit}",
+            "--report", f"markdown={md}", "--report", f"csv={csv}", *SCAN]
     out.write_text("".join(json.dumps({"input": s, "verdict": "suspicious", "score": 50}) + "\n"
                            for s in sites[:4]))
     r = run(*args, "--resume")
     assert r.returncode == 0, r.stderr
     assert 'tests="6"' in junit.read_text()
     assert all(s in md.read_text() for s in sites)
+    assert len(csv.read_text().strip().splitlines()) == 1 + 6  # a fresh csv gets every result too
     r = run(*args, "--resume")  # a no-op resume still reports all six
     assert r.returncode == 0, r.stderr
     assert 'tests="6"' in junit.read_text()

@@ -391,14 +391,19 @@ def read_previous(path: Path, fail_on: str) -> tuple[Counter[str], Counter[str],
     return prev.done, prev.counts, prev.failing
 
 
-def _replay_previous(resume_path: Path, specs: list[tuple[str, Path | None]], sinks: list[Sink]) -> None:
-    """Reports written whole at the end (junit, markdown, json files) cover resumed results too."""
+def _replay_previous(
+    resume_path: Path, specs: list[tuple[str, Path | None]], sinks: list[Sink], fresh_csv: set[Path]
+) -> None:
+    """Reports written whole at the end (junit, markdown, json files, a fresh csv) cover resumed
+    results too."""
     from pharmcheck.resume import iter_reports
 
     replay = [
         sink
         for (fmt, path), sink in zip(specs, sinks, strict=True)
-        if path is not None and path != resume_path and fmt in ("junit", "markdown", "json")
+        if path is not None
+        and path != resume_path
+        and (fmt in ("junit", "markdown", "json") or path in fresh_csv)
     ]
     if not replay:
         return
@@ -548,11 +553,15 @@ def scan(
         save_snapshot=save_snapshot,
     )
     single = len(targets) == 1 and not inputs
+    # A CSV report that starts empty on --resume gets the resumed results too (one with rows is appended to).
+    fresh_csv = {
+        p for f, p in specs if f == "csv" and p is not None and (not p.exists() or p.stat().st_size == 0)
+    }
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=single, verbose=verbose, resume_path=resume_path
     )
     if resume_path is not None:
-        _replay_previous(resume_path, specs, sinks)
+        _replay_previous(resume_path, specs, sinks, fresh_csv)
     from functools import partial
 
     from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch
