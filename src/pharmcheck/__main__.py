@@ -1,4 +1,4 @@
-"""``python -m pharmcheck``.
+"""``python -m pharmcheck`` and the ``pharmcheck`` console script.
 
 Signal handlers come first, before the (slow) imports of the command line: an interrupt in the
 first fraction of a second exits 130/143 with one line, like any later one (nothing has been
@@ -16,9 +16,14 @@ def _interrupted_at_start(signum: int, frame: object) -> None:
     os._exit(128 + signum)
 
 
-signal.signal(signal.SIGINT, _interrupted_at_start)
-signal.signal(signal.SIGTERM, _interrupted_at_start)
+def run() -> None:
+    """Entry point: early signal handlers, then the command line."""
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+    signal.signal(signal.SIGTERM, _interrupted_at_start)
+    from pharmcheck.cli import main
 
-from pharmcheck.cli import main  # noqa: E402 - after the handlers on purpose
+    main()
 
-main()
+
+if __name__ == "__main__":
+    run()
