@@ -551,3 +551,15 @@ def test_no_raw_urllib3_pool_text_reaches_the_user() -> None:
     msg, _refused = describe_error("https://www.example.test/", exc)
     assert "Pool(" not in msg and "Max retries" not in msg and "object at 0x" not in msg
     assert "No route to host" in msg
+
+
+@pytest.mark.parametrize("args", [["rules"], ["demo", "-f", "jsonl"]])
+def test_head_on_rules_and_demo_exits_with_their_own_code(args: list[str]) -> None:
+    proc = subprocess.Popen([*BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err

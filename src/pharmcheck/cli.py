@@ -17,6 +17,7 @@ progress, warnings and the summary go to stderr.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections import Counter
@@ -239,6 +240,39 @@ def _quiet_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+
+
+class _PipeSafeStdout(io.TextIOBase):
+    """stdout for consoles and the demo's sinks: a closed pipe (``| head``) ends the output
+    quietly instead of an exception that click would turn into exit 1."""
+
+    broken = False
+
+    def write(self, text: str) -> int:
+        if not _PipeSafeStdout.broken:
+            try:
+                sys.stdout.write(text)
+            except BrokenPipeError:
+                _PipeSafeStdout.broken = True
+                _quiet_stdout()
+        return len(text)
+
+    def flush(self) -> None:
+        if not _PipeSafeStdout.broken:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _PipeSafeStdout.broken = True
+                _quiet_stdout()
+
+    def isatty(self) -> bool:
+        try:
+            return sys.stdout.isatty()
+        except (ValueError, OSError):
+            return False
+
+    def writable(self) -> bool:
+        return True
 
 
 class _PipeSafeSink:
@@ -790,7 +824,8 @@ def demo(
     fmt = str(format or "text")
     # Machine formats on stdout carry nothing else: the summary table goes to stderr then.
     console = _stdout_console() if fmt == "text" else _stderr()
-    code = main_demo(console, fmt, max_pages=max_pages, verbose=verbose)
+    out: Any = _PipeSafeStdout()
+    code = main_demo(console, fmt, max_pages=max_pages, verbose=verbose, out=out)
     raise typer.Exit(code)
 
 
@@ -836,7 +871,8 @@ def _stdout_console() -> Console:
 
     from pharmcheck.reporters import output_width
 
-    return Console(highlight=False, width=output_width(sys.stdout))
+    stdout: Any = _PipeSafeStdout()
+    return Console(file=stdout, highlight=False, width=output_width(sys.stdout))
 
 
 class _Interrupted(BaseException):
