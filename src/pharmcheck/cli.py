@@ -54,6 +54,7 @@ class Format(StrEnum):
     csv = "csv"
     markdown = "markdown"
     junit = "junit"
+    html = "html"
 
 
 class FailOn(StrEnum):
@@ -617,12 +618,35 @@ def demo(
     format: FormatOpt = None,
     max_pages: Annotated[int | None, typer.Option("--max-pages", help="Pages per site.")] = None,
     verbose: VerboseOpt = False,
+    report: ReportOpt = None,
 ) -> None:
     """Serve the bundled sample sites on 127.0.0.1 and scan them (works offline)."""
     from pharmcheck.demo import main_demo
 
-    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose)
+    extra, files = _extra_report_sinks(report, title="pharmcheck demo")
+    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose,
+                     extra_sinks=extra)
+    for fh in files:
+        fh.close()
     raise typer.Exit(code)
+
+
+def _extra_report_sinks(reports: list[str] | None, *, title: str) -> tuple[list[Sink], list[IO[str]]]:
+    """Sinks for ``--report FORMAT=PATH`` on commands without ``-o`` (demo, eval)."""
+    from pharmcheck.reporters import make_sink
+
+    specs = _report_specs("text", None, reports)[1:]
+    sinks: list[Sink] = []
+    files: list[IO[str]] = []
+    for fmt, path in specs:
+        assert path is not None
+        try:
+            fh = path.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            die(f"cannot write {path}: {exc.strerror or exc}")
+        files.append(fh)
+        sinks.append(make_sink(fmt, fh, fail_on="never", title=title))
+    return sinks, files
 
 
 @app.command("eval")
@@ -640,6 +664,7 @@ def eval_cmd(
     lookups: Annotated[
         bool, typer.Option("--lookups", help="Registry lookups on, answered by the corpus's infra sites.")
     ] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Accuracy on a labelled corpus: confusion matrix and per-site results."""
     from pharmcheck.evaluate import main_eval
@@ -648,6 +673,7 @@ def eval_cmd(
         if not c.exists():
             die(f"corpus not found: {c}")
     extra: dict[str, Any] = {} if jobs is None else {"jobs": jobs}
+    sinks, files = _extra_report_sinks(report, title="pharmcheck eval: " + ", ".join(c.name for c in corpus))
     code = main_eval(
         corpus,
         _stderr() if json_out else _stdout_console(),
@@ -656,8 +682,11 @@ def eval_cmd(
         max_pages=max_pages,
         max_false_trust=max_false_trust,
         lookups=lookups,
+        extra_sinks=sinks,
         **extra,
     )
+    for fh in files:
+        fh.close()
     raise typer.Exit(int(code))
 
 

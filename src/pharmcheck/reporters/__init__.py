@@ -60,6 +60,7 @@ def make_sink(
     single: bool = False,
     color: bool = False,
     verbose: bool = False,
+    title: str | None = None,
 ) -> Sink:
     """The sink for ``fmt`` writing to ``stream`` (the caller owns the stream)."""
     if fmt == "jsonl":
@@ -82,6 +83,10 @@ def make_sink(
         from pharmcheck.reporters.junit import JunitSink
 
         return JunitSink(stream, fail_on=fail_on)
+    if fmt == "html":
+        from pharmcheck.reporters.html import DEFAULT_TITLE, HtmlSink
+
+        return HtmlSink(stream, title=title or DEFAULT_TITLE, fail_on=fail_on)
     if fmt == "text":
         return TextSink(stream, color=color, verbose=verbose)
     raise ValueError(f"unknown format {fmt!r}")
