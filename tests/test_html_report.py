@@ -15,8 +15,8 @@ import json
 import re
 import shutil
 import threading
-from html import escape
 from collections.abc import Iterator
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
