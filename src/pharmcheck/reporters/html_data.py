@@ -55,14 +55,32 @@ def role_label(report: Report) -> str:
     return ""
 
 
+def key_reasons(report: Report) -> list[str]:
+    """Up to three findings against the site, decisive first, as short ``ID message`` lines."""
+    bad = [f for f in report.findings if f.decisive or str(f.outcome) in BAD_OUTCOMES]
+    bad.sort(key=lambda f: (not f.decisive, OUTCOME_ORDER.get(str(f.outcome), 9), f.points, f.id))
+    return [f"{txt(f.id, 20)} {txt(f.message, 90)}" for f in bad[:3]]
+
+
+def row_record(report: Report) -> list[Any]:
+    """The table row of one site: input, domain, verdict, score, role, key reasons,
+    credentials verified, credentials found, domain age (days), final URL."""
+    age = (report.domain or {}).get("age_days")
+    return [
+        txt(report.input, 300), txt(report.registered_domain, 200), txt(report.verdict, 20), report.score,
+        role_label(report), key_reasons(report),
+        sum(1 for c in report.credentials if c.get("status") == "verified"), len(report.credentials),
+        age if isinstance(age, int) else None, _url(report.final_url or report.url),
+    ]
+
+
 def site_record(report: Report) -> dict[str, Any]:
-    """The compact record the page reads for one site (table row and detail)."""
+    """The compact record the page reads for one site's detail."""
     findings = sorted(
         report.findings,
         key=lambda f: (not f.decisive, OUTCOME_ORDER.get(str(f.outcome), 9), f.points, f.id),
     )
     frows: list[list[Any]] = []
-    key: list[str] = []
     for f in findings:
         outcome = str(f.outcome)
         ev = [[_url(e.url), txt(e.excerpt, 260)] for e in f.evidence[:MAX_EVIDENCE]]
@@ -70,8 +88,6 @@ def site_record(report: Report) -> dict[str, Any]:
             [txt(f.id, 20), outcome, int(f.points), int(bool(f.decisive)), txt(f.message, 300), ev,
              max(0, len(f.evidence) - MAX_EVIDENCE), txt(f.severity, 12)]
         )
-        if (f.decisive or outcome in BAD_OUTCOMES) and len(key) < 3:
-            key.append(f"{txt(f.id, 20)} {txt(f.message, 90)}")
     creds = [
         [txt(c.get("kind"), 30), txt(c.get("registry_name") or c.get("registry"), 120),
          _url(c.get("url") or ""), txt(c.get("number"), 60), txt(c.get("status"), 20),
@@ -80,18 +96,8 @@ def site_record(report: Report) -> dict[str, Any]:
     ]
     dom = report.domain or {}
     rec: dict[str, Any] = {
-        "i": txt(report.input, 300),
-        "u": _url(report.final_url or report.url),
-        "d": txt(report.registered_domain, 200),
-        "v": txt(report.verdict, 20),
-        "s": report.score,
         "b": txt(report.basis, 30),
-        "ro": role_label(report),
         "rs": [txt(r, 300) for r in report.reasons[:MAX_REASONS]],
-        "k": key,
-        "cv": sum(1 for c in report.credentials if c.get("status") == "verified"),
-        "cc": len(report.credentials),
-        "age": dom.get("age_days") if isinstance(dom.get("age_days"), int) else None,
         "F": frows,
         "P": [[_url(p.url), p.status, txt(p.kind, 20), txt(p.error, 160)] for p in report.pages[:MAX_PAGES]],
         "T": {k: txt(v, 200) for k, v in (report.tls or {}).items() if v not in (None, "")},

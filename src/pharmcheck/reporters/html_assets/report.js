@@ -39,8 +39,8 @@
   function vbadge(v) { return el("span", { "class": "verdict " + String(v).replace(/[^a-z_]/g, ""), text: v }); }
   function dash(x) { return x === null || x === undefined || x === "" ? "–" : String(x); }
 
-  function decode() {
-    var raw = document.getElementById("pc-sites").textContent.trim();
+  function decode(id) {
+    var raw = document.getElementById(id).textContent.trim();
     var bin = atob(raw);
     var bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
@@ -183,15 +183,29 @@
     if (s.dm) { box.appendChild(section("Domain")); box.appendChild(kv(s.dm)); }
     return box;
   }
+  var blocks = {};
+  function block(b) {
+    if (!blocks[b]) { blocks[b] = decode("pc-d" + b); }
+    return blocks[b];
+  }
   function openDetail(n) {
-    var s = SITES[n];
-    if (!s) { return; }
+    var row = SITES[n];
+    if (!row) { return; }
     state.open = n;
-    document.getElementById("detail-body").replaceChildren(detail(s));
-    var d = document.getElementById("detail");
-    d.hidden = false;
     render();
-    d.scrollIntoView();
+    var d = document.getElementById("detail");
+    d.removeAttribute("data-n");
+    block(Math.floor(n / META.chunk)).then(function (recs) {
+      if (state.open !== n) { return; }
+      var s = Object.assign({}, recs[n % META.chunk], row);
+      document.getElementById("detail-body").replaceChildren(detail(s));
+      d.hidden = false;
+      d.setAttribute("data-n", String(n));
+      d.scrollIntoView();
+    }).catch(function (err) {
+      document.getElementById("detail-body").replaceChildren(el("p", { text: "could not read the site's data: " + err }));
+      d.hidden = false;
+    });
   }
 
   function renderChanges() {
@@ -230,7 +244,10 @@
     });
     document.getElementById("prev").addEventListener("click", function () { state.page = Math.max(0, state.page - 1); render(); });
     document.getElementById("next").addEventListener("click", function () { state.page += 1; render(); });
-    document.getElementById("close").addEventListener("click", function () { document.getElementById("detail").hidden = true; state.open = -1; render(); });
+    document.getElementById("close").addEventListener("click", function () {
+      var d = document.getElementById("detail");
+      d.hidden = true; d.removeAttribute("data-n"); state.open = -1; render();
+    });
     document.querySelector("#table thead").addEventListener("click", function (e) {
       var key = e.target.getAttribute && e.target.getAttribute("data-key");
       if (!key) { return; }
@@ -249,9 +266,11 @@
   renderChanges();
   renderNetworks();
   wire();
-  decode().then(function (sites) {
-    sites.forEach(function (s, n) { s._n = n; s._q = (String(s.d) + " " + String(s.i) + " " + String(s.u)).toLowerCase(); });
-    SITES = sites;
+  decode("pc-rows").then(function (rows) {
+    SITES = rows.map(function (r, n) {
+      return { i: r[0], d: r[1], v: r[2], s: r[3], ro: r[4], k: r[5], cv: r[6], cc: r[7], age: r[8], u: r[9],
+               _n: n, _q: (String(r[1]) + " " + String(r[0]) + " " + String(r[9])).toLowerCase() };
+    });
     refresh();
     document.body.setAttribute("data-ready", "1");
   }).catch(function (err) {
