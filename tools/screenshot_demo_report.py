@@ -45,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             page.click("#rows tr[data-verdict=rogue] >> nth=0")
             page.wait_for_selector("#detail[data-n]")
             x, y, w = page.eval_on_selector(
-                "#detail", "e => { const r = e.getBoundingClientRect(); return [r.left + scrollX, r.top + scrollY,"
-                " r.width]; }")
+                "#detail",
+                "e => { const r = e.getBoundingClientRect();"
+                " return [r.left + scrollX, r.top + scrollY, r.width]; }",
+            )
             page.screenshot(path=str(args.out / "demo-report-detail.png"), full_page=True,
                             clip={"x": x, "y": y, "width": w, "height": 900})
             b.close()
