@@ -338,3 +338,43 @@ def test_bad_report_path_is_a_one_line_error(tmp_path: Path) -> None:
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.startswith("pharmcheck: error: cannot write"), run.stderr
 
+
+
+def rows_of(html: str) -> list[list[Any]]:
+    """The table rows a report carries (its compressed ``pc-rows`` block), read without a browser."""
+    import base64
+    import gzip
+
+    found = re.search(r'<script type="application/octet-stream" id="pc-rows">([^<]*)</script>', html)
+    assert found is not None
+    return list(json.loads(gzip.decompress(base64.b64decode(found.group(1)))))
+
+
+def test_score_and_resume_write_html(tmp_path: Path, hostile_site: str) -> None:
+    flags = ["--allow-private", "--offline", "--max-pages", "2", "--timeout", "3", "--fail-on", "never", "-q"]
+    first = run_pharmcheck(["scan", hostile_site, *flags, "-f", "jsonl", "-o", str(tmp_path / "out.jsonl"),
+                            "--save-snapshot", str(tmp_path / "snaps")], timeout=90)
+    assert first.returncode == 0, first.stderr
+    score = run_pharmcheck(["score", str(tmp_path / "snaps"), "-f", "html", "-o", str(tmp_path / "s.html"),
+                           "--fail-on", "never"])
+    assert score.returncode == 0, score.stderr
+    assert [r[2] for r in rows_of((tmp_path / "s.html").read_text())] == ["rogue"]
+    # --resume: the HTML report covers the whole batch, the results already in the jsonl included
+    second = run_pharmcheck(["scan", hostile_site, hostile_site + "about", *flags, "-f", "jsonl", "-o",
+                             str(tmp_path / "out.jsonl"), "--resume", "--report",
+                             f"html={tmp_path / 'all.html'}"], timeout=90)
+    assert second.returncode == 0, second.stderr
+    rows = rows_of((tmp_path / "all.html").read_text())
+    assert sorted(r[0] for r in rows) == sorted([hostile_site, hostile_site + "about"])
+
+
+def test_eval_writes_html(tmp_path: Path) -> None:
+    from pharmcheck.demo import SITES_DIR
+
+    out = tmp_path / "eval.html"
+    run = run_pharmcheck(["eval", str(SITES_DIR), "--report", f"html={out}"], timeout=180,
+                         env=offline_env(PHARMCHECK_CACHE_DIR=str(tmp_path / "cache")))
+    assert run.returncode == 0, run.stderr
+    html = out.read_text()
+    assert "<title>pharmcheck eval: sites</title>" in html
+    assert {r[2] for r in rows_of(html)} >= {"legitimate", "rogue", "not_pharmacy"}

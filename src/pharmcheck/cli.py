@@ -283,6 +283,24 @@ def read_previous(path: Path, fail_on: str) -> tuple[Counter[str], Counter[str],
     return done, counts, failing
 
 
+def _replay_previous(path: Path, sinks: list[Sink]) -> None:
+    """With --resume, reports that are whole-batch views (HTML) get the results already in the jsonl too."""
+    if not sinks or not path.exists():
+        return
+    import json
+
+    from pharmcheck.report import Report
+
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                report = Report.from_dict(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                continue
+            for sink in sinks:
+                sink.write(report)
+
+
 def _skip_done(items: Any, done: Counter[str]) -> Any:
     for item in items:
         if done[item.input] > 0:
@@ -425,6 +443,8 @@ def scan(
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=single, verbose=verbose, resume_path=resume_path
     )
+    if resume_path is not None:
+        _replay_previous(resume_path, [s for (f, _p), s in zip(specs, sinks, strict=True) if f == "html"])
     from functools import partial
 
     from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch
