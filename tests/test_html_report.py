@@ -237,19 +237,27 @@ def test_detail_opens_with_findings_and_evidence(tmp_path: Path, opener: Any) ->
 
 
 def test_changes_and_networks_sections(tmp_path: Path, opener: Any) -> None:
-    reports = [make_report(0, change={"status": "changed", "direction": "worse",
-                                      "summary": [f"verdict legitimate -> rogue {XSS_TEXT}"]}),
-               make_report(1, change={"status": "unchanged"}), make_report(2)]
+    # the shapes of issue 13's change object and issue 14's clusters
+    reports = [make_report(0, change={"status": "changed", "regression": True, "direction": "worse",
+                                      "verdict": {"from": "legitimate", "to": "rogue"}, "score_delta": -80,
+                                      "items": [{"kind": "verdict", "severity": "alert",
+                                                 "message": f"verdict legitimate -> rogue {XSS_TEXT}"}],
+                                      "summary": "verdict legitimate -> rogue"}),
+               make_report(1, change={"status": "unchanged", "items": []}), make_report(2)]
     clusters = [{"id": "net-1", "members": [{"input": r.input, "domain": r.registered_domain,
                                              "verdict": r.verdict} for r in reports[:2]],
-                 "evidence": [{"kind": "checkout_host", "value": f"pay.{XSS_TITLE}.example"}, XSS_TEXT]}]
+                 "evidence": [{"kind": "checkout_host", "value": f"pay.{XSS_TITLE}.example",
+                               "strength": "strong", "sites": 2,
+                               "domains": [r.registered_domain for r in reports[:2]]}, XSS_TEXT]}]
     tab = opener(write(tmp_path / "r.html", reports, clusters=clusters))
     changes = tab.page.inner_text("#changes")
     assert "changed: 1" in changes and "unchanged: 1" in changes
-    assert "verdict legitimate -> rogue" in changes and XSS_TEXT in changes
+    assert "verdict legitimate → rogue" in changes and "score -80" in changes and "regression" in changes
+    assert XSS_TEXT in changes
     networks = tab.page.inner_text("#networks")
     assert "net-1 (2 sites)" in networks and "site00000-legitimate.example" in networks
-    assert "checkout_host" in networks and XSS_TITLE in networks
+    assert "checkout_host" in networks and XSS_TITLE in networks and XSS_TEXT in networks
+    assert "strong" in networks
     assert tab.page.evaluate("document.images.length") == 0
     tab.assert_clean()
 
@@ -378,3 +386,21 @@ def test_eval_writes_html(tmp_path: Path) -> None:
     html = out.read_text()
     assert "<title>pharmcheck eval: sites</title>" in html
     assert {r[2] for r in rows_of(html)} >= {"legitimate", "rogue", "not_pharmacy"}
+
+
+def test_password_in_a_target_url_never_reaches_the_report(tmp_path: Path, hostile_site: str) -> None:
+    import base64
+    import gzip
+
+    secret = "s3cr3tPassw0rd"
+    out = tmp_path / "r.html"
+    url = hostile_site.replace("http://", f"http://admin:{secret}@")
+    run = run_pharmcheck(["scan", url, "--allow-private", "--offline", "--max-pages", "2", "--timeout", "3",
+                          "--fail-on", "never", "-f", "html", "-o", str(out)], timeout=90)
+    assert run.returncode == 0, run.stderr
+    html = out.read_text()
+    blocks = re.findall(r'<script type="application/octet-stream" id="pc-[a-z0-9]+">([^<]*)</script>', html)
+    assert len(blocks) == 2  # the rows and one detail block
+    inflated = [gzip.decompress(base64.b64decode(b)).decode() for b in blocks]
+    assert "admin:" in inflated[0] or "127.0.0.1" in inflated[0]
+    assert all(secret not in text for text in [html, *inflated])

@@ -7,6 +7,7 @@ only. :class:`Summary` keeps counts, never reports, so a 10,000-site batch costs
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -116,7 +117,36 @@ def site_record(report: Report) -> dict[str, Any]:
     if report.truncated:
         rec["tr"] = len(report.truncated)
     if report.change:
-        rec["ch"] = _small(report.change)
+        rec["ch"] = change_record(report.change)
+    return rec
+
+
+def change_record(change: dict[str, Any]) -> dict[str, Any]:
+    """What the page shows of a ``change`` object (issue 13): status, direction, verdict from/to,
+    score delta, summary and the items (severity, message); unknown shapes fall back to ``raw``."""
+    verdict = change.get("verdict") if isinstance(change.get("verdict"), dict) else {}
+    items = [
+        [txt(i.get("severity"), 20), txt(i.get("message") or i.get("kind"), 300)]
+        for i in (change.get("items") or [])[:20]
+        if isinstance(i, dict)
+    ]
+    rec: dict[str, Any] = {
+        "st": change_status(change),
+        "dir": txt(change.get("direction"), 20),
+        "reg": bool(change.get("regression")),
+        "vf": txt(verdict.get("from"), 20),
+        "vt": txt(verdict.get("to"), 20),
+        "sd": change.get("score_delta") if isinstance(change.get("score_delta"), int) else None,
+        "sum": txt(change.get("summary"), 600),
+        "it": items,
+    }
+    known = {"status", "direction", "regression", "verdict", "score_delta", "summary", "items",
+             "baseline_scanned_at", "state", "kind"}
+    raw = {k: v for k, v in change.items() if k not in known}
+    if raw:
+        rec["raw"] = _small(raw)
+    if change.get("baseline_scanned_at"):
+        rec["at"] = txt(change.get("baseline_scanned_at"), 40)
     return rec
 
 
@@ -185,10 +215,20 @@ class Summary:
             status = change_status(report.change)
             self.changes[status] += 1
             if status not in ("unchanged", "") and len(self.changed) < MAX_CHANGES:
-                self.changed.append(
-                    {"i": txt(report.input, 300), "v": txt(report.verdict, 20), "st": status,
-                     "ch": _small(report.change)}
-                )
+                row = {"i": txt(report.input, 300), "v": txt(report.verdict, 20)}
+                self.changed.append(row | change_record(report.change))
+
+
+def evidence_record(e: Any) -> list[Any]:
+    """One piece of shared evidence (issue 14: kind, value, strength, sites, domains) as
+    [strength, kind, value, sites, domains]; any other shape as its text in ``value``."""
+    if not isinstance(e, dict):
+        return ["", "", txt(e, 300), None, []]
+    sites = e.get("sites") if isinstance(e.get("sites"), int) else None
+    value = e.get("value") if "value" in e else {k: v for k, v in e.items() if k not in ("kind", "strength")}
+    value_text = txt(value, 300) if not isinstance(value, dict | list) else json.dumps(_small(value))[:300]
+    return [txt(e.get("strength"), 20), txt(e.get("kind"), 40), value_text, sites,
+            [txt(d, 120) for d in (e.get("domains") or [])[:20]]]
 
 
 def cluster_records(clusters: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -204,6 +244,6 @@ def cluster_records(clusters: list[dict[str, Any]] | None) -> list[dict[str, Any
         ]
         out.append(
             {"id": txt(c.get("id"), 60), "m": members, "n": len(c.get("members") or []),
-             "e": [_small(e) for e in (c.get("evidence") or [])[:30]]}
+             "e": [evidence_record(e) for e in (c.get("evidence") or [])[:30]]}
         )
     return out

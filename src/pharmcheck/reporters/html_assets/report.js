@@ -143,7 +143,7 @@
       s.E.forEach(function (r) { ue.appendChild(el("li", { text: r })); });
       box.appendChild(section("Errors")); box.appendChild(ue);
     }
-    if (s.ch) { box.appendChild(section("Change since baseline")); box.appendChild(kv(s.ch)); }
+    if (s.ch) { box.appendChild(section("Change since baseline")); box.appendChild(changeBox(s.ch)); }
     box.appendChild(section("Findings (" + s.F.length + ")"));
     box.appendChild(table(["rule", "outcome", "points", "finding and evidence"], s.F.map(function (f) {
       var cell = el("td", null, el("span", { text: f[4] }));
@@ -208,29 +208,43 @@
     });
   }
 
+  function changeBox(c) {
+    var box = el("div");
+    var head = c.st + (c.dir && c.dir !== "unknown" ? " · " + c.dir : "") + (c.reg ? " · regression" : "");
+    if (c.vf || c.vt) { head += " · verdict " + dash(c.vf) + " → " + dash(c.vt); }
+    if (c.sd !== null && c.sd !== undefined) { head += " · score " + (c.sd > 0 ? "+" : "") + c.sd; }
+    box.appendChild(el("div", { "class": c.reg ? "o-fail" : null, text: head }));
+    if (c.sum) { box.appendChild(el("div", { text: c.sum })); }
+    if (c.it && c.it.length) {
+      var ul = el("ul", { "class": "ev" });
+      c.it.forEach(function (i) { ul.appendChild(el("li", null, i[0] ? el("span", { "class": "muted", text: i[0] + ": " }) : null, i[1])); });
+      box.appendChild(ul);
+    }
+    if (c.raw) { box.appendChild(kv(c.raw)); }
+    return box;
+  }
   function renderChanges() {
     var body = document.getElementById("changes-body");
     if (!body) { return; }
     if (!META.changed.length) { body.appendChild(el("p", { "class": "muted", text: "nothing changed" })); return; }
-    body.appendChild(table(["site", "status", "verdict now", "what changed"], META.changed.map(function (c) {
-      return el("tr", null, el("td", { "class": "mono", text: c.i }), el("td", { text: c.st }), el("td", null, vbadge(c.v)),
-        el("td", null, kv(c.ch)));
+    body.appendChild(table(["site", "verdict now", "what changed"], META.changed.map(function (c) {
+      return el("tr", null, el("td", { "class": "mono", text: c.i }), el("td", null, vbadge(c.v)), el("td", null, changeBox(c)));
     })));
   }
-  function evidenceText(e) { return typeof e === "object" && e !== null ? JSON.stringify(e) : String(e); }
   function renderNetworks() {
     var body = document.getElementById("networks-body");
     if (!body) { return; }
     META.clusters.forEach(function (c) {
       body.appendChild(el("h3", { text: "network " + c.id + " (" + c.n + " sites)" }));
-      var ul = el("ul");
+      var ul = el("ul", { "class": "members" });
       c.m.forEach(function (m) { ul.appendChild(el("li", null, el("span", { "class": "mono", text: m.d || m.i }), " ", vbadge(m.v))); });
+      if (c.n > c.m.length) { ul.appendChild(el("li", { "class": "muted", text: "… " + (c.n - c.m.length) + " more" })); }
       body.appendChild(ul);
       if (c.e.length) {
-        var ev = el("ul", { "class": "ev" });
-        c.e.forEach(function (e) { ev.appendChild(el("li", { text: evidenceText(e) })); });
-        body.appendChild(el("p", { text: "shared evidence:" }));
-        body.appendChild(ev);
+        body.appendChild(table(["strength", "shared evidence", "value", "sites", "domains"], c.e.map(function (e) {
+          return el("tr", null, el("td", { text: e[0] }), el("td", { text: e[1] }), el("td", { "class": "mono", text: e[2] }),
+            el("td", { "class": "num", text: dash(e[3]) }), el("td", { "class": "mono", text: e[4].join(", ") }));
+        })));
       }
     });
   }
