@@ -124,7 +124,7 @@ def site_record(report: Report) -> dict[str, Any]:
 def change_record(change: dict[str, Any]) -> dict[str, Any]:
     """What the page shows of a ``change`` object (issue 13): status, direction, verdict from/to,
     score delta, summary and the items (severity, message); unknown shapes fall back to ``raw``."""
-    verdict = change.get("verdict") if isinstance(change.get("verdict"), dict) else {}
+    verdict: dict[str, Any] = change["verdict"] if isinstance(change.get("verdict"), dict) else {}
     items = [
         [txt(i.get("severity"), 20), txt(i.get("message") or i.get("kind"), 300)]
         for i in (change.get("items") or [])[:20]
