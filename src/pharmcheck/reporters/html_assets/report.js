@@ -78,7 +78,7 @@
     rows.forEach(function (s) {
       var keys = el("td");
       s.k.forEach(function (k) { keys.appendChild(el("span", { "class": "key", title: k, text: k })); });
-      var tr = el("tr", { "data-n": s._n, "data-verdict": s.v, "class": s._n === state.open ? "open" : null },
+      var tr = el("tr", { "data-n": s._n, "data-verdict": s.v, tabindex: 0, "class": s._n === state.open ? "open" : null },
         el("td", null, el("span", { "class": "mono", text: s.d || s.i }),
            s.d && s.d !== s.i ? el("span", { "class": "key", text: s.i }) : null),
         el("td", null, vbadge(s.v)),
@@ -274,6 +274,13 @@
       if (node.closest && node.closest("a")) { return; }
       var tr = node.closest ? node.closest("tr") : null;
       if (tr && tr.hasAttribute("data-n")) { openDetail(Number(tr.getAttribute("data-n"))); }
+    });
+    document.getElementById("rows").addEventListener("keydown", function (e) {
+      var tr = e.target;
+      if ((e.key === "Enter" || e.key === " ") && tr.hasAttribute && tr.hasAttribute("data-n")) {
+        e.preventDefault();
+        openDetail(Number(tr.getAttribute("data-n")));
+      }
     });
   }
 
