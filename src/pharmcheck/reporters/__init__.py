@@ -2,8 +2,9 @@
 
 Every sink streams (jsonl/csv write a row per result) or keeps only small per-site
 tuples (markdown, junit) or compressed records (html, ≈1.2 kB a site), never whole
-reports, so a 10,000-site batch runs in flat memory. ``make_sink`` maps a format name to its sink; ``fails`` is the one definition of
-"at or beyond --fail-on" shared by the exit code and JUnit.
+reports, so a 10,000-site batch runs in flat memory. ``make_sink`` maps a format name
+to its sink; ``fails`` is the one definition of "at or beyond --fail-on" shared by the
+exit code and JUnit.
 """
 
 from __future__ import annotations

@@ -29,8 +29,9 @@ import hashlib
 import json
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pharmcheck import __version__
@@ -174,6 +175,19 @@ def render_page(summary: Summary, rows: str, blocks: list[str], *, title: str, e
         meta=meta, meta_json=Markup(script_json(meta)), rows=rows, blocks=blocks,
         verdict_names=[v for v, _n in verdict_items],
     )
+
+
+def reports_from_jsonl(paths: Iterable[Path]) -> Iterator[Report]:
+    """Reports read back from jsonl files (``scan -f jsonl``), skipping lines that are not reports."""
+    from pharmcheck.report import Report
+
+    for path in paths:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    yield Report.from_dict(json.loads(line))
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    continue
 
 
 def write_html(out: TextIO, reports: Iterable[Report], clusters: list[dict[str, Any]] | None = None,
