@@ -81,6 +81,7 @@ class Format(StrEnum):
     csv = "csv"
     markdown = "markdown"
     junit = "junit"
+    html = "html"
 
 
 class FailOn(StrEnum):
@@ -428,16 +429,19 @@ def read_previous(path: Path, fail_on: str) -> tuple[Counter[str], Counter[str],
 def _replay_previous(
     resume_path: Path, specs: list[tuple[str, Path | None]], sinks: list[Sink], fresh_csv: set[Path]
 ) -> None:
-    """Reports written whole at the end (junit, markdown, json files, a fresh csv) cover resumed
-    results too."""
+    """Reports written whole at the end (junit, markdown, json files, a fresh csv, html anywhere:
+    a whole-batch view) cover resumed results too."""
     from pharmcheck.resume import iter_reports
 
     replay = [
         sink
         for (fmt, path), sink in zip(specs, sinks, strict=True)
-        if path is not None
-        and path != resume_path
-        and (fmt in ("junit", "markdown", "json") or path in fresh_csv)
+        if fmt == "html"
+        or (
+            path is not None
+            and path != resume_path
+            and (fmt in ("junit", "markdown", "json") or path in fresh_csv)
+        )
     ]
     if not replay:
         return
@@ -817,6 +821,7 @@ def demo(
     format: FormatOpt = None,
     max_pages: Annotated[int | None, typer.Option("--max-pages", help="Pages per site.")] = None,
     verbose: VerboseOpt = False,
+    report: ReportOpt = None,
 ) -> None:
     """Serve the bundled sample sites on 127.0.0.1 and scan them (works offline)."""
     from pharmcheck.demo import main_demo
@@ -825,8 +830,29 @@ def demo(
     # Machine formats on stdout carry nothing else: the summary table goes to stderr then.
     console = _stdout_console() if fmt == "text" else _stderr()
     out: Any = _PipeSafeStdout()
-    code = main_demo(console, fmt, max_pages=max_pages, verbose=verbose, out=out)
+    extra, files = _extra_report_sinks(report, title="pharmcheck demo")
+    code = main_demo(console, fmt, max_pages=max_pages, verbose=verbose, out=out, extra_sinks=extra)
+    for fh in files:
+        fh.close()
     raise typer.Exit(code)
+
+
+def _extra_report_sinks(reports: list[str] | None, *, title: str) -> tuple[list[Sink], list[IO[str]]]:
+    """Sinks for ``--report FORMAT=PATH`` on commands without ``-o`` (demo, eval)."""
+    from pharmcheck.reporters import make_sink
+
+    specs = _report_specs("text", None, reports)[1:]
+    sinks: list[Sink] = []
+    files: list[IO[str]] = []
+    for fmt, path in specs:
+        assert path is not None
+        try:
+            fh = path.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            die(f"cannot write {path}: {exc.strerror or exc}")
+        files.append(fh)
+        sinks.append(make_sink(fmt, fh, fail_on="never", title=title))
+    return sinks, files
 
 
 @app.command("eval")
@@ -844,6 +870,7 @@ def eval_cmd(
     lookups: Annotated[
         bool, typer.Option("--lookups", help="Registry lookups on, answered by the corpus's infra sites.")
     ] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Accuracy on a labelled corpus: confusion matrix and per-site results."""
     from pharmcheck.evaluate import main_eval
@@ -852,6 +879,7 @@ def eval_cmd(
         if not c.exists():
             die(f"corpus not found: {c}")
     extra: dict[str, Any] = {} if jobs is None else {"jobs": jobs}
+    sinks, files = _extra_report_sinks(report, title="pharmcheck eval: " + ", ".join(c.name for c in corpus))
     code = main_eval(
         corpus,
         _stderr() if json_out else _stdout_console(),
@@ -860,8 +888,11 @@ def eval_cmd(
         max_pages=max_pages,
         max_false_trust=max_false_trust,
         lookups=lookups,
+        extra_sinks=sinks,
         **extra,
     )
+    for fh in files:
+        fh.close()
     raise typer.Exit(int(code))
 
 

@@ -30,7 +30,7 @@ ENV_PREFIX = "PHARMCHECK_"
 # Settings a config file in the working directory may not turn on: a checkout of someone
 # else's project must not be able to open the SSRF guard. Flag or environment only.
 FLAG_OR_ENV_ONLY = frozenset({"allow_private"})
-FORMATS = ("text", "json", "jsonl", "csv", "markdown", "junit")
+FORMATS = ("text", "json", "jsonl", "csv", "markdown", "junit", "html")
 FAIL_ON = ("rogue", "suspicious", "never")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
