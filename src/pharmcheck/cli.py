@@ -132,6 +132,14 @@ RulesOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="Sites in flight at once \\[default: min(32, 8×cpu)].")
 ]
+ClustersOpt = Annotated[
+    bool,
+    typer.Option(
+        "--clusters",
+        help="Cluster the batch into affiliate networks (shared fingerprints); members of a network with a "
+        "site judged rogue get PC701 (results are written when the batch ends).",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar and no summary on stderr.")]
 VerboseOpt = Annotated[
     bool, typer.Option("-v", "--verbose", help="Text output: show skipped rules and more evidence.")
@@ -290,6 +298,46 @@ def _skip_done(items: Any, done: Counter[str]) -> Any:
         yield item
 
 
+# --- affiliate networks (issue 14) ------------------------------------------------------------
+
+
+def _spill(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from pharmcheck.networks import SpillSink
+
+    return SpillSink()
+
+
+def _network_pass(
+    stats: BatchStats,
+    spill: Any,
+    sinks: list[Sink],
+    kb: Any,
+    fail_on: str,
+    prior: Counter[str],
+    prior_failing: int,
+    prior_files: list[Path],
+) -> None:
+    """--clusters: cluster the spilled batch (with earlier results of a resumed file), add PC701 and
+    write to the real sinks; the counts behind the exit code are those after the network pass.
+    Hook for history (issue 13): pass its reports as one more source in ``sources``."""
+    from pharmcheck.networks import jsonl_source, replay_with_clusters
+
+    sources = [jsonl_source([p]) for p in prior_files if p.exists()]
+    counts, failing, not_scanned, result = replay_with_clusters(
+        spill, sinks, kb, fail_on=fail_on, prior=sources, elapsed_s=stats.elapsed_s,
+        interrupted=stats.interrupted is not None,
+    )
+    stats.counts = counts + prior
+    stats.failing = failing + prior_failing
+    stats.not_scanned = not_scanned + sum(prior.get(v, 0) for v in ("unreachable", "error"))
+    networks = [c for c in result.clusters if any(i < result.current for i in c.members)]
+    if networks:
+        rogue = sum(1 for c in networks if c.rogue(result.members))
+        sys.stderr.write(f"pharmcheck: {len(networks)} network(s) found, {rogue} with a site judged rogue\n")
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -343,6 +391,7 @@ def scan(
         typer.Option("--allow-private", show_default=False, help="Allow loopback/private addresses."),
     ] = None,
     user_agent: Annotated[str | None, typer.Option("--user-agent", help="User-Agent header.")] = None,
+    clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -440,9 +489,14 @@ def scan(
         allowlist=allow,
     )
     progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
+    spill = _spill(clusters)
     stats = run_batch(
-        items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
+        items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
+        prior_failing=prior_failing,
     )
+    if spill is not None:
+        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], prior, prior_failing,
+                      [resume_path] if resume_path is not None else [])
     if stats.done == 0 and not prior and not stats.interrupted:
         for fh in files:
             fh.close()
@@ -462,6 +516,7 @@ def score(
     workers: WorkersOpt = None,
     allowlist: AllowOpt = None,
     rules: RulesOpt = None,
+    clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -516,8 +571,58 @@ def score(
     )
     progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
     items = (InputItem(str(p)) for p in paths)
-    stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
+    spill = _spill(clusters)
+    stats = run_batch(
+        items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
+    )
+    if spill is not None:
+        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [])
     _finish(stats, quiet, len(paths), files)
+
+
+class ClusterFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+@app.command("clusters")
+def clusters_cmd(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(help="Report files (jsonl from scan/score, or a JSON array).", show_default=False),
+    ],
+    format: Annotated[
+        ClusterFormat, typer.Option("-f", "--format", case_sensitive=False, help="Output format.")
+    ] = ClusterFormat.text,
+    output: OutputOpt = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Affiliate networks: group the reported sites that share strong fingerprints, with the evidence.
+
+    Exit codes: 0 ok (with or without clusters), 2 usage or input error.
+    """
+    from pharmcheck.networks import cluster, jsonl_source, render_clusters
+
+    for p in reports:
+        if not p.is_file():
+            die(f"report file not found: {p}")
+    kb = _load_kb(tuple(rules or ()))
+    try:
+        result = cluster([jsonl_source(reports)], kb)
+    except (OSError, UnicodeDecodeError) as exc:
+        die(f"cannot read reports: {exc}")
+    if not result.members:
+        die("no reports in the input (expected JSON lines with an 'input' field)")
+    try:
+        fh = output.open("w", encoding="utf-8", newline="") if output is not None else sys.stdout
+    except OSError as exc:
+        die(f"cannot write {output}: {exc.strerror or exc}")
+    try:
+        render_clusters(result, str(format), fh)
+    finally:
+        if output is not None:
+            fh.close()
 
 
 @app.command()

@@ -588,3 +588,47 @@ def replay_with_clusters(
         sink.close(info)
     spill.file.close()
     return counts, failing, not_scanned, result
+
+
+# --- output of `pharmcheck clusters` -----------------------------------------------------------
+
+
+def render_clusters(result: Result, fmt: str, out: IO[str]) -> None:
+    """``json``: {"clusters": [{"id", "members": [{"input", "domain", "verdict"}], "evidence": [...]}]};
+    ``csv``: one row per member; ``text``: one block per cluster."""
+    if fmt == "json":
+        json.dump(result.to_json(), out, ensure_ascii=False, indent=1)
+        out.write("\n")
+        return
+    if fmt == "csv":
+        import csv
+
+        from pharmcheck.safety import csv_cell
+
+        w = csv.writer(out)
+        w.writerow(["cluster", "size", "rogue_members", "input", "domain", "verdict", "evidence"])
+        for c in result.clusters:
+            ev = "; ".join(f"{e.kind}={e.value} ({len(e.members)})" for e in c.evidence[:10])
+            rogue = len(c.rogue(result.members))
+            for i in c.members:
+                m = result.members[i]
+                w.writerow([c.id, len(c.members), rogue, csv_cell(m.input), csv_cell(m.domain), m.verdict,
+                            csv_cell(ev)])
+        return
+    from pharmcheck.safety import clean_text
+
+    if not result.clusters:
+        out.write(f"no networks among {len(result.members)} sites\n")
+        return
+    for c in result.clusters:
+        rogue = len(c.rogue(result.members))
+        out.write(f"{c.id}  {len(c.members)} sites, {rogue} judged rogue\n")
+        for e in c.evidence[:8]:
+            value = clean_text(f"{_label(e.kind)} {e.value}".strip(), 160)
+            out.write(f"  shared ({e.strength}, {len(e.members)} sites): {value}\n")
+        for i in c.members:
+            m = result.members[i]
+            out.write(f"  {m.verdict:<13} {clean_text(m.domain, 80):<40} {clean_text(m.input, 120)}\n")
+        out.write("\n")
+    out.write(f"{len(result.clusters)} network(s) among {len(result.members)} sites\n")
+
