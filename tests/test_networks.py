@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (generated HTML templates read better unwrapped)
 """Affiliate networks (issue 14): fingerprints, clustering, the PC701 second pass, the CLI.
 
 Sites are generated here: clone families (one template, different brands and prices, one central
