@@ -254,6 +254,11 @@ def test_cli_score_clusters_and_clusters_command(snapshot_dir: Path, tmp_path: P
         assert by[d]["verdict"] != "legitimate"
         assert by[d]["fingerprints"]["cluster"]["size"] == 3
     assert not any(f["id"] == "PC701" for d, r in by.items() if "shop" in d for f in r["findings"])
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[1] / "schema" / "report.schema.json").read_text())
+    for row in rows:
+        jsonschema.validate(row, schema)
 
     res = runner.invoke(app, ["clusters", str(out), "-f", "json"])
     assert res.exit_code == 0, res.output
