@@ -6,10 +6,14 @@ How two sites are linked (the evidence is kept for every cluster):
   off-site checkout/order host, an outbound host that receives an affiliate id, an analytics or tag
   id, a messenger handle, a near-identical home-page template (MinHash Jaccard >= ``template_strong``)
   when neither site runs on a known shop platform;
-- **medium** facts link only in pairs from two different groups: template (a similar template,
-  shared long paragraphs), contact (phone, e-mail), licence (number claimed, registry entry linked;
+- **medium** facts link only in pairs from two different groups: template (a similar template),
+  contact (phone, e-mail), licence (number claimed, registry entry linked;
   never one the site verified at the registry: copycats borrow real pharmacies' numbers),
-  operator (certificate organisation), registration (registrar and creation day);
+  operator (certificate organisation), registration (registrar and creation day); a medium fact
+  shared by more than ``medium_share`` of a batch (at least ``medium_min_cap`` sites) or by more than
+  ``medium_max_sites`` is common (a hotline, a CA's name), not an operator's, and never links;
+- **supporting** facts (shared long paragraphs) are shown as evidence but never link: statutory
+  texts and regulators' wording are copied by legitimate pharmacies;
 - **weak** facts never count: payment giants and hosted checkouts, mainstream affiliate programmes,
   placeholder analytics ids, CDN/hosting certificate organisations (``rules/network.toml``).
 
@@ -39,6 +43,7 @@ ReportSource = Callable[[], Iterable[Mapping[str, Any]]]  # re-iterable: called 
 
 STRONG = "strong"
 MEDIUM = "medium"
+SUPPORTING = "supporting"  # listed as evidence, never links (statutory texts are copied legitimately)
 # kind -> (strength, medium group bit)
 KINDS: dict[str, tuple[str, int]] = {
     "domain": (STRONG, 0),
@@ -48,7 +53,7 @@ KINDS: dict[str, tuple[str, int]] = {
     "messenger": (STRONG, 0),
     "template": (STRONG, 0),  # near-identical, no platform
     "similar_template": (MEDIUM, 1),
-    "boilerplate": (MEDIUM, 1),
+    "boilerplate": (SUPPORTING, 0),
     "phone": (MEDIUM, 2),
     "email": (MEDIUM, 2),
     "licence": (MEDIUM, 4),
@@ -69,6 +74,8 @@ class Params:
     template_medium: float = 0.80
     bands: int = 16
     medium_max_sites: int = 200
+    medium_share: float = 0.05
+    medium_min_cap: int = 10
     weak_checkout: frozenset[str] = frozenset()
     weak_affiliate: frozenset[str] = frozenset()
     weak_analytics: frozenset[str] = frozenset()
@@ -90,6 +97,8 @@ class Params:
             template_medium=float(d.get("template_medium", 0.8)),
             bands=int(d.get("lsh_bands", 16)),
             medium_max_sites=int(d.get("medium_max_sites", 200)),
+            medium_share=float(d.get("medium_share", 0.05)),
+            medium_min_cap=int(d.get("medium_min_cap", 10)),
             weak_checkout=low("checkout_domains"),
             weak_affiliate=low("affiliate_domains"),
             weak_analytics=frozenset(str_list(weak, "analytics_ids")),
@@ -271,8 +280,8 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
             seen.add(inp)
             idx = len(members)
             fp = rep.get("fingerprints")
-            fp_domain = fp.get("domain") if isinstance(fp, Mapping) else None
-            domain = str(fp_domain or rep.get("registered_domain") or "")
+            fp_domain = (fp.get("start_domain") or fp.get("domain")) if isinstance(fp, Mapping) else None
+            domain = str(fp_domain or rep.get("registered_domain") or "")  # a doorway is itself
             members.append(Member(inp, domain, str(rep.get("verdict", "")),
                                   str(rep.get("final_url") or rep.get("url") or inp),
                                   rep.get("basis") == "verified_credential"))
@@ -289,6 +298,7 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
         if n == 0:
             current = len(members)
 
+    medium_cap = min(p.medium_max_sites, max(p.medium_min_cap, int(p.medium_share * len(members))))
     pair_bits: dict[tuple[int, int], int] = defaultdict(int)
     links: list[tuple[int, int, int, int]] = []  # (code, key-or-anchor, a, b): what linked, for evidence
     # --- shared facts, grouped by one sort over the 64-bit keys
@@ -315,10 +325,11 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
                 for other in owners_run[1:]:
                     uf.union(first, other)
                 links.append((code, key, -1, -1))
-            elif len(owners_run) <= p.medium_max_sites:
-                for x in range(len(owners_run)):
-                    for y in range(x + 1, len(owners_run)):
-                        pair_bits[(owners_run[x], owners_run[y])] |= bit
+            elif len(owners_run) <= medium_cap:
+                if bit:
+                    for x in range(len(owners_run)):
+                        for y in range(x + 1, len(owners_run)):
+                            pair_bits[(owners_run[x], owners_run[y])] |= bit
                 links.append((code, key, -1, -1))
     del keys, owners, codes
     # --- templates: MinHash banding (LSH) -> candidate pairs -> estimated Jaccard
@@ -401,7 +412,12 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
                 idx += 1
     clusters: list[Cluster] = []
     for r, g in comps.items():
-        entries = [e for e in ev[r].values() if len(e.members) >= 2]
+        entries = [e for e in ev[r].values() if len(e.members) >= 2 and e.kind != "boilerplate"]
+        paragraphs = [e for e in ev[r].values() if len(e.members) >= 2 and e.kind == "boilerplate"]
+        if paragraphs:  # one entry for all shared paragraphs: their hashes are for machines
+            sharing = sorted({i for e in paragraphs for i in e.members})
+            entries.append(Evidence("boilerplate", f"{len(paragraphs)} long paragraph(s) in common", SUPPORTING,
+                                    sharing))
         # a medium fact is evidence only where it joins members linked in this cluster
         entries.sort(key=lambda e: (e.strength != STRONG, -len(e.members), e.kind, e.value))
         domains = sorted({members[i].domain for i in g})
@@ -482,7 +498,11 @@ def network_finding(
     shared = [e for e in c.evidence if index in e.members and any(r in e.members for r in rogue)]
     if not shared:
         shared = [e for e in c.evidence if index in e.members]
-    what = ", ".join(f"{_label(e.kind)} {e.value}".strip() for e in shared[:3]) or "fingerprints"
+    said: list[str] = []
+    for e in shared:
+        if len(said) < 3 and e.value not in " ".join(said):
+            said.append(f"{_label(e.kind)} {e.value}".strip())
+    what = ", ".join(said) or "fingerprints"
     names = ", ".join(members[i].domain for i in rogue[:10]) + (" …" if len(rogue) > 10 else "")
     message = f"shares {what} with {len(rogue)} site(s) judged rogue ({names})"
     own = report.verdict
@@ -525,7 +545,7 @@ def _label(kind: str) -> str:
 _LABELS = {
     "domain": "destination domain", "checkout_host": "checkout host", "affiliate_host": "affiliate host",
     "analytics_id": "analytics id", "template": "template", "similar_template": "similar template",
-    "boilerplate": "paragraph", "registry_entry": "registry entry", "cert_org": "certificate organisation",
+    "boilerplate": "", "registry_entry": "registry entry", "cert_org": "certificate organisation",
 }
 
 
