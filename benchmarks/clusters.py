@@ -138,7 +138,7 @@ def main() -> None:
     planted = len({f for f in families if f >= 0})
     in_fam = sum(1 for f in families if f >= 0)
     print(f"sites={n} planted_families={planted} sites_in_families={in_fam} clusters={len(result.clusters)}")
-    print(f"time={elapsed:.1f}s ({n / elapsed:,.0f} sites/s; two passes over the reports, generating included)")
+    print(f"time={elapsed:.1f}s ({n / elapsed:,.0f} sites/s; two passes, generating the reports included)")
     print(f"peak_rss={peak / 1024:.0f}MB (before clustering {base / 1024:.0f}MB)")
     print(f"pairwise recall={recall:.3f} precision={precision:.3f} "
           "(members carrying disjoint facts of their family, with no member between, cannot be linked)")

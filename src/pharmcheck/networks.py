@@ -416,10 +416,11 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
         paragraphs = [e for e in ev[r].values() if len(e.members) >= 2 and e.kind == "boilerplate"]
         if paragraphs:  # one entry for all shared paragraphs: their hashes are for machines
             sharing = sorted({i for e in paragraphs for i in e.members})
-            entries.append(Evidence("boilerplate", f"{len(paragraphs)} long paragraph(s) in common", SUPPORTING,
-                                    sharing))
+            value = f"{len(paragraphs)} long paragraph(s) in common"
+            entries.append(Evidence("boilerplate", value, SUPPORTING, sharing))
         # a medium fact is evidence only where it joins members linked in this cluster
-        entries.sort(key=lambda e: (e.strength != STRONG, -len(e.members), e.kind, e.value))
+        rank = {STRONG: 0, MEDIUM: 1, SUPPORTING: 2}
+        entries.sort(key=lambda e: (rank[e.strength], -len(e.members), e.kind, e.value))
         domains = sorted({members[i].domain for i in g})
         cid = "net-" + hashlib.sha1("\n".join(domains).encode()).hexdigest()[:10]
         ordered = sorted(g, key=lambda i: (members[i].verdict != ROGUE, members[i].domain))
