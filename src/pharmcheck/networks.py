@@ -267,7 +267,8 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
     keys: array[int] = array("Q")
     owners: array[int] = array("L")
     codes: array[int] = array("B")
-    sigs: list[list[int]] = []
+    width = int(kb.family("network").get("minhash_perm", 64))
+    sigs: array[int] = array("I")  # flat: ``width`` 32-bit values per site with a template
     sig_owner: array[int] = array("L")
     sig_platform = bytearray()
     current = 0
@@ -291,8 +292,8 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
                 owners.append(idx)
                 codes.append(_CODES[kind])
             sig, platform = _signature(rep)
-            if sig is not None:
-                sigs.append(sig)
+            if sig is not None and len(sig) == width and all(0 <= v < 1 << 32 for v in sig):
+                sigs.extend(sig)
                 sig_owner.append(idx)
                 sig_platform.append(1 if platform else 0)
         if n == 0:
@@ -334,16 +335,14 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
     del keys, owners, codes
     # --- templates: MinHash banding (LSH) -> candidate pairs -> estimated Jaccard
     template_pairs: list[tuple[int, int, bool]] = []
-    if len(sigs) >= 2:
-        width = min(len(s) for s in sigs)
-        m = np.array([s[:width] for s in sigs], dtype=np.uint64)
-        del sigs
+    if len(sig_owner) >= 2:
+        m = np.frombuffer(sigs, dtype=np.uint32).reshape(len(sig_owner), width)  # no copy
         rows = max(1, width // max(1, p.bands))
         rng = np.random.default_rng(7)
         mult = rng.integers(1, 2**63 - 1, size=rows, dtype=np.uint64) | np.uint64(1)
         checked: set[tuple[int, int]] = set()
         for b in range(width // rows):
-            band = m[:, b * rows : (b + 1) * rows]
+            band = m[:, b * rows : (b + 1) * rows].astype(np.uint64)
             with np.errstate(over="ignore"):
                 h = (band * mult).sum(axis=1, dtype=np.uint64)
             order = np.argsort(h, kind="stable")
