@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -31,7 +31,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from pharmcheck.site import ParsedPage, Site
 
 FINGERPRINT_VERSION = 1
-MAX_SOURCE_CHARS = 1_500_000  # page source searched for analytics ids and platform markers, per page
+MAX_SOURCE_CHARS = 1_500_000  # page source searched for analytics ids, per page
+MAX_PLATFORM_CHARS = 200_000  # page source searched for shop-platform markers (they sit in the head)
+MAX_SKELETON = 3_000  # home-page elements in the template skeleton (header, menus, the first products)
+MAX_EMAILS_SCANNED = 200  # '@' signs looked at per page
+MAX_OFFSITE_LINKS = 500  # off-site links looked at per page (a link farm has thousands)
 MAX_ITEMS = 20  # per list in a fingerprint
 _PRIME = (1 << 61) - 1
 _MAX_HASH = (1 << 32) - 1
@@ -52,7 +56,7 @@ class NetworkData:
     boilerplate_min: int
     boilerplate_max: int
     affiliate_params: frozenset[str]
-    analytics: tuple[tuple[str, re.Pattern[str]], ...]
+    analytics: tuple[tuple[str, re.Pattern[str], frozenset[str] | None], ...]  # name, pattern, literals
     messengers: tuple[tuple[str, re.Pattern[str]], ...]
     platforms: tuple[tuple[str, tuple[str, ...]], ...]
     checkout: re.Pattern[str]
@@ -61,6 +65,13 @@ class NetworkData:
 
 def network_data(kb: Knowledge) -> NetworkData:
     return per_kb(kb, "network.fingerprints", _build)
+
+
+def _with_anchors(name: str, regex: str) -> tuple[str, re.Pattern[str], frozenset[str] | None]:
+    from pharmcheck.site import anchors
+
+    pattern = re.compile(regex)
+    return name, pattern, anchors(pattern)
 
 
 def _build(kb: Knowledge) -> NetworkData:
@@ -76,7 +87,7 @@ def _build(kb: Knowledge) -> NetworkData:
         boilerplate_min=int(d.get("boilerplate_min_chars", 90)),
         boilerplate_max=int(d.get("boilerplate_max", 30)),
         affiliate_params=frozenset(p.lower() for p in str_list(d, "affiliate_params")),
-        analytics=tuple((k, re.compile(str(v))) for k, v in subtable(d, "analytics").items()),
+        analytics=tuple(_with_anchors(k, str(v)) for k, v in subtable(d, "analytics").items()),
         messengers=tuple((k, re.compile(str(v))) for k, v in subtable(d, "messengers").items()),
         platforms=tuple(
             (k, tuple(str(m).lower() for m in v))
@@ -122,6 +133,8 @@ def skeleton(page: ParsedPage) -> list[str]:
         raw = cls if isinstance(cls, list) else [cls] if isinstance(cls, str) else []
         names = sorted({_CLASS_DIGITS.sub("", c).lower() for c in raw if isinstance(c, str)} - {""})
         out.append(".".join([el.name, *names[:4]]))
+        if len(out) >= MAX_SKELETON:
+            break
     return out
 
 
@@ -175,27 +188,34 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
     paragraphs: dict[str, int] = {}
     for page in site.pages:
         source = (page.page.html or "")[:MAX_SOURCE_CHARS]
-        low = source.lower()
+        low = source[:MAX_PLATFORM_CHARS].lower()
         for name, markers in data.platforms:
             if any(m in low for m in markers):
                 _add(platforms, name)
-        for name, pattern in data.analytics:
+        for name, pattern, literals in data.analytics:
+            if literals is not None and not any(a in source for a in literals):
+                continue  # none of the literals every match contains: no scan needed
             for m in pattern.finditer(source):
                 _add(analytics, f"{name}:{m.group(1)}")
         for form in page.forms:
             host = _host(form.action)
             if host and registered_domain(host) not in ours:
                 _add(checkout, host)
+        offsite = 0
         for link in page.links:
-            host = _host(link.url)
+            if link.same_site or offsite >= MAX_OFFSITE_LINKS:
+                continue
+            offsite += 1
+            try:
+                parts = urlsplit(link.url)
+                query = parse_qsl(parts.query, keep_blank_values=False) if parts.query else []
+            except ValueError:
+                continue
+            host = (parts.hostname or "").lower().rstrip(".")
             if not host or registered_domain(host) in ours:
                 continue
-            if data.checkout.search(link.text[:200]) or data.checkout.search(urlsplit(link.url).path[:300]):
+            if data.checkout.search(link.text[:200]) or data.checkout.search(parts.path[:300]):
                 _add(checkout, host)
-            try:
-                query = parse_qsl(urlsplit(link.url).query, keep_blank_values=False)
-            except ValueError:
-                query = []
             for key, value in query:
                 if key.lower() in data.affiliate_params and value:
                     _add(affiliate_hosts, host)
@@ -212,9 +232,8 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
                 handle = pattern.match(href)
                 if handle:
                     _add(messengers, f"{name}:{handle.group(1).lower()}")
-        for m in _EMAIL.finditer(page.text):
-            if not _ASSET.search(m.group(0)):
-                _add(emails, m.group(0).lower())
+        for address in _emails(page.text):
+            _add(emails, address)
         for line in page.lines:
             if len(line) >= data.boilerplate_min:
                 norm = _norm_paragraph(line)
@@ -278,6 +297,20 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
         "cert_org": (cert.subject_org or None) if cert is not None else None,
         "favicon": None,  # the crawler fetches no images: no favicon or logo hash yet
     }
+
+
+def _emails(text: str) -> Iterator[str]:
+    """E-mail addresses around the '@' signs of the text (a regex scan of a long text without '@'
+    would cost a failed match at every position)."""
+    at = text.find("@")
+    seen = 0
+    while at >= 0 and seen < MAX_EMAILS_SCANNED:
+        seen += 1
+        window = text[max(0, at - 64) : at + 256]
+        for m in _EMAIL.finditer(window):
+            if not _ASSET.search(m.group(0)):
+                yield m.group(0).lower()
+        at = text.find("@", at + 1)
 
 
 def _host(url: str) -> str:
