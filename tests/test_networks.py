@@ -282,3 +282,28 @@ def test_cli_clusters_bad_input(tmp_path: Path) -> None:
     empty.write_text("not json\n")
     res = runner.invoke(app, ["clusters", str(empty)])
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_history_hook_in_cli(snapshot_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--history: the latest report of every site ever scanned joins the clustering (issue 13's store
+    provides ``pharmcheck.history.iter_latest_reports``; a stand-in here)."""
+    import sys
+    import types
+
+    import pharmcheck
+
+    old = _reports(_family("cli", "secure.orderdesk-rx.net", "GTM-JJJ777", n=6)[3:])  # scanned last month
+    fake = types.ModuleType("pharmcheck.history")
+    fake.iter_latest_reports = lambda db: iter(old)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pharmcheck.history", fake)
+    monkeypatch.setattr(pharmcheck, "history", fake, raising=False)
+    db = tmp_path / "history.db"
+    db.write_bytes(b"")
+    out = tmp_path / "now.jsonl"
+    runner = CliRunner()
+    res = runner.invoke(app, ["score", str(snapshot_dir / "cli1-meds.com.json"), "-f", "jsonl", "-o", str(out)])
+    assert res.exit_code in (0, 1), res.output
+    res = runner.invoke(app, ["clusters", str(out), "--history", str(db), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [len(c["members"]) for c in doc["clusters"]] == [4]

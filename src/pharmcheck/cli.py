@@ -318,17 +318,30 @@ def _network_pass(
     prior: Counter[str],
     prior_failing: int,
     prior_files: list[Path],
+    history: Path | None = None,
 ) -> None:
-    """--clusters: cluster the spilled batch (with earlier results of a resumed file), add PC701 and
-    write to the real sinks; the counts behind the exit code are those after the network pass.
-    Hook for history (issue 13): pass its reports as one more source in ``sources``."""
-    from pharmcheck.networks import jsonl_source, replay_with_clusters
+    """--clusters: cluster the spilled batch (with earlier results of a resumed file and, with
+    --history, the latest report of every site ever scanned), add PC701 and write to the real
+    sinks; the counts behind the exit code are those after the network pass."""
+    from pharmcheck.networks import NetworkError, history_source, jsonl_source, replay_with_clusters
 
     sources = [jsonl_source([p]) for p in prior_files if p.exists()]
-    counts, failing, not_scanned, result = replay_with_clusters(
-        spill, sinks, kb, fail_on=fail_on, prior=sources, elapsed_s=stats.elapsed_s,
-        interrupted=stats.interrupted is not None,
-    )
+    if history is not None and Path(history).exists():
+        try:
+            sources.append(history_source(Path(history)))
+        except NetworkError as exc:
+            warn(f"--clusters: history not used: {exc}")
+    try:
+        counts, failing, not_scanned, result = replay_with_clusters(
+            spill, sinks, kb, fail_on=fail_on, prior=sources, elapsed_s=stats.elapsed_s,
+            interrupted=stats.interrupted is not None,
+        )
+    except NetworkError as exc:  # raised while clustering, before any result was written
+        warn(f"--clusters: {exc}; clustering the batch alone")
+        counts, failing, not_scanned, result = replay_with_clusters(
+            spill, sinks, kb, fail_on=fail_on, elapsed_s=stats.elapsed_s,
+            interrupted=stats.interrupted is not None,
+        )
     stats.counts = counts + prior
     stats.failing = failing + prior_failing
     stats.not_scanned = not_scanned + sum(prior.get(v, 0) for v in ("unreachable", "error"))
@@ -496,7 +509,7 @@ def scan(
     )
     if spill is not None:
         _network_pass(stats, spill, sinks, kb, cfg["fail_on"], prior, prior_failing,
-                      [resume_path] if resume_path is not None else [])
+                      [resume_path] if resume_path is not None else [], cfg.values.get("history"))
     if stats.done == 0 and not prior and not stats.interrupted:
         for fh in files:
             fh.close()
@@ -576,7 +589,7 @@ def score(
         items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
     )
     if spill is not None:
-        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [])
+        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history"))
     _finish(stats, quiet, len(paths), files)
 
 
@@ -596,21 +609,34 @@ def clusters_cmd(
         ClusterFormat, typer.Option("-f", "--format", case_sensitive=False, help="Output format.")
     ] = ClusterFormat.text,
     output: OutputOpt = None,
+    history: Annotated[
+        Path | None,
+        typer.Option("--history", metavar="DB", dir_okay=False,
+                     help="Also cluster the latest report of every site in this history database."),
+    ] = None,
     rules: RulesOpt = None,
 ) -> None:
     """Affiliate networks: group the reported sites that share strong fingerprints, with the evidence.
 
     Exit codes: 0 ok (with or without clusters), 2 usage or input error.
     """
-    from pharmcheck.networks import cluster, jsonl_source, render_clusters
+    from pharmcheck.networks import NetworkError, cluster, history_source, jsonl_source, render_clusters
 
     for p in reports:
         if not p.is_file():
             die(f"report file not found: {p}")
+    sources = [jsonl_source(reports)]
+    if history is not None:
+        if not history.is_file():
+            die(f"history database not found: {history}")
+        try:
+            sources.append(history_source(history))
+        except NetworkError as exc:
+            die(str(exc))
     kb = _load_kb(tuple(rules or ()))
     try:
-        result = cluster([jsonl_source(reports)], kb)
-    except (OSError, UnicodeDecodeError) as exc:
+        result = cluster(sources, kb)
+    except (OSError, UnicodeDecodeError, NetworkError) as exc:
         die(f"cannot read reports: {exc}")
     if not result.members:
         die("no reports in the input (expected JSON lines with an 'input' field)")

@@ -461,6 +461,29 @@ def jsonl_source(paths: Iterable[Path]) -> ReportSource:
     return read
 
 
+class NetworkError(Exception):
+    """A report source cannot be read (one-line message for the CLI)."""
+
+
+def history_source(db_path: Path) -> ReportSource:
+    """The latest report of every site in a history database (issue 13's ``pharmcheck.history``)."""
+    try:
+        from pharmcheck import history  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        raise NetworkError("this pharmcheck has no history store (pharmcheck.history)") from None
+    reader = getattr(history, "iter_latest_reports", None)
+    if reader is None:
+        raise NetworkError("pharmcheck.history has no iter_latest_reports")
+
+    def read() -> Iterator[Mapping[str, Any]]:
+        try:
+            yield from reader(db_path)
+        except Exception as exc:  # sqlite3 errors, a database of another version …
+            raise NetworkError(f"{db_path}: {type(exc).__name__}: {exc}") from None
+
+    return read
+
+
 def list_source(reports: Iterable[Mapping[str, Any]]) -> ReportSource:
     items = list(reports)
     return lambda: items
