@@ -419,7 +419,7 @@ def cluster(sources: Iterable[ReportSource], kb: Knowledge) -> Result:
             entries.append(Evidence("boilerplate", value, SUPPORTING, sharing))
         # a medium fact is evidence only where it joins members linked in this cluster
         rank = {STRONG: 0, MEDIUM: 1, SUPPORTING: 2}
-        entries.sort(key=lambda e: (rank[e.strength], -len(e.members), e.kind, e.value))
+        entries.sort(key=lambda e: (rank[e.strength], -len(e.members), _CODES[e.kind], e.value))
         domains = sorted({members[i].domain for i in g})
         cid = "net-" + hashlib.sha1("\n".join(domains).encode()).hexdigest()[:10]
         ordered = sorted(g, key=lambda i: (members[i].verdict != ROGUE, members[i].domain))
