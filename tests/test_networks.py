@@ -178,6 +178,19 @@ def test_weak_facts_never_link() -> None:
     assert _clusters_of(reports) == []
 
 
+def test_shops_on_one_shared_hosting_domain_are_not_one_site() -> None:
+    snaps = []
+    for name in ("alpha", "beta"):
+        url = f"https://{name}.blogspot.com/"
+        page = Page(url=url, status=200, kind="home", content_type="text/html",
+                    html=f"<html><body><h1>{name}</h1><p>{name} pills shop</p></body></html>")
+        snaps.append(Snapshot(input=url, url=url, final_url=url, registered_domain="blogspot.com",
+                              start_registered_domain="blogspot.com", pages=[page]))
+    reports = _reports(snaps)
+    assert [r["fingerprints"]["domain"] for r in reports] == ["alpha.blogspot.com", "beta.blogspot.com"]
+    assert _clusters_of(reports) == []
+
+
 def test_clone_without_red_flags_gets_the_network_finding() -> None:
     kb = default_knowledge()
     fam = _family("gamma", "secure.orderdesk-rx.net", "GTM-FFF444", n=3)

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pharmcheck.checks.textmatch import per_kb, str_list, subtable
 from pharmcheck.findings import Finding, Outcome
 from pharmcheck.knowledge import Knowledge
-from pharmcheck.urls import registered_domain
+from pharmcheck.urls import registered_domain, site_domain
 
 if TYPE_CHECKING:  # pragma: no cover
     from pharmcheck.site import ParsedPage, Site
@@ -274,10 +274,11 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
                     _add(verified, _licence_key(number))
     dom = dict(domain or {})
     cert = site.snapshot.tls.cert
+    snap = site.snapshot
     return {
         "version": FINGERPRINT_VERSION,
-        "domain": site.domain,
-        "start_domain": site.snapshot.start_registered_domain or site.domain,
+        "domain": site_domain(_host(snap.final_url or snap.url)) or site.domain,
+        "start_domain": site_domain(_host(snap.url)) or snap.start_registered_domain or site.domain,
         "checkout_hosts": checkout,
         "affiliate_hosts": affiliate_hosts,
         "affiliate_ids": affiliate_ids,
