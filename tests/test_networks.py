@@ -320,3 +320,23 @@ def test_history_hook_in_cli(snapshot_dir: Path, tmp_path: Path, monkeypatch: py
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [len(c["members"]) for c in doc["clusters"]] == [4]
+
+
+def test_hostile_or_old_reports_never_crash_the_clustering(tmp_path: Path) -> None:
+    odd: list[Any] = [
+        {"input": "a", "verdict": "rogue", "fingerprints": None, "registered_domain": "a.example"},
+        {"input": "b", "verdict": 3, "fingerprints": {"checkout_hosts": "x", "template": {"minhash": ["z"] * 64}}},
+        {"input": "c", "verdict": "rogue", "fingerprints": {"analytics_ids": [None, 7, "gtm:GTM-ODD1"],
+                                                              "template": {"minhash": [2**40] * 64},
+                                                              "domain": ["list"], "cluster": "x"}},
+        {"input": "d", "verdict": "suspicious", "fingerprints": {"analytics_ids": ["gtm:GTM-ODD1"], "error": ""}},
+        {"input": "e", "verdict": "legitimate", "fingerprints": {"error": "ValueError: x"}},
+        {"no_input": True},
+        [1, 2],
+    ]
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(json.dumps(o) for o in odd) + "\n{torn", encoding="utf-8")
+    res = CliRunner().invoke(app, ["clusters", str(path), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [sorted(m["input"] for m in c["members"]) for c in doc["clusters"]] == [["c", "d"]]
