@@ -340,3 +340,31 @@ def test_hostile_or_old_reports_never_crash_the_clustering(tmp_path: Path) -> No
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [sorted(m["input"] for m in c["members"]) for c in doc["clusters"]] == [["c", "d"]]
+
+
+def test_scan_with_clusters_on_a_local_server(tmp_path: Path) -> None:
+    """The scan path: results are written after the network pass, exit code and counts kept."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from faultserver import FaultServer
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    refused = f"http://127.0.0.1:{s.getsockname()[1]}/"
+    s.close()
+    out = tmp_path / "out.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHARMCHECK_")}
+    with FaultServer("good") as good:
+        r = subprocess.run(
+            [sys.executable, "-m", "pharmcheck", "scan", good.url, refused, "--clusters", "-f", "jsonl", "-o",
+             str(out), "--allow-private", "--timeout", "2", "--deadline", "8", "--max-pages", "3"],
+            capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 3, r.stderr  # one site unreachable, none failing
+    rows = {json.loads(line)["input"]: json.loads(line) for line in out.read_text().splitlines()}
+    assert set(rows) == {good.url, refused}
+    assert rows[good.url]["fingerprints"]["version"] == 1
+    assert rows[refused]["verdict"] == "unreachable" and rows[refused]["fingerprints"] is None
+    assert "Traceback" not in r.stderr
