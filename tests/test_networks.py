@@ -285,6 +285,16 @@ def test_cli_score_clusters_and_clusters_command(snapshot_dir: Path, tmp_path: P
     for fmt in ("text", "csv"):
         res = runner.invoke(app, ["clusters", str(out), "-f", fmt])
         assert res.exit_code == 0 and "cli0-meds.com" in res.stdout
+    page = tmp_path / "networks.html"
+    res = runner.invoke(app, ["clusters", str(out), "-f", "html", "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    assert c["id"] in page.read_text(encoding="utf-8")
+    # the batch's own HTML report gets the networks section too
+    html = tmp_path / "batch.html"
+    res = runner.invoke(app, ["score", str(snapshot_dir), "--clusters", "-f", "jsonl", "-o", str(tmp_path / "b.jsonl"),
+                              "--report", f"html={html}", "--fail-on", "never", "-q", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert c["id"] in html.read_text(encoding="utf-8")
 
 
 def test_cli_clusters_bad_input(tmp_path: Path) -> None:

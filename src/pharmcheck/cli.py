@@ -618,6 +618,7 @@ class ClusterFormat(StrEnum):
     text = "text"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 @app.command("clusters")
@@ -666,7 +667,7 @@ def clusters_cmd(
     except OSError as exc:
         die(f"cannot write {output}: {exc.strerror or exc}")
     try:
-        render_clusters(result, str(format), fh)
+        render_clusters(result, str(format), fh, reports)
     finally:
         if output is not None:
             fh.close()

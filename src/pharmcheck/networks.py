@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from pharmcheck.knowledge import Knowledge
 
@@ -222,11 +222,13 @@ class Result:
     def by_member(self) -> dict[int, Cluster]:
         return {i: c for c in self.clusters for i in c.members}
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, only_current: bool = False) -> dict[str, Any]:
+        """``{"clusters": [...]}``; ``only_current``: the networks with a member from the batch itself."""
         return {"clusters": [
             {"id": c.id, "members": [self.members[i].to_dict() for i in c.members],
              "evidence": [e.to_dict(self.members) for e in c.evidence]}
-            for c in self.clusters]}
+            for c in self.clusters
+            if not only_current or any(i < self.current for i in c.members)]}
 
 
 class _UnionFind:
@@ -627,7 +629,11 @@ def replay_with_clusters(
         not_scanned += report.verdict in NOT_SCANNED
         failing += fails(report.verdict, report.suppressed, fail_on)
     info = RunInfo(fail_on=fail_on, counts=dict(counts), elapsed_s=elapsed_s, interrupted=interrupted)
+    batch = result.to_json(only_current=True)["clusters"]
     for sink in sinks:
+        hook = getattr(sink, "set_clusters", None)  # the HTML report's "networks" section
+        if callable(hook):
+            hook(batch)
         sink.close(info)
     spill.file.close()
     return counts, failing, not_scanned, result
@@ -636,9 +642,16 @@ def replay_with_clusters(
 # --- output of `pharmcheck clusters` -----------------------------------------------------------
 
 
-def render_clusters(result: Result, fmt: str, out: IO[str]) -> None:
+def render_clusters(result: Result, fmt: str, out: TextIO, report_files: Iterable[Path] = ()) -> None:
     """``json``: {"clusters": [{"id", "members": [{"input", "domain", "verdict"}], "evidence": [...]}]};
-    ``csv``: one row per member; ``text``: one block per cluster."""
+    ``csv``: one row per member; ``text``: one block per cluster; ``html``: the HTML report of the
+    ``report_files`` with a networks section."""
+    if fmt == "html":
+        from pharmcheck.reporters.html import reports_from_jsonl, write_html
+
+        write_html(out, reports_from_jsonl(report_files), result.to_json()["clusters"],
+                   title="pharmcheck networks")
+        return
     if fmt == "json":
         json.dump(result.to_json(), out, ensure_ascii=False, indent=1)
         out.write("\n")
