@@ -771,7 +771,9 @@ def score(
             items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
         )
         if spill is not None:
-            _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history"))
+            _network_pass(
+                stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history")
+            )
     except OSError as exc:
         _write_failed(exc, files, resumable=False)
     _finish(stats, quiet, len(paths), files)
