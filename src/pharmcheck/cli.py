@@ -1048,7 +1048,11 @@ class _Interrupted(BaseException):
         self.signum = signum
 
 
+_SIGNALS_SEEN: list[int] = []  # by _early_interrupt, so the exit code names the signal received
+
+
 def _early_interrupt(signum: int, frame: object) -> None:
+    _SIGNALS_SEEN.append(signum)
     raise _Interrupted(signum)
 
 
@@ -1072,15 +1076,17 @@ def main() -> None:
     except _Interrupted as exc:
         warn("interrupted")
         code = 128 + exc.signum
-    except interrupts:
+    except interrupts:  # our _Interrupted turned into KeyboardInterrupt/Abort on its way up
         warn("interrupted")
-        code = 128 + signal.SIGINT
+        code = 128 + (_SIGNALS_SEEN[-1] if _SIGNALS_SEEN else signal.SIGINT)
+    except exits as exc:
+        code = getattr(exc, "exit_code", EXIT_USAGE)
+        if code == 128 + signal.SIGINT and _SIGNALS_SEEN:  # typer: KeyboardInterrupt -> Exit(130)
+            code = 128 + _SIGNALS_SEEN[-1]
     except click_errors as exc:
         shown: Any = exc
         shown.show()
         code = shown.exit_code
-    except exits as exc:
-        code = getattr(exc, "exit_code", EXIT_USAGE)
     except BrokenPipeError:  # `pharmcheck rules | head`: not an error worth a traceback
         _quiet_stdout()
         code = EXIT_OK
