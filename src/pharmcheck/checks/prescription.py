@@ -132,7 +132,8 @@ def prescription_required(site: Site) -> Iterator[Finding]:
     """The site says a valid prescription is required, or runs a prescription service."""
     scope = analyse(site)
     if not scope.pharmacy:
-        yield site.finding("PC401", Outcome.SKIP, "not a pharmacy: prescription policy not assessed")
+        yield site.finding("PC401", Outcome.SKIP, "no shop of medicines seen: prescription policy not assessed",
+                           result="prescription-not-offered" if not scope.rx_drugs else "")
         return
     p = patterns(site.kb)
     evidence: list[Evidence] = []
@@ -150,17 +151,20 @@ def prescription_required(site: Site) -> Iterator[Finding]:
     if evidence or flows:
         what = ("says a valid prescription is required" if evidence
                 else "runs a prescription upload/transfer service")
-        yield site.finding("PC401", Outcome.PASS, what, [*evidence, *flows], service=bool(flows))
+        yield site.finding("PC401", Outcome.PASS, what, [*evidence, *flows], service=bool(flows),
+                           result="prescription-required" if evidence else "prescription-service")
         return
     if not scope.rx_drugs:
+        # OTC-only online (prescriptions handled in store): the prescription requirement is met
         yield site.finding("PC401", Outcome.WARN,
                            "no prescription policy stated, and no prescription-only medicine seen",
-                           scope.evidence())
+                           scope.evidence(), result="prescription-not-offered")
         return
     drugs = ", ".join(sorted(scope.rx_drugs)[:5])
     yield site.finding("PC401", Outcome.FAIL,
                        f"sells medicines, including prescription-only ones ({drugs}), but never says a "
-                       "prescription is required", scope.evidence(), rx_drugs=sorted(scope.rx_drugs)[:10])
+                       "prescription is required", scope.evidence(), rx_drugs=sorted(scope.rx_drugs)[:10],
+                       result="prescription-not-required")
 
 
 # --- PC402 -----------------------------------------------------------------------------------
@@ -239,7 +243,7 @@ def no_prescription_offer(site: Site) -> Iterator[Finding]:
         yield site.finding("PC402", Outcome.FAIL,
                            f"offers medicines without prescription: '{hit.phrase}' {why}",
                            [h.evidence() for h, _ in offers],
-                           phrases=sorted({h.phrase.lower() for h, _ in offers}))
+                           phrases=sorted({h.phrase.lower() for h, _ in offers}), result="rx-offered-without-prescription")
         return
     message = "no offer of prescription-only medicines without prescription"
     if ignored:
