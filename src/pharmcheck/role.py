@@ -196,6 +196,41 @@ def _post_blocks(page: ParsedPage, data: RoleData) -> int:
     return n
 
 
+# a person's name right after the title ("Superintendent Pharmacist: Ruth Lennox"), or right before it
+_NAME_AFTER = re.compile(r"\s*[:,–-]?\s*(?:(?:Dr|Mr|Mrs|Ms|Mag|Dott|Dott\.ssa|Dña|Sra|Sr|Mevr|Dhr)\.?\s+)?"
+                         r"[A-ZÀ-ÝĀ-Ž][\w'’-]+\s+(?:[a-z]{1,3}\s+)?[A-ZÀ-ÝĀ-Ž][\w'’-]+")
+_NAME_BEFORE = re.compile(r"[A-ZÀ-ÝĀ-Ž][\w'’-]+\s+[A-ZÀ-ÝĀ-Ž][\w'’-]+,?\s*(?:\([^)]{0,40}\)\s*)?[,–-]?\s*$")
+
+
+def _named_pharmacist(page: ParsedPage, data: RoleData) -> Evidence | None:
+    """A responsible pharmacist named by the site: the title next to a person's name."""
+    pattern = data.pharmacist
+    if pattern is None or not page.may_match(pattern):
+        return None
+    text = page.text
+    for i, m in enumerate(pattern.finditer(text)):
+        if i >= 20:
+            break
+        if _NAME_AFTER.match(text, m.end()) or _NAME_BEFORE.search(text[max(0, m.start() - 60): m.start()]):
+            return Evidence(page.url, page.excerpt(m.start(), m.end()))
+    return None
+
+
+_DATED_PATH = re.compile(r"/(?:19|20)\d\d/[01]?\d/")
+
+
+def _article_markup(page: ParsedPage) -> Evidence | None:
+    """Blog or news furniture: several <article> elements, an <article> with a <time>, or links to
+    dated post paths (/2025/03/…)."""
+    articles = page.named("article")
+    if len(articles) >= 2 or (articles and page.named("time")):
+        return Evidence(page.url, f"{len(articles)} <article> element(s)")
+    dated = [lk.url for lk in page.links if lk.same_site and _DATED_PATH.search(urlsplit(lk.url).path)]
+    if len(set(dated)) >= 2:
+        return Evidence(page.url, f"links to dated posts: {dated[0]}")
+    return None
+
+
 def _bylines(page: ParsedPage, data: RoleData) -> Evidence | None:
     if data.byline is None:
         return None
@@ -281,9 +316,12 @@ def _analyse(site: Site) -> RoleView:
             if meta.get("property") == "og:type" and str(meta.get("content", "")).lower() == "article":
                 view.publisher.setdefault("og:type article", Evidence(page.url, "og:type article"))
                 view.talk_pages.add(page.url)
+        if "names a responsible pharmacist" not in view.identity:
+            ev = _named_pharmacist(page, data)
+            if ev is not None:
+                view.identity["names a responsible pharmacist"] = ev
         for key, pattern, target in (
             ("calls itself a pharmacy", data.self_pharmacy, view.identity),
-            ("names a responsible pharmacist", data.pharmacist, view.identity),
             ("dispensing services", data.dispensing, view.dispensing),
             ("appointments or GP/clinic services", data.clinic, view.clinic),
         ):
@@ -298,6 +336,9 @@ def _analyse(site: Site) -> RoleView:
         byline = _bylines(page, data)
         if byline is not None:
             view.publisher.setdefault("byline or date line", byline)
+        markup = _article_markup(page)
+        if markup is not None:
+            view.publisher.setdefault("article or post markup", markup)
         posts = _post_blocks(page, data)
         if posts >= data.forum_min_posts:
             view.forum.setdefault("repeated post blocks", Evidence(page.url, f"{posts} lines of post furniture"))
@@ -309,8 +350,10 @@ def _analyse(site: Site) -> RoleView:
                 if m:
                     view.publisher.setdefault("reported speech", Evidence(page.url, page.excerpt(m.start(), m.end())))
     # the site's own name
-    if data.brand is not None:
-        for name, url in _brand_names(site):
+    names = _brand_names(site)
+    institution = data.institution is not None and any(data.institution.search(n) for n, _ in names)
+    if data.brand is not None and not institution:
+        for name, url in names:
             m = data.brand.search(name)
             if m and not (data.institution is not None and data.institution.search(name)):
                 # a pharmacy word as a word or glued to a brand (Apotheke24, Chemist4U); "rx" and
@@ -399,13 +442,16 @@ def decide(site: Site, findings: list[Finding]) -> Role:
             licence.evidence[0] if licence.evidence else Evidence(site.snapshot.url, licence.message))
     strong_identity = bool({"schema.org Pharmacy", "entry in a pharmacy register naming this domain",
                             ".pharmacy domain"} & set(identity))
+    # a pharmacist's own registration or CV names a person, not a business: identity without an
+    # offer needs the business to call itself a pharmacy (brand, "our pharmacy", markup, register)
+    business = strong_identity or bool({"pharmacy word in the brand", "calls itself a pharmacy"} & set(identity))
     other: dict[str, Evidence] = {**view.publisher, **view.forum, **view.clinic}
     own_offers = {k: e for k, e in view.offers.items() if e.url not in view.talk_pages}
     n_id = len(identity) + (1 if view.dispensing else 0)
 
     if own_offers:
         role, why = SELLER, "offers named medicines: " + ", ".join(own_offers)
-    elif strong_identity or (n_id >= data.identity_needed and n_id > len(other) - 1):
+    elif strong_identity or (business and n_id >= data.identity_needed and n_id > len(other) - 1):
         role, why = SELLER, "presents itself as a pharmacy: " + ", ".join([*identity, *view.dispensing])
     elif view.offers and not view.forum:
         # offers only on pages that also report or teach: still the site's own pages
@@ -423,15 +469,15 @@ def decide(site: Site, findings: list[Finding]) -> Role:
     if role in (OTHER, SHOP):
         offer_names = _offer_names(site.kb)
         tells = [f for f in findings if f.named in offer_names
-                 and any(e.url not in view.talk_pages for e in f.evidence)]
-        if tells:
+                 and any(e.url not in view.talk_pages and not quoted(e.excerpt, _phrases(f)) for e in f.evidence)]
+        if len({f.id for f in tells}) >= 2:
             role, why = SELLER, "advertises medicines with a shop's tells: " + ", ".join(
                 f"{f.id} {f.name}" for f in tells[:4])
     result = Role(role, why, identity, dict(view.offers), other, linked_shops=list(view.linked_shops))
     result.languages = list(view.languages)
     result.uncovered = role != SELLER and not view.covered and view.drugs_named
     if role == SELLER:
-        result.missing = _missing(findings)
+        result.missing = _missing(site, findings)
     return result
 
 
@@ -441,16 +487,22 @@ def _offer_names(kb: Knowledge) -> frozenset[str]:
     return named_in(kb, "offer")
 
 
-def _missing(findings: list[Finding]) -> list[str]:
+NEED_WORDS = {
+    "address": "a physical address",
+    "licence": "a licence or registration number of a pharmacy authority",
+    "prescription": "a prescription requirement for the prescription-only medicines it offers",
+}
+
+
+def _missing(site: Site, findings: list[Finding]) -> list[str]:
     """What a pharmacy must show and this one does not (for 'not enough evidence' reports)."""
-    wants = {
-        "PC201": "a physical address",
-        "PC301": "a licence or registration number of a pharmacy authority",
-        "PC202": "a telephone number",
-        "PC401": "a prescription requirement",
-    }
-    passed = {f.id for f in findings if f.outcome == Outcome.PASS}
-    return [what for rid, what in wants.items() if rid not in passed]
+    from pharmcheck.scoring import legitimate_needs
+
+    names = {f.named for f in findings}
+    out = [NEED_WORDS.get(need, need) for need, ok in legitimate_needs(site.kb).items() if not names & ok]
+    if "phone-found" not in names:
+        out.append("a telephone number")
+    return out
 
 
 def finding(site: Site, role: Role) -> Finding:
@@ -479,9 +531,9 @@ def attribute(site: Site, role: Role, findings: list[Finding]) -> None:
         if f.id not in ATTRIBUTED or f.outcome not in (Outcome.FAIL, Outcome.WARN):
             continue
         urls = [e.url for e in f.evidence]
-        own = [u for u in urls if u in view.offer_pages and u not in view.talk_pages]
+        own = [e.url for e in f.evidence if e.url in view.offer_pages and e.url not in view.talk_pages]
         if not own and role.seller:
-            own = [u for u in urls if u not in view.talk_pages]
+            own = [e.url for e in f.evidence if e.url not in view.talk_pages and not quoted(e.excerpt, _phrases(f))]
         if not own and role.seller and not urls:
             own = ["(site-wide)"]
         if own:
@@ -492,6 +544,38 @@ def attribute(site: Site, role: Role, findings: list[Finding]) -> None:
         f.data["was"] = str(f.outcome)
         f.message = f"reported, not offered ({where}): {f.message}"
         f.outcome = Outcome.INFO
+
+
+_PAIRS = (("“", "”"), ("„", "“"), ("«", "»"), ("‹", "›"), ("‘", "’"), ("‚", "‘"))
+
+
+def _phrases(f: Finding) -> list[str]:
+    out: list[str] = []
+    for key in ("phrases", "matches", "substances"):
+        value = f.data.get(key)
+        if isinstance(value, list):
+            out.extend(str(v) for v in value if v)
+    return out
+
+
+def quoted(excerpt: str, phrases: list[str] | None = None) -> bool:
+    """The match in an evidence excerpt (one of ``phrases``, else the excerpt's middle) sits inside
+    quotation marks: quoted or reported wording (sites offering “no prescription needed”), not the
+    site's own voice."""
+    low = excerpt.lower()
+    spots = [i for i in (low.find(p.lower()) for p in phrases or []) if i >= 0] or [len(excerpt) // 2]
+    return any(_inside_quotes(excerpt, at) for at in spots)
+
+
+def _inside_quotes(excerpt: str, mid: int) -> bool:
+    before, after = excerpt[:mid], excerpt[mid : mid + 160]
+    if before.count('"') % 2 == 1 and '"' in after:
+        return True
+    for open_, close in _PAIRS:
+        at = before.rfind(open_)
+        if at >= 0 and before.rfind(close, at + 1) < 0 and close in after:
+            return True
+    return False
 
 
 def iter_reasons(role: Role) -> Iterator[str]:

@@ -140,13 +140,17 @@ def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decisi
         elif not red_flags:
             reasons.append("low score from missing trust signals only, no red flag found: suspicious, not rogue")
         return Decision(SUSPICIOUS, total, reasons, basis)
-    if verified:
-        weak = named_in(kb, "weak_against_verified")
-        if all(f.named in weak for f in red_flags):
-            reasons.append("a registry entry names this domain: weak negatives ("
-                           + ", ".join(sorted({f.named for f in red_flags}))
-                           + ") lower the score but cannot make it rogue")
-            return Decision(SUSPICIOUS, total, reasons, basis)
+    weak = named_in(kb, "weak")
+    if verified and all(f.named in weak or f.points > -30 for f in red_flags):
+        reasons.append("a registry entry names this domain: its negatives ("
+                       + ", ".join(sorted({f.named for f in red_flags}))
+                       + ") lower the score but cannot make it rogue")
+        return Decision(SUSPICIOUS, total, reasons, basis)
+    if all(f.named in weak for f in red_flags):
+        reasons.append("not enough evidence to judge: only weak negatives ("
+                       + ", ".join(sorted({f.named for f in red_flags})) + ")"
+                       + (", missing " + ", ".join(missing) if missing else ""))
+        return Decision(SUSPICIOUS, total, reasons, basis)
     return Decision(ROGUE, total, reasons, basis)
 
 
