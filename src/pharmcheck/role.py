@@ -356,11 +356,10 @@ def _analyse(site: Site) -> RoleView:
         for name, url in names:
             m = data.brand.search(name)
             if m and not (data.institution is not None and data.institution.search(name)):
-                # a pharmacy word as a word or glued to a brand (Apotheke24, Chemist4U); "rx" and
-                # "drug" only at a word edge of the name
+                # a pharmacy word as a word or glued to a brand (Apotheke24, Chemist4U, DrugMart);
+                # "rx" only at the end of the name or before a non-letter (MesaRx, rx-shop)
                 word = m.group().lower()
-                if word in ("rx", "drug", "drugs") and not re.search(
-                        r"(?:^|[\W\d_]|[a-z])" + word + r"(?:$|[\W\d_])", name, re.I):
+                if word == "rx" and not re.search(r"rx(?:$|[\W\d_])", name, re.I):
                     continue
                 view.identity.setdefault("pharmacy word in the brand", Evidence(url, name))
                 break
@@ -451,7 +450,7 @@ def decide(site: Site, findings: list[Finding]) -> Role:
 
     if own_offers:
         role, why = SELLER, "offers named medicines: " + ", ".join(own_offers)
-    elif strong_identity or (business and n_id >= data.identity_needed and n_id > len(other) - 1):
+    elif strong_identity or (business and n_id > len(other) and (n_id >= data.identity_needed or not other)):
         role, why = SELLER, "presents itself as a pharmacy: " + ", ".join([*identity, *view.dispensing])
     elif view.offers and not view.forum:
         # offers only on pages that also report or teach: still the site's own pages
@@ -470,7 +469,8 @@ def decide(site: Site, findings: list[Finding]) -> Role:
         offer_names = _offer_names(site.kb)
         tells = [f for f in findings if f.named in offer_names
                  and any(e.url not in view.talk_pages and not quoted(e.excerpt, _phrases(f)) for e in f.evidence)]
-        if len({f.id for f in tells}) >= 2:
+        decisive = _decisive_names(site.kb)
+        if len({f.id for f in tells}) >= 2 or (not other and any(f.named in decisive for f in tells)):
             role, why = SELLER, "advertises medicines with a shop's tells: " + ", ".join(
                 f"{f.id} {f.name}" for f in tells[:4])
     result = Role(role, why, identity, dict(view.offers), other, linked_shops=list(view.linked_shops))
@@ -479,6 +479,12 @@ def decide(site: Site, findings: list[Finding]) -> Role:
     if role == SELLER:
         result.missing = _missing(site, findings)
     return result
+
+
+def _decisive_names(kb: Knowledge) -> frozenset[str]:
+    from pharmcheck.scoring import named_in
+
+    return named_in(kb, "decisive")
 
 
 def _offer_names(kb: Knowledge) -> frozenset[str]:
