@@ -16,6 +16,7 @@ appointment vocabulary). The cue lists are data in ``rules/role.toml``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import weakref
 from collections.abc import Iterator
@@ -266,10 +267,8 @@ def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
         href = tag.get("href")
         cart = bool(sp.cart_class is not None and sp.cart_class.search(classes))
         if isinstance(href, str) and sp.cart_path is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 cart = cart or bool(sp.cart_path.search(urlsplit(href.strip()).path))
-            except ValueError:
-                pass
         buy = bool(text_ and len(text_) <= 40 and sp.buy is not None and sp.buy.search(text_))
         if cart or buy:
             view.offers.setdefault("order control next to named medicines",
@@ -281,7 +280,8 @@ def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
         _jsonld_types(doc, types, [MAX_JSONLD_NODES])
     for typ, name in types:
         if typ in sp.drug_types or (typ in sp.product_types and name and sp.drugs.search(name)):
-            view.offers.setdefault("medicine product data (JSON-LD)", Evidence(page.url, f"@type {typ} {name}"))
+            view.offers.setdefault("medicine product data (JSON-LD)",
+                                   Evidence(page.url, f"@type {typ} {name}"))
             view.offer_pages.add(page.url)
 
 
@@ -317,18 +317,18 @@ def _analyse(site: Site) -> RoleView:
                 view.publisher.setdefault("og:type article", Evidence(page.url, "og:type article"))
                 view.talk_pages.add(page.url)
         if "names a responsible pharmacist" not in view.identity:
-            ev = _named_pharmacist(page, data)
-            if ev is not None:
-                view.identity["names a responsible pharmacist"] = ev
+            named = _named_pharmacist(page, data)
+            if named is not None:
+                view.identity["names a responsible pharmacist"] = named
         for key, pattern, target in (
             ("calls itself a pharmacy", data.self_pharmacy, view.identity),
             ("dispensing services", data.dispensing, view.dispensing),
             ("appointments or GP/clinic services", data.clinic, view.clinic),
         ):
             if key not in target:
-                ev = _first(pattern, page)
-                if ev is not None:
-                    target[key] = ev
+                found = _first(pattern, page)
+                if found is not None:
+                    target[key] = found
         edu = education_page(page, ctx)
         if edu:
             view.publisher.setdefault("warning or education page", Evidence(page.url, edu))
@@ -341,14 +341,16 @@ def _analyse(site: Site) -> RoleView:
             view.publisher.setdefault("article or post markup", markup)
         posts = _post_blocks(page, data)
         if posts >= data.forum_min_posts:
-            view.forum.setdefault("repeated post blocks", Evidence(page.url, f"{posts} lines of post furniture"))
+            view.forum.setdefault("repeated post blocks",
+                                  Evidence(page.url, f"{posts} lines of post furniture"))
             view.talk_pages.add(page.url)
         if data.reported is not None and page.may_match(data.reported):
             n = sum(1 for _ in zip(range(3), data.reported.finditer(page.text), strict=False))
             if n >= 3:
                 m = data.reported.search(page.text)
                 if m:
-                    view.publisher.setdefault("reported speech", Evidence(page.url, page.excerpt(m.start(), m.end())))
+                    view.publisher.setdefault("reported speech",
+                                             Evidence(page.url, page.excerpt(m.start(), m.end())))
     # the site's own name
     names = _brand_names(site)
     institution = data.institution is not None and any(data.institution.search(n) for n, _ in names)
@@ -372,7 +374,8 @@ def _analyse(site: Site) -> RoleView:
 
 
 def _linked_shops(site: Site) -> list[str]:
-    """Other domains linked with a medicine name or a pharmacy word in the link."""
+    """Other domains linked as shops: a medicine named in the link, or a pharmacy brand as host
+    with an order word in the link text ("Buy Viagra", "cheap-meds-pharmacy.example/order")."""
     sp = scope_patterns(site.kb)
     data = role_data(site.kb)
     out: dict[str, None] = {}
@@ -380,12 +383,14 @@ def _linked_shops(site: Site) -> list[str]:
         for link in page.links[:500]:
             if link.same_site:
                 continue
-            blob = f"{link.text} {link.url}"
-            if (sp.drugs is not None and sp.drugs.search(blob)) or (data.brand is not None and
-                                                                    data.brand.search(urlsplit(link.url).hostname or "")):
-                host = registered_domain(urlsplit(link.url).hostname or "")
-                if host:
-                    out.setdefault(host)
+            host = urlsplit(link.url).hostname or ""
+            named = sp.drugs is not None and sp.drugs.search(f"{link.text} {link.url}")
+            branded = (data.brand is not None and data.brand.search(host) and sp.buy is not None
+                       and sp.buy.search(link.text))
+            if named or branded:
+                domain = registered_domain(host)
+                if domain:
+                    out.setdefault(domain)
             if len(out) >= 10:
                 break
     return list(out)
@@ -412,7 +417,7 @@ class Role:
     missing: list[str] = field(default_factory=list)
     linked_shops: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
-    uncovered: bool = False  # not a seller by what language-independent evidence shows, in an uncovered language
+    uncovered: bool = False  # no seller by language-independent evidence, in an uncovered language
 
     @property
     def seller(self) -> bool:
@@ -443,7 +448,8 @@ def decide(site: Site, findings: list[Finding]) -> Role:
                             ".pharmacy domain"} & set(identity))
     # a pharmacist's own registration or CV names a person, not a business: identity without an
     # offer needs the business to call itself a pharmacy (brand, "our pharmacy", markup, register)
-    business = strong_identity or bool({"pharmacy word in the brand", "calls itself a pharmacy"} & set(identity))
+    business = strong_identity or bool(
+        {"pharmacy word in the brand", "calls itself a pharmacy"} & set(identity))
     other: dict[str, Evidence] = {**view.publisher, **view.forum, **view.clinic}
     own_offers = {k: e for k, e in view.offers.items() if e.url not in view.talk_pages}
     n_id = len(identity) + (1 if view.dispensing else 0)
@@ -458,7 +464,8 @@ def decide(site: Site, findings: list[Finding]) -> Role:
     elif view.forum:
         role, why = FORUM, "user posts: " + ", ".join(view.forum)
     elif view.clinic and not view.dispensing:
-        role, why = PRESCRIBER, "appointments or GP/clinic services without dispensing: " + ", ".join(view.clinic)
+        role, why = PRESCRIBER, ("appointments or GP/clinic services without dispensing: "
+                                 + ", ".join(view.clinic))
     elif view.publisher:
         role, why = PUBLISHER, "publishes about medicines: " + ", ".join(view.publisher)
     elif view.other_shop:
@@ -468,7 +475,8 @@ def decide(site: Site, findings: list[Finding]) -> Role:
     if role in (OTHER, SHOP):
         offer_names = _offer_names(site.kb)
         tells = [f for f in findings if f.named in offer_names
-                 and any(e.url not in view.talk_pages and not quoted(e.excerpt, _phrases(f)) for e in f.evidence)]
+                 and any(e.url not in view.talk_pages and not quoted(e.excerpt, _phrases(f))
+                         for e in f.evidence)]
         decisive = _decisive_names(site.kb)
         if len({f.id for f in tells}) >= 2 or (not other and any(f.named in decisive for f in tells)):
             role, why = SELLER, "advertises medicines with a shop's tells: " + ", ".join(
@@ -539,7 +547,8 @@ def attribute(site: Site, role: Role, findings: list[Finding]) -> None:
         urls = [e.url for e in f.evidence]
         own = [e.url for e in f.evidence if e.url in view.offer_pages and e.url not in view.talk_pages]
         if not own and role.seller:
-            own = [e.url for e in f.evidence if e.url not in view.talk_pages and not quoted(e.excerpt, _phrases(f))]
+            own = [e.url for e in f.evidence
+                   if e.url not in view.talk_pages and not quoted(e.excerpt, _phrases(f))]
         if not own and role.seller and not urls:
             own = ["(site-wide)"]
         if own:

@@ -49,8 +49,8 @@ def assign_points(findings: list[Finding], kb: Knowledge) -> None:
         if not isinstance(row, dict):
             f.points = 0
             continue
-        value = row.get(f.result, row.get(str(f.outcome), 0)) if f.result else row.get(str(f.outcome), 0)
-        f.points = int(value)
+        value: Any = row.get(f.result) if f.result else None
+        f.points = int(value if value is not None else row.get(str(f.outcome), 0))
 
 
 def outcome_table(kb: Knowledge) -> dict[str, Any]:
@@ -105,7 +105,8 @@ def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decisi
     if role != "seller":
         reasons = [role_reason]
         if reported:
-            reasons.append("reported, not offered: " + ", ".join(sorted({f"{f.id} {f.name}" for f in reported})))
+            reasons.append("reported, not offered: "
+                           + ", ".join(sorted({f"{f.id} {f.name}" for f in reported})))
         languages = role_f.data.get("languages", []) if role_f is not None else []
         if role_f is not None and role_f.data.get("uncovered_language"):
             reasons.append("not enough evidence to judge: the site's language ("
@@ -117,7 +118,8 @@ def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decisi
     if decisive:
         for f in decisive:
             f.decisive = True
-        return Decision(ROGUE, total, [role_reason, *(f"{f.id} {f.name}: {f.message}" for f in decisive)], basis)
+        return Decision(ROGUE, total,
+                        [role_reason, *(f"{f.id} {f.name}: {f.message}" for f in decisive)], basis)
 
     thresholds = sc.get("thresholds", {})
     legit_at = int(thresholds.get("legitimate", 70))
@@ -138,7 +140,8 @@ def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decisi
         if not red_flags and missing:
             reasons.append("not enough evidence to judge: missing " + ", ".join(missing))
         elif not red_flags:
-            reasons.append("low score from missing trust signals only, no red flag found: suspicious, not rogue")
+            reasons.append("low score from missing trust signals only, no red flag found: "
+                           "suspicious, not rogue")
         return Decision(SUSPICIOUS, total, reasons, basis)
     weak = named_in(kb, "weak")
     if verified and all(f.named in weak or f.points > -30 for f in red_flags):

@@ -388,12 +388,12 @@ class Site:
         outcome: Outcome,
         message: str,
         evidence: Iterable[Evidence] = (),
-        result: str = "",
         **data: Any,
     ) -> Finding:
         """A finding with name and severity from the rule pack (points come from scoring);
         ``result`` is its named outcome in the score table (``licence-absent`` …)."""
         meta = self.kb.rule(rule_id)
+        result = str(data.pop("result", "") or "")
         return Finding(
             id=meta.id,
             name=meta.name,

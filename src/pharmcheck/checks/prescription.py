@@ -132,7 +132,8 @@ def prescription_required(site: Site) -> Iterator[Finding]:
     """The site says a valid prescription is required, or runs a prescription service."""
     scope = analyse(site)
     if not scope.pharmacy:
-        yield site.finding("PC401", Outcome.SKIP, "no shop of medicines seen: prescription policy not assessed",
+        yield site.finding("PC401", Outcome.SKIP, "no shop of medicines seen: prescription "
+                           "policy not assessed",
                            result="prescription-not-offered" if not scope.rx_drugs else "")
         return
     p = patterns(site.kb)
@@ -243,7 +244,8 @@ def no_prescription_offer(site: Site) -> Iterator[Finding]:
         yield site.finding("PC402", Outcome.FAIL,
                            f"offers medicines without prescription: '{hit.phrase}' {why}",
                            [h.evidence() for h, _ in offers],
-                           phrases=sorted({h.phrase.lower() for h, _ in offers}), result="rx-offered-without-prescription")
+                           phrases=sorted({h.phrase.lower() for h, _ in offers}),
+                           result="rx-offered-without-prescription")
         return
     message = "no offer of prescription-only medicines without prescription"
     if ignored:
