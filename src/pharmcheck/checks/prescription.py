@@ -131,11 +131,6 @@ def _asked(p: RxPatterns, hit: Hit) -> bool:
 def prescription_required(site: Site) -> Iterator[Finding]:
     """The site says a valid prescription is required, or runs a prescription service."""
     scope = analyse(site)
-    if not scope.pharmacy:
-        yield site.finding("PC401", Outcome.SKIP, "no shop of medicines seen: prescription "
-                           "policy not assessed",
-                           result="prescription-not-offered" if not scope.rx_drugs else "")
-        return
     p = patterns(site.kb)
     evidence: list[Evidence] = []
     for page in site.pages:
@@ -149,6 +144,13 @@ def prescription_required(site: Site) -> Iterator[Finding]:
         if len(evidence) >= 3:
             break
     flows = [ev for name, ev in scope.strong.items() if "prescription" in name]
+    if not scope.pharmacy and not evidence:
+        # whether the site sells at all is the role stage's question (PC003): a site that presents
+        # itself as a pharmacy without a shop is judged on what it says
+        yield site.finding("PC401", Outcome.SKIP, "no shop of medicines seen: prescription "
+                           "policy not assessed",
+                           result="prescription-not-offered" if not scope.rx_drugs else "")
+        return
     if evidence or flows:
         what = ("says a valid prescription is required" if evidence
                 else "runs a prescription upload/transfer service")
