@@ -144,6 +144,14 @@ def prescription_required(site: Site) -> Iterator[Finding]:
         if len(evidence) >= 3:
             break
     flows = [ev for name, ev in scope.strong.items() if "prescription" in name]
+    if not evidence and not flows:
+        # an online clinic: its own clinicians review a consultation and issue the prescription
+        # (GPhC guidance for pharmacies providing services at a distance, prescribing by a clinician)
+        reviewed = _clinician_prescribing(site, p)
+        if reviewed is not None:
+            yield site.finding("PC401", Outcome.PASS, "prescriptions are issued by the site's clinicians after "
+                               "review of a consultation", reviewed, result="prescription-service")
+            return
     if not scope.pharmacy and not evidence:
         # whether the site sells at all is the role stage's question (PC003): a site that presents
         # itself as a pharmacy without a shop is judged on what it says
@@ -168,6 +176,23 @@ def prescription_required(site: Site) -> Iterator[Finding]:
                        f"sells medicines, including prescription-only ones ({drugs}), but never says a "
                        "prescription is required", scope.evidence(), rx_drugs=sorted(scope.rx_drugs)[:10],
                        result="prescription-not-required")
+
+
+def _clinician_prescribing(site: Site, p: RxPatterns) -> list[Evidence] | None:
+    """Evidence of a consultation that a clinician reviews before prescribing, or None."""
+    asked: list[Evidence] = []
+    review: list[Evidence] = []
+    for page in site.pages:
+        for hit in _hits(page, p.questionnaire):
+            if not (_negator(p, hit) or _asked(p, hit)):
+                asked.append(hit.evidence())
+                break
+        for hit in _hits(page, p.review):
+            review.append(hit.evidence())
+            break
+        if asked and review:
+            return [asked[0], review[0]]
+    return None
 
 
 # --- PC402 -----------------------------------------------------------------------------------
