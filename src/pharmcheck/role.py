@@ -78,11 +78,14 @@ class RoleData:
     forum: re.Pattern[str] | None
     forum_min_posts: int
     identity_needed: int
+    sale_words: re.Pattern[str] | None
+    rx_glued: re.Pattern[str] | None  # prescription-only medicine names, also inside glued words
 
 
 def _build(kb: Knowledge) -> RoleData:
     d = kb.family("role")
     byline = compile_all(lang_table(d, "byline"))
+    rx = [n for n in str_list(kb.family("scope"), "rx_drugs") if len(n) >= 5]
     brand_words = str_list(d, "brand_words")
     return RoleData(
         identity_types=frozenset(str_list(d, "identity_types")),
@@ -104,6 +107,10 @@ def _build(kb: Knowledge) -> RoleData:
         if (p := compile_all(lang_table(d, "forum"))) is not None else None,
         forum_min_posts=int(d.get("forum_min_posts", 3)),
         identity_needed=int(d.get("identity_needed", 2)),
+        sale_words=re.compile("|".join(re.escape(w) for w in str_list(d, "domain_sale_words")), re.I)
+        if str_list(d, "domain_sale_words") else None,
+        rx_glued=re.compile("|".join(re.escape(n) for n in sorted(rx, key=len, reverse=True)), re.I)
+        if rx else None,
     )
 
 
@@ -365,6 +372,11 @@ def _analyse(site: Site) -> RoleView:
                     continue
                 view.identity.setdefault("pharmacy word in the brand", Evidence(url, name))
                 break
+    label = site.domain.split(".")[0] if site.domain else ""
+    if (label and data.sale_words is not None and data.rx_glued is not None
+            and data.sale_words.search(label) and data.rx_glued.search(label)):
+        view.offers.setdefault("a medicine for sale in the domain name",
+                               Evidence(site.snapshot.final_url or site.snapshot.url, label))
     scope = analyse_scope(site)
     if "commerce controls without medicines" in scope.notes and not view.offers:
         view.other_shop = True

@@ -149,8 +149,8 @@ def prescription_required(site: Site) -> Iterator[Finding]:
         # (GPhC guidance for pharmacies providing services at a distance, prescribing by a clinician)
         reviewed = _clinician_prescribing(site, p)
         if reviewed is not None:
-            yield site.finding("PC401", Outcome.PASS, "prescriptions are issued by the site's clinicians after "
-                               "review of a consultation", reviewed, result="prescription-service")
+            yield site.finding("PC401", Outcome.PASS, "prescriptions are issued by the site's clinicians "
+                               "after review of a consultation", reviewed, result="prescription-service")
             return
     if not scope.pharmacy and not evidence:
         # whether the site sells at all is the role stage's question (PC003): a site that presents
