@@ -378,6 +378,13 @@ def _analyse(site: Site) -> RoleView:
         view.offers.setdefault("a medicine for sale in the domain name",
                                Evidence(site.snapshot.final_url or site.snapshot.url, label))
     scope = analyse_scope(site)
+    upload = scope.strong.get("prescription upload form")
+    if upload is not None:  # a pharmacy's flow: a prescriber writes prescriptions, it does not collect them
+        view.offers.setdefault("prescription upload form", upload)
+        view.offer_pages.add(upload.url)
+    service = scope.strong.get("prescription service control")
+    if service is not None:
+        view.dispensing.setdefault("prescription service control", service)
     if "commerce controls without medicines" in scope.notes and not view.offers:
         view.other_shop = True
     view.languages = sorted(langs, key=lambda k: -langs[k])
