@@ -573,7 +573,8 @@ def attribute(site: Site, role: Role, findings: list[Finding]) -> None:
         if own:
             continue
         where = {FORUM: "user posts", SELLER: "pages that report or warn",
-                 PUBLISHER: "a publisher's pages", PRESCRIBER: "a prescriber's pages", SHOP: "a shop of other goods"}.get(role.role, "no seller")
+                 PUBLISHER: "a publisher's pages", PRESCRIBER: "a prescriber's pages",
+                 SHOP: "a shop of other goods"}.get(role.role, "no seller")
         f.data["reported"] = True
         f.data["was"] = str(f.outcome)
         f.message = f"reported, not offered ({where}): {f.message}"
