@@ -584,7 +584,8 @@ def explain(
     if decisive:
         out.append("  decisive: the seller's own failure makes the site rogue whatever else it shows\n")
     if gate:
-        out.append("  need: a site is legitimate only when this rule meets its need (rules/scoring.toml [outcomes])\n")
+        out.append("  need: a site is legitimate only when this rule meets its need "
+                   "(rules/scoring.toml [outcomes])\n")
     if meta.sources:
         out.append("\nSources\n", style="bold")
         for s in meta.sources:
