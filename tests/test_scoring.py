@@ -117,7 +117,7 @@ def test_outcome_table_names_exist_in_the_weight_rows() -> None:
     kb = default_knowledge()
     weights = kb.scoring["weights"]
     named = {k for row in weights.values() if isinstance(row, dict) for k in row if "-" in k}
-    for cls in ("decisive", "absence", "weak", "offer"):
+    for cls in ("decisive", "absence", "weak", "offer", "seller"):
         for name in named_in(kb, cls):
             assert name in named or "." in name, name
     for names in legitimate_needs(kb).values():

@@ -491,6 +491,11 @@ def decide(site: Site, findings: list[Finding]) -> Role:
         role, why = SHOP, "a shop whose cart and prices sit next to no medicine"
     else:
         role, why = OTHER, "no offer of medicines and no pharmacy identity"
+    from pharmcheck.scoring import named_in
+
+    template = [f for f in findings if f.named in named_in(site.kb, "seller")]
+    if template and role in (OTHER, SHOP, PUBLISHER):
+        role, why = SELLER, "a known shop template: " + ", ".join(f"{f.id} {f.message}" for f in template[:2])
     if role in (OTHER, SHOP):
         offer_names = _offer_names(site.kb)
         tells = [f for f in findings if f.named in offer_names
