@@ -100,3 +100,18 @@ def test_a_page_about_medicines_with_no_identity_or_offer_is_not_pharmacy() -> N
 ])
 def test_quoted(excerpt: str, phrases: list[str], want: bool) -> None:
     assert quoted(excerpt, phrases) is want
+
+
+def test_uncovered_language_naming_medicines_is_not_enough_evidence() -> None:
+    html = ('<html lang="pl"><body><h1>Tramadol i sildenafil</h1>'
+            "<p>Tabletki dostępne od ręki, szybka wysyłka w całym kraju.</p></body></html>")
+    report = scan_snapshot(_snapshot(html), default_knowledge())
+    assert report.verdict == "suspicious"
+    assert "not enough evidence" in " ".join(report.reasons)
+
+
+def test_uncovered_language_with_prices_is_judged_on_them() -> None:
+    html = ('<html lang="pl"><body><a href="/koszyk/cart">Koszyk</a>'
+            "<p>Sildenafil 100 mg 10 zł, €2.50</p><p>Tadalafil 20 mg €3.10</p></body></html>")
+    report = scan_snapshot(_snapshot(html), default_knowledge())
+    assert report.role is not None and report.role["role"] == "seller"
