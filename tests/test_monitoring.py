@@ -1,0 +1,327 @@
+"""Monitoring end to end: the CLI scans local sites twice while they change, with a history and a
+baseline; a webhook on a local server receives the summary; parallel and killed batches share one
+history without corrupting it or losing a finished result.
+
+Sites, registries and RDAP are served by one local HTTPS server behind the CONNECT proxy of
+``test_lookups`` (routed by the Host header), so production code runs unchanged and nothing leaves
+127.0.0.1. Each scan gets its own lookup cache: a cached RDAP answer would hide a change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import trustme
+from servers import Resp, SiteServer
+from test_lookups import IANA, TunnelProxy, entry_page, rdap_domain
+
+BIN = [sys.executable, "-m", "pharmcheck"]
+DEMO = Path(__file__).resolve().parents[1] / "src" / "pharmcheck" / "demo" / "sites" / "uk-riverside-pharmacy"
+GPHC = "www.pharmacyregulation.org"
+RDAP = "rdap.example-registry.net"
+RIVER = "www.riverside-pharmacy.com"  # legitimate; starts offering medicines without prescription
+SEAL = "www.sealed-chemist.com"  # its registry entry stops naming it
+TAKEN = "www.taken-over.com"  # its domain is re-registered
+STEADY = "www.steady-chemist.com"  # nothing changes
+DROPPED = "www.dropped-chemist.com"  # removed from the list before the second scan
+HOSTS = (GPHC, RDAP, IANA, RIVER, SEAL, TAKEN, STEADY, DROPPED)
+RIVER_ENTRY = "/registers/pharmacy/registrationnumber/1187342"
+SEAL_ENTRY = "/registers/pharmacy/registrationnumber/1345678"
+OLD_DATE, NEW_DATE = "2009-05-01T00:00:00Z", "2026-02-10T00:00:00Z"
+BOOTSTRAP = {"version": "1.0", "services": [[["com"], [f"https://{RDAP}/com/"]]]}
+
+
+def small_site(name: str, extra: str = "") -> dict[str, Any]:
+    page = (f"<html lang='en'><head><title>{name}</title></head><body><h1>{name}</h1>"
+            f"<p>Community pharmacy. Prescriptions dispensed by our pharmacists. Paracetamol 500mg £1.99"
+            f" <a href='/basket'>Add to basket</a></p>{extra}"
+            f"<address>{name} Ltd, 4 Mill Lane, Leeds, LS1 4AB</address></body></html>")
+    return {"/": page}
+
+
+def folder_routes(folder: Path) -> dict[str, Any]:
+    routes: dict[str, Any] = {}
+    pages = folder / "pages"
+    for f in pages.rglob("*"):
+        if f.is_file():
+            rel = "/" + f.relative_to(pages).as_posix()
+            ctype = "text/html; charset=utf-8" if f.suffix == ".html" else "application/octet-stream"
+            resp = Resp(f.read_bytes().replace(b"riverside-pharmacy.test", b"riverside-pharmacy.com"),
+                        content_type=ctype)
+            routes[rel] = resp
+            if f.suffix == ".html":
+                routes[rel.removesuffix(".html")] = resp
+                if f.name == "index.html":
+                    routes[rel.removesuffix("index.html") or "/"] = resp
+    return routes
+
+
+class HostServer(SiteServer):
+    """Routes by Host header: ``sites[host][path]``."""
+
+    def __init__(self, sites: dict[str, dict[str, Any]], ssl_context: ssl.SSLContext) -> None:
+        super().__init__({}, ssl_context=ssl_context)
+        self.sites = sites
+
+    def lookup(self, raw_path: str) -> Any:
+        return self._dispatch
+
+    def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        host = (h.headers.get("Host") or "").split(":")[0].lower()
+        routes = self.sites.get(host, {})
+        path = urlsplit(h.path).path or "/"
+        route = routes.get(h.path, routes.get(path))
+        if route is None:
+            route = Resp("<html><body>not found</body></html>", 404)
+        if callable(route):
+            route(h)
+        else:
+            h.send_simple(route if isinstance(route, Resp) else Resp(route))  # type: ignore[attr-defined]
+
+
+class Hook(ThreadingHTTPServer):
+    """A webhook receiver that records the JSON it is sent (the first attempt gets a 503)."""
+
+    daemon_threads = True
+
+    def __init__(self, fail_first: bool = True) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.attempts = 0
+        self.fail_first = fail_first
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.attempts += 1
+                if outer.fail_first and outer.attempts == 1:
+                    self.send_response(503)
+                else:
+                    outer.bodies.append(json.loads(body))
+                    self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        super().__init__(("127.0.0.1", 0), H)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+@contextlib.contextmanager
+def world(tmp: Path) -> Iterator[tuple[dict[str, dict[str, Any]], dict[str, str]]]:
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*HOSTS).configure_cert(ctx)
+    ca_path = tmp / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    sites: dict[str, dict[str, Any]] = {
+        IANA: {"/rdap/dns.json": Resp(json.dumps(BOOTSTRAP), content_type="application/json")},
+        RDAP: {f"/com/domain/{h.removeprefix('www.')}": rdap_domain(h.removeprefix("www."), OLD_DATE)
+               for h in (RIVER, SEAL, TAKEN, STEADY, DROPPED)},
+        GPHC: {RIVER_ENTRY: entry_page("Riverside Pharmacy", "riverside-pharmacy.com"),
+               SEAL_ENTRY: entry_page("Sealed Chemist", "sealed-chemist.com")},
+        RIVER: folder_routes(DEMO),
+        SEAL: small_site("Sealed Chemist", f'<footer><a href="https://{GPHC}{SEAL_ENTRY}">'
+                                           f'<img alt="GPhC registered pharmacy"></a></footer>'),
+        TAKEN: small_site("Taken Chemist"),
+        STEADY: small_site("Steady Chemist"),
+        DROPPED: small_site("Dropped Chemist"),
+    }
+    backend = HostServer(sites, ctx).start()
+    proxy = TunnelProxy({h: ("127.0.0.1", backend.port) for h in HOSTS})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHARMCHECK_", "HTTP", "NO_PROXY"))}
+    env.update(NO_COLOR="1", HTTPS_PROXY=proxy.url, REQUESTS_CA_BUNDLE=str(ca_path))
+    try:
+        yield sites, env
+    finally:
+        proxy.stop()
+        backend.stop()
+
+
+def cli(env: dict[str, str], *args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BIN, *args], capture_output=True, text=True, timeout=240,
+                          env={**env, "PHARMCHECK_CACHE_DIR": str(cache)})
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+@pytest.fixture(scope="module")
+def two_scans() -> Iterator[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as t:
+        tmp = Path(t)
+        with world(tmp) as (sites, env):
+            db = tmp / "history.db"
+            first = tmp / "first.jsonl"
+            targets = [f"https://{h}/" for h in (RIVER, SEAL, TAKEN, STEADY, DROPPED)]
+            opts = ["--max-pages", "4", "--timeout", "5", "--deadline", "30", "--workers", "2", "-q"]
+            r1 = cli(env, "scan", *targets, "-f", "jsonl", "-o", str(first), "--history", str(db), *opts,
+                     cache=tmp / "c1")
+            # between the scans: the shop turns rogue, a registry entry stops naming its site, a domain
+            # is re-registered, and one site leaves the list
+            offer = ("<p>Sildenafil 100mg tablets: no prescription needed, order now £19.99 "
+                     "<a href='/basket'>Add to basket</a></p>")
+            html = sites[RIVER]["/"].body.decode()
+            sites[RIVER]["/"] = sites[RIVER]["/index.html"] = html.replace("</h1>", "</h1>" + offer, 1)
+            sites[GPHC][SEAL_ENTRY] = entry_page("Sealed Chemist", "")
+            sites[RDAP]["/com/domain/taken-over.com"] = rdap_domain("taken-over.com", NEW_DATE)
+            hook = Hook()
+            second = tmp / "second.jsonl"
+            md = tmp / "summary.md"
+            junit = tmp / "junit.xml"
+            r2 = cli(env, "scan", *targets[:4], "-f", "jsonl", "-o", str(second), "--history", str(db),
+                     "--baseline", str(first), "--fail-on-change", "worse", "--fail-on", "never",
+                     "--notify", hook.url, "--report", f"markdown={md}", "--report", f"junit={junit}",
+                     *opts[:-1], cache=tmp / "c2")  # not -q: the changes summary goes to stderr
+            hist_text = cli(env, "history", f"https://{RIVER}/", "--history", str(db), cache=tmp / "c3")
+            hist_all = cli(env, "history", "--history", str(db), "-f", "json", cache=tmp / "c3")
+            hook.shutdown()
+            hook.server_close()
+            yield {
+                "r1": r1, "r2": r2, "first": lines(first), "second": lines(second), "db": db, "hook": hook,
+                "md": md.read_text(encoding="utf-8"), "junit": junit.read_text(encoding="utf-8"),
+                "hist_text": hist_text, "hist_all": hist_all, "targets": targets,
+            }
+
+
+def by_host(reports: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {urlsplit(r["input"]).hostname or "": r for r in reports}
+
+
+def test_first_scan_records_everything(two_scans: dict[str, Any]) -> None:
+    assert two_scans["r1"].returncode in (0, 3), two_scans["r1"].stderr
+    first = by_host(two_scans["first"])
+    assert first[RIVER]["verdict"] == "legitimate", first[RIVER]["reasons"]
+    assert first[SEAL]["credentials"][0]["status"] == "verified"
+    assert first[TAKEN]["domain"]["created"] == "2009-05-01"
+    assert all(r["change"]["status"] == "new" for r in two_scans["first"])  # --history: empty baseline
+
+
+def test_second_scan_says_what_changed(two_scans: dict[str, Any]) -> None:
+    r2 = two_scans["r2"]
+    assert r2.returncode == 1, r2.stderr  # --fail-on never, so only --fail-on-change worse can give 1
+    second = by_host(two_scans["second"])
+    river = second[RIVER]["change"]
+    assert second[RIVER]["verdict"] == "rogue"
+    assert river["status"] == "changed" and river["direction"] == "worse" and river["regression"]
+    assert any(i["kind"] == "finding_appeared" and "PC402" in i["message"] for i in river["items"])
+    seal = second[SEAL]["change"]
+    assert any(i["kind"] == "credential_lost" for i in seal["items"]) and seal["regression"]
+    taken = second[TAKEN]["change"]
+    assert any(i["kind"] == "domain_reregistered" for i in taken["items"])
+    assert "possible takeover" in taken["summary"]
+    steady = second[STEADY]["change"]
+    assert steady["status"] == "unchanged" and not steady["regression"] and steady["items"] == []
+    assert "changes: 0 new, 1 unchanged, 3 changed, 1 gone" in r2.stderr
+    assert "dropped-chemist" in r2.stderr
+
+
+def test_reports_carry_the_changes(two_scans: dict[str, Any]) -> None:
+    md, junit = two_scans["md"], two_scans["junit"]
+    assert "### Changes since the baseline" in md and "**regression**" in md and "gone" in md
+    assert "possible takeover" in md
+    assert "change (regression)" in junit and "dropped-chemist" in junit
+
+
+def test_webhook_gets_the_summary_after_one_retry(two_scans: dict[str, Any]) -> None:
+    hook = two_scans["hook"]
+    assert hook.attempts == 2 and len(hook.bodies) == 1
+    body = hook.bodies[0]
+    assert body["counts"] == {"new": 0, "unchanged": 1, "changed": 3, "gone": 1}
+    assert body["regressions"] == 3 and body["failing"] == 3
+    gone = [c for c in body["changes"] if c["status"] == "gone"]
+    assert [c["site"] for c in gone] == [f"https://{DROPPED}/"]
+
+
+def test_history_holds_both_runs(two_scans: dict[str, Any]) -> None:
+    with contextlib.closing(sqlite3.connect(two_scans["db"])) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM scans").fetchone()[0] == 9
+        assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    text = two_scans["hist_text"]
+    assert text.returncode == 0, text.stderr
+    assert "legitimate" in text.stdout and "rogue" in text.stdout and "worse" in text.stdout
+    rows = json.loads(two_scans["hist_all"].stdout)
+    assert len(rows) == 5
+    assert {r["site"]: r["verdict"] for r in rows}[f"https://{RIVER}/"] == "rogue"
+
+
+# --- concurrency and faults ---------------------------------------------------------------------
+
+
+def slow_page(h: BaseHTTPRequestHandler) -> None:
+    time.sleep(0.3)
+    h.send_simple(Resp("<html><body><h1>Shop</h1><p>Paracetamol £2</p></body></html>"))  # type: ignore[attr-defined]
+
+
+def test_parallel_and_killed_batches_share_one_history(tmp_path: Path) -> None:
+    server = SiteServer({"/": slow_page}).start()
+    try:
+        n = 24
+        targets = "".join(f"{server.url}/?site={i}\n" for i in range(n))
+        (tmp_path / "urls.txt").write_text(targets, encoding="utf-8")
+        db = tmp_path / "same.db"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PHARMCHECK_")}
+        common = ["scan", "-i", str(tmp_path / "urls.txt"), "-f", "jsonl", "--history", str(db),
+                  "--allow-private", "--offline", "--max-pages", "1", "--workers", "2", "-q"]
+        outs = [tmp_path / f"run{i}.jsonl" for i in range(3)]
+        procs = [subprocess.Popen([*BIN, *common, "-o", str(out)], env=env, start_new_session=True,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for out in outs]
+        victim = procs[2]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(lines_of(outs[2])) < 3:
+            time.sleep(0.05)
+        os.killpg(victim.pid, signal.SIGKILL)  # the batch and its scoring processes, mid-write
+        victim.wait(timeout=30)
+        for p in procs[:2]:
+            assert p.wait(timeout=240) == 0, p.stderr.read() if p.stderr else ""
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            for proc, out in zip(procs, outs, strict=True):
+                (run_id,) = conn.execute("SELECT id FROM runs WHERE pid = ?", (proc.pid,)).fetchone()
+                sites = [s for (s,) in conn.execute("SELECT site FROM scans WHERE run_id = ?", (run_id,))]
+                assert len(sites) == len(set(sites))  # exactly once
+                written = {r["input"] for r in lines_of(out)}
+                assert written <= set(sites)  # every finished result is in the history
+                if proc is not victim:
+                    assert len(sites) == n
+            assert conn.execute("SELECT count(*) FROM latest").fetchone()[0] == n
+    finally:
+        server.stop()
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def lines_of(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for raw in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if raw.endswith("\n"):
+            out.append(json.loads(raw))
+    return out
