@@ -675,7 +675,13 @@ def _print_rows(rows: list[dict[str, Any]], cols: tuple[str, ...], fmt: str) -> 
         for r in rows:
             writer.writerow([csv_cell(r.get(c)) for c in cols])
         return
-    cells = [[clean_text("" if r.get(c) is None else str(r.get(c)), 300) for c in cols] for r in rows]
+    free = [c in ("site", "summary") for c in cols]  # text from inputs and pages: made printable
+
+    def cell(value: Any, dirty: bool) -> str:
+        text = "" if value is None else str(value)
+        return clean_text(text, 300) if dirty else text
+
+    cells = [[cell(r.get(c), f) for c, f in zip(cols, free, strict=True)] for r in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(cols[:-1])]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths, strict=True)) + "  " + cols[-1]]
     for row in cells:

@@ -8,9 +8,9 @@
   either the whole result or none of it, never half.
 - The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` upgrades an
   older file in place; a file from a newer pharmcheck is refused (not silently altered).
-- Each row keeps the report (JSON, zlib-compressed) and its comparison facts
-  (:func:`pharmcheck.changes.facts_of`), plus the change against the site's previous
-  record, so a timeline needs no recomputation.
+- Each result keeps the report and its comparison facts (:func:`pharmcheck.changes.facts_of`),
+  zlib-compressed with a per-database dictionary, apart from the small row a timeline reads
+  (verdict, score, the change against the site's previous record), so listings stay fast.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from pharmcheck.changes import compare, facts_of, site_key
 BUSY_TIMEOUT_MS = 60_000
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: runs, scans (report + facts + change vs the previous record), latest pointer per site
+    # 1: runs; scans (what a timeline shows) apart from scan_data (facts and report, compressed), so
+    # listing 10,000 sites reads a few MB; latest pointer per site; zlib dictionaries
     """
     CREATE TABLE runs (
         id TEXT PRIMARY KEY,
@@ -50,16 +51,23 @@ MIGRATIONS: tuple[str, ...] = (
         score INTEGER,
         change_status TEXT NOT NULL,
         change_summary TEXT NOT NULL,
-        regression INTEGER NOT NULL,
-        facts TEXT NOT NULL,
-        report BLOB NOT NULL
+        regression INTEGER NOT NULL
     );
     CREATE INDEX scans_site ON scans(site, id);
     CREATE INDEX scans_domain ON scans(registered_domain, id);
     CREATE INDEX scans_run ON scans(run_id);
+    CREATE TABLE scan_data (
+        scan_id INTEGER PRIMARY KEY REFERENCES scans(id),
+        facts BLOB NOT NULL,
+        report BLOB NOT NULL
+    );
     CREATE TABLE latest (
         site TEXT PRIMARY KEY,
         scan_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE zdicts (
+        name TEXT PRIMARY KEY,
+        data BLOB NOT NULL
     ) WITHOUT ROWID;
     """,
 )
@@ -131,12 +139,57 @@ def _migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
+class _Codec:
+    """zlib with a preset dictionary per database: the first report (and facts) recorded.
+
+    Reports of different sites share most of their bytes (keys, rule ids, messages), so a
+    dictionary taken from one of them cuts each stored report several times over. A blob starts
+    with ``D`` (compressed with the dictionary) or ``Z`` (plain zlib).
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.dicts: dict[str, bytes] = {}
+
+    def _dict(self, name: str, sample: bytes | None) -> bytes | None:
+        if name not in self.dicts:
+            row = self.conn.execute("SELECT data FROM zdicts WHERE name = ?", (name,)).fetchone()
+            if row is None and sample is not None:  # inside the writer's transaction
+                self.conn.execute("INSERT INTO zdicts(name, data) VALUES (?, ?)", (name, sample[-32768:]))
+                row = (sample[-32768:],)
+            if row is None:
+                return None
+            self.dicts[name] = bytes(row[0])
+        return self.dicts[name]
+
+    def pack(self, name: str, obj: Any) -> bytes:
+        raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        zdict = self._dict(name, raw)
+        if zdict is None:
+            return b"Z" + zlib.compress(raw, 6)
+        comp = zlib.compressobj(6, zdict=zdict)
+        return b"D" + comp.compress(raw) + comp.flush()
+
+    def unpack(self, name: str, blob: bytes) -> dict[str, Any]:
+        blob = bytes(blob)
+        if blob[:1] == b"D":
+            zdict = self._dict(name, None)
+            if zdict is None:
+                raise HistoryError(f"history: the {name} dictionary is missing")
+            dec = zlib.decompressobj(zdict=zdict)
+            raw = dec.decompress(blob[1:]) + dec.flush()
+        else:
+            raw = zlib.decompress(blob[1:])
+        return dict(json.loads(raw))
+
+
 class History:
     """A writer for one run: ``record`` one result at a time, each in its own transaction."""
 
     def __init__(self, path: Path, command: str = "scan") -> None:
         self.path = path
         self.conn = connect(path)
+        self.codec = _Codec(self.conn)
         self.run_id = uuid.uuid4().hex
         self.started_at = _now()
         self.conn.execute(
@@ -144,41 +197,33 @@ class History:
             (self.run_id, self.started_at, command, os.getpid()),
         )
 
-    def previous(self, site: str) -> dict[str, Any] | None:
-        """The comparison facts of the site's latest record from an earlier run."""
-        row = self.conn.execute(
-            "SELECT facts FROM scans WHERE site = ? AND run_id != ? ORDER BY id DESC LIMIT 1",
-            (site, self.run_id),
-        ).fetchone()
-        return dict(json.loads(row[0])) if row else None
-
     def baseline_facts(self) -> dict[str, dict[str, Any]]:
-        """The latest facts of every site recorded before this run (for ``gone``)."""
+        """The latest facts of every site recorded before this run (the baseline ``history``)."""
         out: dict[str, dict[str, Any]] = {}
         rows = self.conn.execute(
-            "SELECT s.site, s.facts FROM latest l JOIN scans s ON s.id = l.scan_id WHERE s.run_id != ?",
+            "SELECT s.site, d.facts FROM latest l JOIN scans s ON s.id = l.scan_id"
+            " JOIN scan_data d ON d.scan_id = s.id WHERE s.run_id != ?",
             (self.run_id,),
-        )
+        ).fetchall()
         for site, facts in rows:
-            out[str(site)] = json.loads(facts)
+            out[str(site)] = self.codec.unpack("facts", facts)
         return out
 
     def record(self, report: dict[str, Any], facts: dict[str, Any] | None = None) -> dict[str, Any]:
         """Store one result; returns its change against the site's previous record."""
         facts = facts if facts is not None else facts_of(report)
         site = site_key(report)
-        blob = zlib.compress(json.dumps(report, ensure_ascii=False).encode("utf-8", "surrogatepass"), 6)
-        facts_json = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
         _retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         try:
             row = self.conn.execute(
-                "SELECT facts FROM scans WHERE site = ? ORDER BY id DESC LIMIT 1", (site,)
+                "SELECT d.facts FROM scans s JOIN scan_data d ON d.scan_id = s.id"
+                " WHERE s.site = ? ORDER BY s.id DESC LIMIT 1",
+                (site,),
             ).fetchone()
-            change = compare(json.loads(row[0]) if row else None, facts)
+            change = compare(self.codec.unpack("facts", row[0]) if row else None, facts)
             cur = self.conn.execute(
                 "INSERT INTO scans(run_id, site, registered_domain, scanned_at, recorded_at, verdict, score,"
-                " change_status, change_summary, regression, facts, report)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " change_status, change_summary, regression) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.run_id,
                     site,
@@ -190,9 +235,11 @@ class History:
                     change["status"],
                     change["summary"],
                     int(bool(change["regression"])),
-                    facts_json,
-                    blob,
                 ),
+            )
+            self.conn.execute(
+                "INSERT INTO scan_data(scan_id, facts, report) VALUES (?, ?, ?)",
+                (cur.lastrowid, self.codec.pack("facts", facts), self.codec.pack("report", report)),
             )
             self.conn.execute(
                 "INSERT INTO latest(site, scan_id) VALUES (?, ?) ON CONFLICT(site) DO UPDATE"
@@ -203,6 +250,7 @@ class History:
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            self.codec.dicts.clear()  # a dictionary inserted in the rolled-back transaction is gone
             raise
         return change
 
@@ -213,17 +261,16 @@ class History:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _report(blob: bytes) -> dict[str, Any]:
-    return dict(json.loads(zlib.decompress(blob)))
-
-
 def iter_latest_reports(db_path: Path) -> Iterator[dict[str, Any]]:
     """The latest report (``Report.to_dict()`` form) of every site in a history database."""
     conn = connect(db_path, create=False)
+    codec = _Codec(conn)
     try:
-        rows = conn.execute("SELECT s.report FROM latest l JOIN scans s ON s.id = l.scan_id ORDER BY l.site")
+        rows = conn.execute(
+            "SELECT d.report FROM latest l JOIN scan_data d ON d.scan_id = l.scan_id ORDER BY l.site"
+        )
         for (blob,) in rows:
-            yield _report(blob)
+            yield codec.unpack("report", blob)
     finally:
         conn.close()
 
@@ -255,7 +302,7 @@ def latest_states(db_path: Path, since: str | None = None) -> list[dict[str, Any
         if since:
             sql += " WHERE s.scanned_at >= ?"
             args = (since,)
-        return [_row(r) for r in conn.execute(sql + " ORDER BY s.site", args)]
+        return [_row(r) for r in conn.execute(sql + " ORDER BY l.site", args)]
     finally:
         conn.close()
 
