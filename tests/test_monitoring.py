@@ -30,6 +30,9 @@ import pytest
 import trustme
 from servers import Resp, SiteServer
 from test_lookups import IANA, TunnelProxy, entry_page, rdap_domain
+from typer.testing import CliRunner
+
+from pharmcheck.cli import app
 
 BIN = [sys.executable, "-m", "pharmcheck"]
 DEMO = Path(__file__).resolve().parents[1] / "src" / "pharmcheck" / "demo" / "sites" / "uk-riverside-pharmacy"
@@ -325,3 +328,122 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
         if raw.endswith("\n"):
             out.append(json.loads(raw))
     return out
+
+
+# --- the store and the commands, offline (pharmcheck score on saved snapshots) -------------------
+
+
+def snapshot_file(path: Path, body: str, host: str = "www.offline-chemist.com") -> Path:
+    from pharmcheck.snapshot import Page, Snapshot
+
+    url = f"https://{host}/"
+    snap = Snapshot(input=host, url=url, final_url=url, registered_domain=host.removeprefix("www."),
+                    redirect_chain=[url], fetched_at="2026-03-01T12:00:00Z",
+                    pages=[Page(url=url, status=200, kind="home", content_type="text/html", html=body)])
+    snap.save(path)
+    return path
+
+
+SHOP = ("<html><body><h1>Offline Chemist</h1><p>Paracetamol 500mg £1.99 <a href='/basket'>Add to basket</a>"
+        "</p><p>Prescription medicines are dispensed only against a valid prescription.</p></body></html>")
+ROGUE = SHOP.replace("Prescription medicines are dispensed only against a valid prescription.",
+                     "Buy Xanax and Oxycodone online, no prescription needed, overnight delivery.")
+
+
+def test_history_schema_is_versioned_and_checked(tmp_path: Path) -> None:
+    from pharmcheck.history import SCHEMA_VERSION, HistoryError, connect
+
+    db = tmp_path / "h.db"
+    with contextlib.closing(connect(db)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(HistoryError, match="newer"):
+        connect(db)
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    r = CliRunner().invoke(app, ["history", "--history", str(junk)])
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "not a pharmcheck history" in r.stderr
+    r = CliRunner().invoke(app, ["history", "--history", str(tmp_path / "none.db")])
+    assert r.exit_code == 2 and "no history database" in r.stderr
+
+
+def test_score_with_history_timeline_and_latest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pharmcheck.history import iter_latest_reports
+
+    db = tmp_path / "h.db"
+    monkeypatch.setenv("PHARMCHECK_HISTORY", str(db))
+    runner = CliRunner()
+    snap = snapshot_file(tmp_path / "s.json", SHOP)
+    first = runner.invoke(app, ["score", str(snap), "-f", "json", "--fail-on", "never"])
+    assert first.exit_code == 0, first.stderr
+    assert json.loads(first.stdout)["change"]["status"] == "new"
+    again = runner.invoke(app, ["score", str(snap), "-f", "json", "--fail-on-change", "any"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["change"]["status"] == "unchanged"
+    snapshot_file(snap, ROGUE)
+    worse = runner.invoke(app, ["score", str(snap), "-f", "csv", "--fail-on", "never",
+                                "--fail-on-change", "worse"])
+    assert worse.exit_code == 1
+    row = next(csv_rows(worse.stdout))
+    assert row["verdict"] == "rogue" and row["change"].startswith("changed!: verdict ")
+    timeline = runner.invoke(app, ["history", "www.offline-chemist.com", "-f", "json"])
+    assert timeline.exit_code == 0, timeline.stderr
+    rows = json.loads(timeline.stdout)
+    assert [r["change"] for r in rows] == ["new", "unchanged", "changed"]
+    assert rows[-1]["regression"] and "(worse)" in rows[-1]["summary"]
+    assert json.loads(runner.invoke(app, ["history", "offline-chemist.com", "-f", "json"]).stdout) == rows
+    assert runner.invoke(app, ["history", "www.offline-chemist.com", "--since", "2027-01-01"]).exit_code == 2
+    listing = runner.invoke(app, ["history", "-f", "csv", "--since", "2026-01-01"])
+    assert listing.exit_code == 0 and [r["verdict"] for r in csv_rows(listing.stdout)] == ["rogue"]
+    assert runner.invoke(app, ["history", "--since", "yesterday"]).exit_code == 2
+    latest = list(iter_latest_reports(db))
+    assert len(latest) == 1 and latest[0]["verdict"] == "rogue" and latest[0]["change"]["status"] == "changed"
+
+
+def csv_rows(text: str) -> Iterator[dict[str, str]]:
+    import csv
+    import io
+
+    yield from csv.DictReader(io.StringIO(text))
+
+
+def test_baseline_options_and_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    snap = snapshot_file(tmp_path / "s.json", SHOP)
+    r = runner.invoke(app, ["score", str(snap), "--fail-on-change", "worse"])
+    assert r.exit_code == 2 and "needs --baseline" in r.stderr
+    r = runner.invoke(app, ["score", str(snap), "--baseline", "history"])
+    assert r.exit_code == 2 and "--history" in r.stderr
+    r = runner.invoke(app, ["score", str(snap), "-f", "jsonl", "--baseline", str(tmp_path / "missing.jsonl"),
+                            "--fail-on-change", "any"])
+    assert r.exit_code == 0 and "warning" in r.stderr and "every result is new" in r.stderr
+    (tmp_path / "base.jsonl").write_text(r.stdout, encoding="utf-8")
+    snapshot_file(snap, ROGUE)
+    md = tmp_path / "out.md"
+    r = runner.invoke(app, ["score", str(snap), "-f", "text", "--baseline", str(tmp_path / "base.jsonl"),
+                            "--fail-on", "never", "--report", f"markdown={md}"])
+    assert r.exit_code == 0 and "REGRESSION" in r.stdout
+    assert "Changes since the baseline" in md.read_text(encoding="utf-8")
+    hook = Hook(fail_first=False)
+    try:
+        # a webhook that is down: a warning, never a failure, results already written
+        dead = f"http://127.0.0.1:{refused_port()}/hook"
+        r = runner.invoke(app, ["score", str(snap), "-f", "jsonl", "--baseline", str(tmp_path / "base.jsonl"),
+                                "--fail-on", "never", "--notify", dead])
+        assert r.exit_code == 0 and "webhook was not reached" in r.stderr and r.stdout.count("\n") == 1
+        r = runner.invoke(app, ["score", str(snap), "-q", "--baseline", str(tmp_path / "base.jsonl"),
+                                "--fail-on", "never", "--notify", hook.url])
+        assert r.exit_code == 0 and hook.bodies[0]["counts"]["changed"] == 1
+    finally:
+        hook.shutdown()
+        hook.server_close()
+
+
+def refused_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
