@@ -2,7 +2,8 @@
 
 Each site's report is the golden report of the bundled UK sample (36 findings, 12 pages; about
 the size of a real one), with its input, domain, verdict, score and page hashes varied per site
-and per scan, so some sites change between scans. The script measures:
+and per scan (random evidence words per site, so reports do not compress into each other more than
+real ones would), and 10% of the sites change verdict between scans. The script measures:
 
 - recording: results per second through :class:`pharmcheck.history.History` (one transaction
   per result, as a batch does);
@@ -35,6 +36,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from pharmcheck.history import History  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "golden" / "uk-riverside-pharmacy.json"
+_WORDS = """pharmacy prescription medicines delivery registered pharmacist contact address street road london
+leeds order basket tablets capsules paracetamol ibuprofen price licence number council general superintendent
+opening hours monday friday saturday privacy policy terms shipping returns questions health advice"""
+VOCAB = [*_WORDS.split(), *(str(n) for n in range(100))]
 
 
 def variant(base: dict[str, Any], i: int, scan: int, rng: random.Random) -> dict[str, Any]:
@@ -47,6 +52,12 @@ def variant(base: dict[str, Any], i: int, scan: int, rng: random.Random) -> dict
     changed = scan > 0 and rng.random() < 0.1
     if changed:
         d["verdict"], d["score"] = rng.choice([("suspicious", 55), ("rogue", 20), ("legitimate", 95)])
+    words = VOCAB if i % 2 else VOCAB[::-1]
+    for f in d["findings"]:  # every site has its own evidence text (a shared one would compress away)
+        for e in f.get("evidence", []):
+            n = max(1, len(e.get("excerpt", "")) // 7)
+            e["excerpt"] = " ".join(rng.choice(words) for _ in range(n))
+            e["url"] = e["url"].replace("riverside-pharmacy.test", site)
     for p in d["pages"]:
         p["url"] = p["url"].replace("riverside-pharmacy.test", site)
         if p.get("text_hash") and changed:
