@@ -4,7 +4,8 @@ Exit codes (DESIGN §4), in order of precedence:
 
 - ``130``/``143``: interrupted by SIGINT/SIGTERM (128 + signal). Every result finished so
   far is written and flushed; ``--resume`` completes the batch.
-- ``1``: at least one verdict at or beyond ``--fail-on`` (allowlisted sites never count).
+- ``1``: at least one verdict at or beyond ``--fail-on`` (allowlisted sites never count), or
+  a change against the baseline matched by ``--fail-on-change`` (worse: a regression; any).
 - ``3``: some target could not be scanned (``unreachable`` or ``error``), none failed.
 - ``0``: otherwise.
 - ``2``: usage or input error, detected before anything is scanned (bad option, bad target
@@ -455,7 +456,8 @@ def scan(
 ) -> None:
     """Scan sites and give each a verdict.
 
-    Exit codes: 0 ok, 1 a verdict at or beyond --fail-on, 2 usage error, 3 some site not scanned.
+    Exit codes: 0 ok, 1 a verdict at or beyond --fail-on (or a change matched by --fail-on-change),
+    2 usage error, 3 some site not scanned.
     """
     cfg = _settings(
         {
