@@ -536,6 +536,8 @@ def scan(
     )
     change_mode = str(fail_on_change) if fail_on_change else None
     sinks, monitor = _monitor(sinks, cfg["history"], baseline, change_mode, "scan")
+    if monitor is not None and resume_path is not None:
+        monitor.seen.update(done_before)  # done in the interrupted run: not gone
     from functools import partial
 
     from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch

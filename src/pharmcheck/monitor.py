@@ -97,7 +97,8 @@ class MonitorSink:
             change = compare(self.baseline.get(site), facts)
             report.change = change
             if site not in self.seen:  # a duplicated input line is one site
-                self.summary.add(site, change, fails_on_change(change, self.fail_on_change))
+                failing = not report.suppressed and fails_on_change(change, self.fail_on_change)
+                self.summary.add(site, change, failing)  # an allowlisted site is never failed on
             self.seen.add(site)
         if self.history is not None:
             d["change"] = report.change
