@@ -152,6 +152,11 @@ HistoryOpt = Annotated[
     typer.Option("--history", metavar="DB", dir_okay=False,
                  help="Record every result in this SQLite history (env PHARMCHECK_HISTORY)."),
 ]
+HistoryReadOpt = Annotated[
+    Path | None,
+    typer.Option("--history", metavar="DB", dir_okay=False,
+                 help="The history database to read (env PHARMCHECK_HISTORY)."),
+]
 BaselineOpt = Annotated[
     str | None,
     typer.Option("--baseline", metavar="FILE|history",
@@ -698,7 +703,7 @@ def history_cmd(
     site: Annotated[
         str | None, typer.Argument(help="A site (its input line or registered domain): its timeline.")
     ] = None,
-    history: HistoryOpt = None,
+    history: HistoryReadOpt = None,
     since: Annotated[
         str | None, typer.Option("--since", metavar="DATE", help="Only scans since then.")
     ] = None,
