@@ -173,14 +173,21 @@ NotifyOpt = Annotated[
 ]
 
 
-def _monitor(
-    sinks: list[Sink], history: Path | None, baseline: str | None, fail_on_change: str | None, command: str
-) -> tuple[list[Sink], Any]:
-    """Wrap the sinks in a MonitorSink when history or a baseline is asked for (else unchanged)."""
+def _monitor_usage(history: Path | None, baseline: str | None, fail_on_change: Any) -> None:
+    """Usage errors of the monitoring options, found before any output file is opened."""
     if fail_on_change and history is None and baseline is None:
         die("--fail-on-change needs --baseline FILE|history (or --history)")
     if baseline == "history" and history is None:
         die("--baseline history needs --history DB (or PHARMCHECK_HISTORY)")
+    if history is not None and history.is_dir():
+        die(f"--history: {history} is a directory")
+
+
+def _monitor(
+    sinks: list[Sink], history: Path | None, baseline: str | None, fail_on_change: str | None, command: str
+) -> tuple[list[Sink], Any]:
+    """Wrap the sinks in a MonitorSink when history or a baseline is asked for (else unchanged)."""
+    _monitor_usage(history, baseline, fail_on_change)
     if history is None and baseline is None:
         return sinks, None
     from pharmcheck.changes import BaselineError, load_baseline
@@ -495,6 +502,7 @@ def scan(
         except TargetError as exc:
             die(f"bad target {t!r}: {exc}")
     specs = _report_specs(cfg["format"], output, report)
+    _monitor_usage(cfg["history"], baseline, fail_on_change)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
     resume_path: Path | None = None
@@ -611,6 +619,7 @@ def score(
     if not paths:
         die("no snapshot files given")
     specs = _report_specs(cfg["format"], output, report)
+    _monitor_usage(cfg["history"], baseline, fail_on_change)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
     sinks, files = _open_sinks(
