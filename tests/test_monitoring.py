@@ -447,3 +447,26 @@ def refused_port() -> int:
     port = int(s.getsockname()[1])
     s.close()
     return port
+
+
+def test_resumed_inputs_are_not_gone(tmp_path: Path) -> None:
+    server = SiteServer({"/": SHOP}).start()
+    try:
+        a, b = f"{server.url}/?a", f"{server.url}/?b"
+        (tmp_path / "urls.txt").write_text(f"{a}\n{b}\n", encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PHARMCHECK_")}
+        fast = ["--allow-private", "--offline", "--max-pages", "1", "--workers", "1", "--fail-on", "never"]
+        base = tmp_path / "base.jsonl"
+        r = subprocess.run([*BIN, "scan", "-i", str(tmp_path / "urls.txt"), "-f", "jsonl", "-o", str(base),
+                            *fast, "-q"], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        out = tmp_path / "out.jsonl"
+        out.write_text(base.read_text(encoding="utf-8").splitlines(keepends=True)[0], encoding="utf-8")
+        r = subprocess.run([*BIN, "scan", "-i", str(tmp_path / "urls.txt"), "-f", "jsonl", "-o", str(out),
+                            "--resume", "--baseline", str(base), "--fail-on-change", "any", *fast],
+                           env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "0 gone" in r.stderr and "1 unchanged" in r.stderr
+        assert [x["change"] for x in lines(out)][1]["status"] == "unchanged"
+    finally:
+        server.stop()
