@@ -470,3 +470,20 @@ def test_resumed_inputs_are_not_gone(tmp_path: Path) -> None:
         assert [x["change"] for x in lines(out)][1]["status"] == "unchanged"
     finally:
         server.stop()
+
+
+def test_gone_sites_reach_every_report(tmp_path: Path) -> None:
+    runner = CliRunner()
+    snap = snapshot_file(tmp_path / "s.json", SHOP)
+    r = runner.invoke(app, ["score", str(snap), "-f", "jsonl", "--fail-on", "never"])
+    gone = json.loads(r.stdout) | {"input": "gone-pharmacy.example"}
+    base = tmp_path / "base.jsonl"
+    base.write_text(r.stdout + json.dumps(gone) + "\n", encoding="utf-8")
+    paths = {fmt: tmp_path / f"out.{fmt}" for fmt in ("html", "markdown", "junit")}
+    args = [a for fmt, p in paths.items() for a in ("--report", f"{fmt}={p}")]
+    r = runner.invoke(app, ["score", str(snap), "-f", "json", "--baseline", str(base), "--fail-on", "never",
+                            "--fail-on-change", "any", *args])
+    assert r.exit_code == 1  # a gone site is a change
+    assert json.loads(r.stdout)["change"]["status"] == "unchanged"
+    for fmt, p in paths.items():
+        assert "gone-pharmacy.example" in p.read_text(encoding="utf-8"), fmt
