@@ -319,7 +319,7 @@ class ParsedPage:
         """False only when ``pattern`` certainly has no match in ``text`` (see :func:`anchors`)."""
         known = self._may.get(pattern)
         if known is None:
-            wanted = anchors(pattern)
+            wanted = anchors(pattern) if isinstance(pattern, re.Pattern) else None  # RE2: no prefilter
             hay = self._folded if wanted and pattern.flags & re.IGNORECASE else self.text
             known = self._may[pattern] = wanted is None or any(a in hay for a in wanted)
         return known

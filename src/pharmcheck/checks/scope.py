@@ -75,7 +75,7 @@ def _build(kb: Knowledge) -> ScopePatterns:
         service_path=_path_pattern(str_list(d, "prescription_paths")),
         self_sale=compile_all(lang_table(d, "self_sale")),
         pharmacy_name=compile_phrases(str_list(d, "pharmacy_names")),
-        price=re.compile(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
+        price=kb.regex(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
         price_window=int(d.get("price_window", 140)),
         drug_types=frozenset(str_list(d, "jsonld_drug_types")),
         product_types=frozenset(str_list(d, "jsonld_product_types")),
