@@ -38,7 +38,7 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     """Judge an already fetched snapshot (pure: no network)."""
     from pharmcheck.checks import run_checks
     from pharmcheck.lookups.summary import credentials_of, domain_of
-    from pharmcheck.scoring import decide
+    from pharmcheck.scoring import decide, limit_to_what_was_read
     from pharmcheck.site import Site
 
     kb = kb or knowledge_with(())
@@ -47,6 +47,8 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     # An unreachable site has nothing to judge: rules would only report absences.
     findings = run_checks(site) if snapshot.reachable else []
     decision = decide(findings, snapshot, kb)
+    truncated = site.truncation if snapshot.reachable else []
+    decision = limit_to_what_was_read(decision, truncated, findings, kb)
     findings.sort(key=lambda f: (not f.decisive, f.points >= 0, -abs(f.points), f.id))
     pages, tls = from_snapshot_summary(snapshot)
     judge_ms = int((time.monotonic() - started) * 1000)
@@ -69,6 +71,7 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
         tls=tls,
         algorithm_version=kb.algorithm_version,
         scanned_at=snapshot.fetched_at,
+        truncated=truncated,
     )
 
 

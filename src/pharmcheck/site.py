@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +32,7 @@ MAX_SOUP_CHARS = 1_000_000  # HTML given to BeautifulSoup (links, forms, control
 MAX_SOUP_TAGS = 20_000  # start tags given to BeautifulSoup (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
 FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
+JUDGE_BUDGET_S = 20.0  # seconds of judging per site (a realistic site takes well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
 
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
@@ -171,15 +173,25 @@ class ParsedPage:
     @cached_property
     def notes(self) -> list[str]:
         """Which work caps this page hit (shown in the report's errors): judged on part of it."""
-        out = []
+        return [f"{self.url}: {cut['skipped']}" for cut in self.truncation]
+
+    @cached_property
+    def truncation(self) -> list[dict[str, Any]]:
+        """What caps cut from judging this page (``Report.truncated`` entries)."""
+        out: list[dict[str, Any]] = []
         html = self.page.html or ""
+        if self.page.truncated:
+            out.append({"cap": "body_bytes", "url": self.url,
+                        "skipped": "body cut at the size limit (the rest was not fetched)"})
         if self._extract.soup_end < len(html):
             cut_by_tags = self._extract.soup_end < MAX_SOUP_CHARS
             why = f"{MAX_SOUP_TAGS} elements" if cut_by_tags else f"{MAX_SOUP_CHARS} characters"
-            out.append(f"{self.url}: markup read up to {why} (links, forms and controls after it ignored)")
+            out.append({"cap": "markup", "url": self.url,
+                        "skipped": f"markup read up to {why} (links, forms and controls after it ignored)"})
         if self._extract.text_capped:
-            out.append(f"{self.url}: text read in part (first {MAX_TEXT_CHARS - TEXT_TAIL_CHARS} and last "
-                       f"{TEXT_TAIL_CHARS} characters)")
+            out.append({"cap": "text_window", "url": self.url,
+                        "skipped": f"text read in part (first {MAX_TEXT_CHARS - TEXT_TAIL_CHARS} and last "
+                                   f"{TEXT_TAIL_CHARS} characters)"})
         return out
 
     @cached_property
@@ -334,10 +346,13 @@ class ParsedPage:
 class Site:
     """The snapshot plus parsed pages and the rule pack: the single input of every rule."""
 
-    def __init__(self, snapshot: Snapshot, kb: Knowledge) -> None:
+    def __init__(self, snapshot: Snapshot, kb: Knowledge, budget_s: float | None = None) -> None:
         self.snapshot = snapshot
         self._skipped: list[str] = []  # pages past MAX_SITE_HTML_CHARS
         self.kb = kb
+        self.budget_s = JUDGE_BUDGET_S if budget_s is None else budget_s
+        self._deadline = time.monotonic() + self.budget_s
+        self.budget_cut: list[str] = []  # what the judging budget skipped (rules, pages)
         self.domain = snapshot.registered_domain or registered_domain(
             urlsplit(snapshot.final_url or snapshot.url).hostname or ""
         )
@@ -363,15 +378,42 @@ class Site:
         wanted = set(kinds) if kinds is not None else None
         for page in self.pages:
             if wanted is None or page.kind in wanted:
+                if self.out_of_budget(f"a search on {page.url}"):
+                    return
                 yield from page.search(pattern)
+
+    def out_of_budget(self, what: str) -> bool:
+        """True once the judging budget is spent; ``what`` (the work not done) is recorded."""
+        if time.monotonic() < self._deadline:
+            return False
+        if len(self.budget_cut) < 50:
+            self.budget_cut.append(what)
+        return True
+
+    @property
+    def truncation(self) -> list[dict[str, Any]]:
+        """Everything a cap cut from judging (``Report.truncated``): the verdict rests on part of the site."""
+        cuts = [c for p in self.pages for c in p.truncation]
+        if self._skipped:
+            first = self._skipped[0]
+            cuts.append({"cap": "site_html", "url": first,
+                         "skipped": f"{len(self._skipped)} page(s) not judged: the site's pages exceed "
+                                    f"{MAX_SITE_HTML_CHARS} characters of HTML (first skipped: {first})"})
+        if self.budget_cut:
+            more = len(self.budget_cut) - 5
+            cuts.append({"cap": "judging_budget", "url": "",
+                         "skipped": f"judging stopped after {self.budget_s:g} s: "
+                                    + "; ".join(self.budget_cut[:5])
+                                    + (f" and {more} more" if more > 0 else "")})
+        return cuts
 
     @property
     def notes(self) -> list[str]:
         """Work caps hit while judging (pages read so far), for the report's errors."""
         notes = [n for p in self.pages for n in p.notes]
-        if self._skipped:
-            notes.append(f"{len(self._skipped)} page(s) not judged: the site's pages exceed "
-                         f"{MAX_SITE_HTML_CHARS} characters of HTML (first skipped: {self._skipped[0]})")
+        for cut in self.truncation:
+            if cut["cap"] in ("site_html", "judging_budget"):
+                notes.append(str(cut["skipped"]))
         return notes
 
     @cached_property
