@@ -16,10 +16,9 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, Tag
-
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
+from pharmcheck.pageview import Element, PageMarkup
 from pharmcheck.snapshot import Page, Snapshot
 from pharmcheck.urls import registered_domain
 
@@ -195,25 +194,21 @@ class ParsedPage:
         return out
 
     @cached_property
-    def soup(self) -> BeautifulSoup:
-        """The page's markup, cut at MAX_SOUP_CHARS characters or MAX_SOUP_TAGS start tags."""
+    def soup(self) -> PageMarkup:
+        """The markup (one lexbor parse), cut at MAX_SOUP_CHARS characters or MAX_SOUP_TAGS start tags."""
         html = self.page.html or ""
-        return BeautifulSoup(html[: self._extract.soup_end], "lxml")
+        return PageMarkup(html[: self._extract.soup_end])
 
-    @cached_property
-    def elements(self) -> list[Tag]:
-        """Every element of the soup in document order: one traversal that all rules share
-        (instead of one ``soup.find_all`` pass per rule)."""
-        return [t for t in self.soup.descendants if isinstance(t, Tag)]
+    @property
+    def elements(self) -> list[Element]:
+        """Every element in document order: one traversal that all rules share."""
+        return self.soup.elements
 
-    @cached_property
-    def _by_name(self) -> dict[str, list[Tag]]:
-        out: dict[str, list[Tag]] = {}
-        for t in self.elements:
-            out.setdefault(t.name, []).append(t)
-        return out
+    @property
+    def _by_name(self) -> dict[str, list[Element]]:
+        return self.soup.by_name
 
-    def named(self, *names: str) -> list[Tag]:
+    def named(self, *names: str) -> list[Element]:
         """Elements with one of ``names``, in document order (``soup.find_all(names)``)."""
         if len(names) == 1:
             return self._by_name.get(names[0], [])
@@ -236,7 +231,7 @@ class ParsedPage:
     @cached_property
     def lang(self) -> str:
         html = self.soup.find("html")
-        if isinstance(html, Tag):
+        if html is not None:
             value = html.get("lang") or html.get("xml:lang") or ""
             if isinstance(value, str):
                 return value.split("-")[0].strip().lower()
