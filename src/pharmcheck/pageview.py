@@ -67,6 +67,8 @@ class Element:
     def get_text(self, separator: str = "") -> str:
         if self.name in ("script", "style", "template"):  # their own text, as BeautifulSoup gives it
             return self._node.text(deep=True) or ""
+        if self._node.css_first("script, style, template") is None:  # the common case: all in C
+            return self._node.text(deep=True, separator=separator) or ""
         return separator.join(self._strings())
 
     def _walk(self) -> Iterator[LexborNode]:

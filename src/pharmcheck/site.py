@@ -1,6 +1,7 @@
 """A parsed view of a snapshot that rule modules share.
 
-Every page is parsed once (BeautifulSoup with lxml) and reduced to visible text,
+Every page is parsed once for its text (lxml, target mode) and once for its markup (lexbor, see
+:mod:`pharmcheck.pageview`) and reduced to visible text,
 links, forms, JSON-LD and language, so each rule reads the same facts and no rule
 parses HTML again. Nothing here touches the network; nothing executes page content.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,8 +29,8 @@ from pharmcheck.urls import registered_domain
 # caps bound what is done with a body; a page that hits one gets a note in the report's errors.
 MAX_TEXT_CHARS = 200_000  # visible text kept per page (a real page has 5–50k): every rule scans it
 TEXT_TAIL_CHARS = 50_000  # of which the page's last characters (footers carry address and licence)
-MAX_SOUP_CHARS = 1_000_000  # HTML given to BeautifulSoup (links, forms, controls, JSON-LD)
-MAX_SOUP_TAGS = 20_000  # start tags given to BeautifulSoup (a real page has 1–5k): the HTML is cut there
+MAX_SOUP_CHARS = 1_000_000  # HTML given to the markup parser (links, forms, controls, JSON-LD)
+MAX_SOUP_TAGS = 20_000  # start tags given to the markup parser (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
 FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
 JUDGE_BUDGET_S = 20.0  # seconds of judging per site (a realistic site takes well under 1 s); then rules stop
@@ -157,13 +159,56 @@ def _extract(html: str) -> _Extract:
     return _Extract(out, soup_end, capped)
 
 
+class AnchorIndex:
+    """Every anchor word of the rule pack's patterns in one Aho-Corasick automaton (pyahocorasick).
+
+    One pass over a page's text finds which anchors occur; a pattern none of whose anchors occurs
+    is not run on that page. Anchors are learnt as rules ask (the first page of a process checks
+    new ones with ``str.find``) and the automaton is rebuilt before the next page. One index per
+    rule pack (``Knowledge.cache``), shared by the threads that judge with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: frozenset[str] = frozenset()
+        self._pending: set[str] = set()
+        self._automaton: Any = None
+
+    def learn(self, anchors: frozenset[str]) -> None:
+        if not anchors <= self._known:
+            with self._lock:
+                self._pending |= anchors - self._known
+
+    def present(self, hay: str) -> tuple[frozenset[str], set[str]]:
+        """(anchors the automaton knows, those of them that occur in ``hay``)."""
+        with self._lock:
+            if self._pending:
+                import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+
+                self._known = self._known | self._pending
+                self._pending = set()
+                automaton = ahocorasick.Automaton()
+                for word in self._known:
+                    automaton.add_word(word, word)
+                automaton.make_automaton()
+                self._automaton = automaton
+            automaton, known = self._automaton, self._known
+        found: set[str] = set()
+        if automaton is not None and hay:
+            for _, word in automaton.iter(hay):
+                found.add(word)
+        return known, found
+
+
 class ParsedPage:
-    def __init__(self, page: Page, site_domain: str) -> None:
+    def __init__(self, page: Page, site_domain: str, index: AnchorIndex | None = None) -> None:
         self.page = page
         self.url = page.url
         self.kind = page.kind
         self._site_domain = site_domain
         self._may: dict[re.Pattern[str], bool] = {}  # may_match answers
+        self._index = index or AnchorIndex()
+        self._present: dict[bool, tuple[frozenset[str], set[str]]] = {}  # folded? -> (covered, found)
 
     @cached_property
     def _extract(self) -> _Extract:
@@ -327,8 +372,18 @@ class ParsedPage:
         known = self._may.get(pattern)
         if known is None:
             wanted = anchors(pattern) if isinstance(pattern, re.Pattern) else None  # RE2: no prefilter
-            hay = self._folded if wanted and pattern.flags & re.IGNORECASE else self.text
-            known = self._may[pattern] = wanted is None or any(a in hay for a in wanted)
+            if wanted is None:
+                known = True
+            else:
+                folded = bool(pattern.flags & re.IGNORECASE)
+                hay = self._folded if folded else self.text
+                self._index.learn(wanted)
+                entry = self._present.get(folded)
+                if entry is None:
+                    entry = self._present[folded] = self._index.present(hay)
+                covered, found = entry
+                known = not wanted.isdisjoint(found) or any(a in hay for a in wanted - covered)
+            self._may[pattern] = known
         return known
 
     def search(self, pattern: re.Pattern[str]) -> Iterator[Hit]:
@@ -348,6 +403,10 @@ class Site:
         self.budget_s = JUDGE_BUDGET_S if budget_s is None else budget_s
         self._deadline = time.monotonic() + self.budget_s
         self.budget_cut: list[str] = []  # what the judging budget skipped (rules, pages)
+        index = kb.cache.get("site.anchor_index")
+        if not isinstance(index, AnchorIndex):
+            index = kb.cache["site.anchor_index"] = AnchorIndex()
+        self._anchor_index = index
         self.domain = snapshot.registered_domain or registered_domain(
             urlsplit(snapshot.final_url or snapshot.url).hostname or ""
         )
@@ -366,7 +425,7 @@ class Site:
                 self._skipped.append(p.url)
                 continue
             spent += len(p.html)
-            out.append(ParsedPage(p, self.domain))
+            out.append(ParsedPage(p, self.domain, self._anchor_index))
         return out
 
     def search(self, pattern: re.Pattern[str], kinds: Iterable[str] | None = None) -> Iterator[Hit]:
