@@ -18,6 +18,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from pharmcheck.anchors import fold as _fold
+from pharmcheck.anchors import required_literals
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.pageview import Element, PageMarkup
@@ -501,90 +503,18 @@ class Site:
 
 # --- a literal prefilter: skip a regex scan that cannot match ------------------------------
 #
-# Most rule patterns are alternations of phrases, each containing a literal word. Finding
-# none of those words with ``str.find`` (memchr speed) proves the regex cannot match, which
-# is most scans on most pages. The test is exact: a pattern gets a prefilter only when every
-# match must contain one of its anchors, and case-insensitive anchors are looked up in
-# ``text.lower()`` only when that equals per-character simple case folding (the rule ``re``
-# uses); texts with the few characters where they differ always get the full scan.
+# Most rule patterns are alternations of phrases, each containing a literal word. Finding none of
+# those words in the page proves the regex cannot match, which is most scans on most pages. The
+# words come from pharmcheck.anchors (a reader of regex syntax, no private ``re`` API); the page is
+# searched for all of them at once (AnchorIndex, Aho-Corasick); case-insensitive patterns compare
+# folded text (anchors.fold).
 
-MIN_ANCHOR = 3  # shorter anchors hit nearly every page: not worth the lookup
-MAX_ANCHORS = 400
 _ANCHORS: dict[tuple[str, int], frozenset[str] | None] = {}
 
 
-def _fold_classes() -> dict[int, str]:
-    """Characters ``re.IGNORECASE`` treats as equal beyond simple lower case (ı/i, ſ/s, µ/μ …),
-    each mapped to one representative of its class (``re._casefix`` lists them)."""
-    from re import _casefix  # type: ignore[attr-defined]
-
-    rep: dict[int, int] = {}
-    for k, vs in _casefix._EXTRA_CASES.items():
-        members = {k, *vs}
-        for m in list(members):
-            members.add(rep.get(m, m))
-        low = min(members)
-        for m in list(rep):
-            if rep[m] in members:
-                members.add(m)
-        for m in members:
-            rep[m] = low
-    return {m: chr(r) for m, r in rep.items() if m != r}
-
-
-_FOLD = _fold_classes()
-_FOLD_NEEDED = re.compile("[" + re.escape("".join(map(chr, _FOLD))) + "]")
-
-
 def fold(text: str) -> str:
-    """Case folding as ``re.IGNORECASE`` compares characters, one character for one character:
-    simple lower case (İ is lowered to a plain i, as ``re`` does), then one representative per
-    class of equal characters."""
-    low = text.replace("\u0130", "i").lower()
-    return low.translate(_FOLD) if _FOLD_NEEDED.search(low) else low
-
-
-def _required(items: Any, icase: bool) -> list[str] | None:
-    """Literals one of which every match of the parsed sequence contains (None: unknown)."""
-    from re import _constants as c  # type: ignore[attr-defined]
-
-    best: list[str] | None = None
-    run: list[str] = []
-
-    def better(cand: list[str] | None) -> None:
-        nonlocal best
-        if not cand or min(len(a) for a in cand) < MIN_ANCHOR or len(cand) > MAX_ANCHORS:
-            return
-        if best is None or (min(len(a) for a in cand), -len(cand)) > (min(len(a) for a in best), -len(best)):
-            best = cand
-
-    for op, av in items:
-        if op is c.LITERAL:
-            ch = chr(av)
-            low = fold(ch) if icase else ch
-            if len(low) != 1:
-                return None
-            run.append(low)
-            continue
-        better(["".join(run)] if run else None)
-        run = []
-        if op is c.SUBPATTERN:
-            if av[1] or av[2]:  # inline flags change the case rule
-                return None
-            better(_required(av[3], icase))
-        elif op is c.BRANCH:
-            alts: list[str] = []
-            for alt in av[1]:
-                got = _required(alt, icase)
-                if got is None:
-                    alts = []
-                    break
-                alts.extend(got)
-            better(sorted(set(alts)) if alts else None)
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
-            better(_required(av[2], icase))
-    better(["".join(run)] if run else None)
-    return best
+    """Case folding as ``re.IGNORECASE`` compares characters (see :func:`pharmcheck.anchors.fold`)."""
+    return _fold(text)
 
 
 def anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
@@ -592,16 +522,7 @@ def anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
     key = (pattern.pattern, pattern.flags)
     if key in _ANCHORS:
         return _ANCHORS[key]
-    result: frozenset[str] | None = None
-    if not pattern.flags & re.LOCALE:
-        try:
-            from re import _parser  # type: ignore[attr-defined]
-
-            icase = bool(pattern.flags & re.IGNORECASE)
-            got = _required(_parser.parse(pattern.pattern, pattern.flags), icase)
-            result = frozenset(got) if got else None
-        except Exception:  # an unparsable pattern simply gets no prefilter
-            result = None
+    result = required_literals(pattern.pattern, pattern.flags)
     if len(_ANCHORS) > 4096:
         _ANCHORS.clear()
     _ANCHORS[key] = result
