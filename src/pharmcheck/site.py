@@ -32,6 +32,7 @@ from pharmcheck.urls import registered_domain
 MAX_TEXT_CHARS = 200_000  # visible text kept per page (a real page has 5–50k): every rule scans it
 TEXT_TAIL_CHARS = 50_000  # of which the page's last characters (footers carry address and licence)
 MAX_SOUP_CHARS = 1_000_000  # HTML given to the markup parser (links, forms, controls, JSON-LD)
+MAX_MARKUP_DEPTH = 1_000  # nesting given to the markup parser (real pages: < 100); cut like MAX_SOUP_TAGS
 MAX_SOUP_TAGS = 20_000  # start tags given to the markup parser (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
 FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
@@ -88,15 +89,21 @@ class _TextCollector:
         self.parts: list[str] = []
         self.hidden = 0
         self.tags = 0  # start tags seen (to cut the HTML given to BeautifulSoup)
+        self.depth = 0
+        self.max_depth = 0  # deepest nesting seen (the markup parser's cost grows with its square)
 
     def start(self, tag: str, attrib: object) -> None:
         self.tags += 1
+        self.depth += 1
+        if self.depth > self.max_depth:
+            self.max_depth = self.depth
         if tag in _INVISIBLE:
             self.hidden += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
 
     def end(self, tag: str) -> None:
+        self.depth = max(0, self.depth - 1)
         if tag in _INVISIBLE:
             self.hidden = max(0, self.hidden - 1)
         elif tag in _BLOCK_TAGS:
@@ -144,7 +151,8 @@ def _extract(html: str) -> _Extract:
     try:
         for at in range(0, len(html), FEED_CHUNK):
             parser.feed(html[at : at + FEED_CHUNK])
-            if collector.tags > MAX_SOUP_TAGS and soup_end == limit:
+            too_many = collector.tags > MAX_SOUP_TAGS or collector.max_depth > MAX_MARKUP_DEPTH
+            if too_many and soup_end == limit:
                 soup_end = min(limit, at + FEED_CHUNK)
         raw = parser.close()
     except (lxml.etree.LxmlError, ValueError):
@@ -231,7 +239,8 @@ class ParsedPage:
                         "skipped": "body cut at the size limit (the rest was not fetched)"})
         if self._extract.soup_end < len(html):
             cut_by_tags = self._extract.soup_end < MAX_SOUP_CHARS
-            why = f"{MAX_SOUP_TAGS} elements" if cut_by_tags else f"{MAX_SOUP_CHARS} characters"
+            why = (f"{MAX_SOUP_TAGS} elements or {MAX_MARKUP_DEPTH} levels of nesting" if cut_by_tags
+                   else f"{MAX_SOUP_CHARS} characters")
             out.append({"cap": "markup", "url": self.url,
                         "skipped": f"markup read up to {why} (links, forms and controls after it ignored)"})
         if self._extract.text_capped:
