@@ -211,13 +211,15 @@ class AnchorIndex:
 
 
 class ParsedPage:
-    def __init__(self, page: Page, site_domain: str, index: AnchorIndex | None = None) -> None:
+    def __init__(self, page: Page, site_domain: str, index: AnchorIndex | None = None,
+                 link_cache: dict[tuple[str, str], tuple[str, str] | None] | None = None) -> None:
         self.page = page
         self.url = page.url
         self.kind = page.kind
         self._site_domain = site_domain
         self._may: dict[re.Pattern[str], bool] = {}  # may_match answers
         self._index = index or AnchorIndex()
+        self._link_cache = link_cache if link_cache is not None else {}
         self._present: dict[bool, tuple[frozenset[str], set[str]]] = {}  # folded? -> (covered, found)
 
     @cached_property
@@ -324,6 +326,42 @@ class ParsedPage:
             b += 1
         return ("…" if a > 0 else "") + " ".join(text[a:b].split()) + ("…" if b < len(text) else "")
 
+    def _resolve(self, href: str) -> tuple[str, str] | None:
+        """(absolute URL without fragment, its registered domain) of an http(s) link, else None.
+
+        Navigation repeats on every page of a site: hrefs whose result depends only on the page's
+        origin (``/path``, ``https://host/…``) are resolved once per site (``Site`` shares the cache).
+        """
+        if href.startswith(("http://", "https://")):
+            key = ("", href)
+        elif href.startswith("/") and not href.startswith("//"):
+            key = (self._origin, href)
+        else:
+            key = (self.url, href)
+        cache = self._link_cache
+        if key in cache:
+            return cache[key]
+        result: tuple[str, str] | None = None
+        try:
+            absolute = urljoin(self.url, href).split("#", 1)[0]
+            parts = urlsplit(absolute)
+            if parts.scheme in ("http", "https") and parts.hostname:
+                result = (absolute, registered_domain(parts.hostname))
+        except ValueError:
+            result = None
+        if len(cache) > 20_000:
+            cache.clear()
+        cache[key] = result
+        return result
+
+    @cached_property
+    def _origin(self) -> str:
+        try:
+            parts = urlsplit(self.url)
+        except ValueError:
+            return self.url
+        return f"{parts.scheme}://{parts.netloc}"
+
     @cached_property
     def links(self) -> list[Link]:
         out: list[Link] = []
@@ -334,13 +372,10 @@ class ParsedPage:
             href = href.strip().replace("\\", "/")  # browsers read "https:\\host\\x" as "https://host/x"
             if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
                 continue
-            try:
-                absolute = urljoin(self.url, href).split("#", 1)[0]
-                parts = urlsplit(absolute)
-            except ValueError:
+            resolved = self._resolve(href)
+            if resolved is None:
                 continue
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                continue
+            absolute, domain = resolved
             images = []
             for img in a.find_all("img"):
                 for attr in ("src", "alt", "title"):
@@ -351,7 +386,7 @@ class ParsedPage:
                 Link(
                     url=absolute,
                     text=" ".join(a.get_text(" ").split())[:200],
-                    same_site=registered_domain(parts.hostname) == self._site_domain,
+                    same_site=domain == self._site_domain,
                     images=images,
                 )
             )
@@ -418,6 +453,7 @@ class Site:
         if not isinstance(index, AnchorIndex):
             index = kb.cache["site.anchor_index"] = AnchorIndex()
         self._anchor_index = index
+        self._link_cache: dict[tuple[str, str], tuple[str, str] | None] = {}  # one site's resolved hrefs
         self.domain = snapshot.registered_domain or registered_domain(
             urlsplit(snapshot.final_url or snapshot.url).hostname or ""
         )
@@ -436,7 +472,7 @@ class Site:
                 self._skipped.append(p.url)
                 continue
             spent += len(p.html)
-            out.append(ParsedPage(p, self.domain, self._anchor_index))
+            out.append(ParsedPage(p, self.domain, self._anchor_index, self._link_cache))
         return out
 
     def search(self, pattern: re.Pattern[str], kinds: Iterable[str] | None = None) -> Iterator[Hit]:
