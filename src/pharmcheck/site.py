@@ -36,7 +36,7 @@ MAX_MARKUP_DEPTH = 1_000  # nesting given to the markup parser (real pages: < 10
 MAX_SOUP_TAGS = 20_000  # start tags given to the markup parser (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
 FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
-JUDGE_BUDGET_S = 20.0  # seconds of judging per site (a realistic site takes well under 1 s); then rules stop
+JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
 
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
@@ -447,7 +447,7 @@ class Site:
         self._skipped: list[str] = []  # pages past MAX_SITE_HTML_CHARS
         self.kb = kb
         self.budget_s = JUDGE_BUDGET_S if budget_s is None else budget_s
-        self._deadline = time.monotonic() + self.budget_s
+        self._deadline = time.thread_time() + self.budget_s  # CPU time: a loaded machine cuts nothing more
         self.budget_cut: list[str] = []  # what the judging budget skipped (rules, pages)
         index = kb.cache.get("site.anchor_index")
         if not isinstance(index, AnchorIndex):
@@ -485,7 +485,7 @@ class Site:
 
     def out_of_budget(self, what: str) -> bool:
         """True once the judging budget is spent; ``what`` (the work not done) is recorded."""
-        if time.monotonic() < self._deadline:
+        if time.thread_time() < self._deadline:
             return False
         if len(self.budget_cut) < 50:
             self.budget_cut.append(what)
