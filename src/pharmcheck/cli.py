@@ -54,6 +54,7 @@ class Format(StrEnum):
     csv = "csv"
     markdown = "markdown"
     junit = "junit"
+    html = "html"
 
 
 class FailOn(StrEnum):
@@ -282,6 +283,24 @@ def read_previous(path: Path, fail_on: str) -> tuple[Counter[str], Counter[str],
     return done, counts, failing
 
 
+def _replay_previous(path: Path, sinks: list[Sink]) -> None:
+    """With --resume, reports that are whole-batch views (HTML) get the results already in the jsonl too."""
+    if not sinks or not path.exists():
+        return
+    import json
+
+    from pharmcheck.report import Report
+
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                report = Report.from_dict(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                continue
+            for sink in sinks:
+                sink.write(report)
+
+
 def _skip_done(items: Any, done: Counter[str]) -> Any:
     for item in items:
         if done[item.input] > 0:
@@ -424,6 +443,8 @@ def scan(
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=single, verbose=verbose, resume_path=resume_path
     )
+    if resume_path is not None:
+        _replay_previous(resume_path, [s for (f, _p), s in zip(specs, sinks, strict=True) if f == "html"])
     from functools import partial
 
     from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch
@@ -617,12 +638,35 @@ def demo(
     format: FormatOpt = None,
     max_pages: Annotated[int | None, typer.Option("--max-pages", help="Pages per site.")] = None,
     verbose: VerboseOpt = False,
+    report: ReportOpt = None,
 ) -> None:
     """Serve the bundled sample sites on 127.0.0.1 and scan them (works offline)."""
     from pharmcheck.demo import main_demo
 
-    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose)
+    extra, files = _extra_report_sinks(report, title="pharmcheck demo")
+    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose,
+                     extra_sinks=extra)
+    for fh in files:
+        fh.close()
     raise typer.Exit(code)
+
+
+def _extra_report_sinks(reports: list[str] | None, *, title: str) -> tuple[list[Sink], list[IO[str]]]:
+    """Sinks for ``--report FORMAT=PATH`` on commands without ``-o`` (demo, eval)."""
+    from pharmcheck.reporters import make_sink
+
+    specs = _report_specs("text", None, reports)[1:]
+    sinks: list[Sink] = []
+    files: list[IO[str]] = []
+    for fmt, path in specs:
+        assert path is not None
+        try:
+            fh = path.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            die(f"cannot write {path}: {exc.strerror or exc}")
+        files.append(fh)
+        sinks.append(make_sink(fmt, fh, fail_on="never", title=title))
+    return sinks, files
 
 
 @app.command("eval")
@@ -640,6 +684,7 @@ def eval_cmd(
     lookups: Annotated[
         bool, typer.Option("--lookups", help="Registry lookups on, answered by the corpus's infra sites.")
     ] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Accuracy on a labelled corpus: confusion matrix and per-site results."""
     from pharmcheck.evaluate import main_eval
@@ -648,6 +693,7 @@ def eval_cmd(
         if not c.exists():
             die(f"corpus not found: {c}")
     extra: dict[str, Any] = {} if jobs is None else {"jobs": jobs}
+    sinks, files = _extra_report_sinks(report, title="pharmcheck eval: " + ", ".join(c.name for c in corpus))
     code = main_eval(
         corpus,
         _stderr() if json_out else _stdout_console(),
@@ -656,8 +702,11 @@ def eval_cmd(
         max_pages=max_pages,
         max_false_trust=max_false_trust,
         lookups=lookups,
+        extra_sinks=sinks,
         **extra,
     )
+    for fh in files:
+        fh.close()
     raise typer.Exit(int(code))
 
 
