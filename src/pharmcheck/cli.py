@@ -133,6 +133,14 @@ RulesOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="Sites in flight at once \\[default: min(32, 8×cpu)].")
 ]
+ClustersOpt = Annotated[
+    bool,
+    typer.Option(
+        "--clusters",
+        help="Cluster the batch into affiliate networks (shared fingerprints); members of a network with a "
+        "site judged rogue get PC701 (results are written when the batch ends).",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar and no summary on stderr.")]
 VerboseOpt = Annotated[
     bool, typer.Option("-v", "--verbose", help="Text output: show skipped rules and more evidence.")
@@ -309,6 +317,59 @@ def _skip_done(items: Any, done: Counter[str]) -> Any:
         yield item
 
 
+# --- affiliate networks (issue 14) ------------------------------------------------------------
+
+
+def _spill(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from pharmcheck.networks import SpillSink
+
+    return SpillSink()
+
+
+def _network_pass(
+    stats: BatchStats,
+    spill: Any,
+    sinks: list[Sink],
+    kb: Any,
+    fail_on: str,
+    prior: Counter[str],
+    prior_failing: int,
+    prior_files: list[Path],
+    history: Path | None = None,
+) -> None:
+    """--clusters: cluster the spilled batch (with earlier results of a resumed file and, with
+    --history, the latest report of every site ever scanned), add PC701 and write to the real
+    sinks; the counts behind the exit code are those after the network pass."""
+    from pharmcheck.networks import NetworkError, history_source, jsonl_source, replay_with_clusters
+
+    sources = [jsonl_source([p]) for p in prior_files if p.exists()]
+    if history is not None and Path(history).exists():
+        try:
+            sources.append(history_source(Path(history)))
+        except NetworkError as exc:
+            warn(f"--clusters: history not used: {exc}")
+    try:
+        counts, failing, not_scanned, result = replay_with_clusters(
+            spill, sinks, kb, fail_on=fail_on, prior=sources, elapsed_s=stats.elapsed_s,
+            interrupted=stats.interrupted is not None,
+        )
+    except NetworkError as exc:  # raised while clustering, before any result was written
+        warn(f"--clusters: {exc}; clustering the batch alone")
+        counts, failing, not_scanned, result = replay_with_clusters(
+            spill, sinks, kb, fail_on=fail_on, elapsed_s=stats.elapsed_s,
+            interrupted=stats.interrupted is not None,
+        )
+    stats.counts = counts + prior
+    stats.failing = failing + prior_failing
+    stats.not_scanned = not_scanned + sum(prior.get(v, 0) for v in ("unreachable", "error"))
+    networks = [c for c in result.clusters if any(i < result.current for i in c.members)]
+    if networks:
+        rogue = sum(1 for c in networks if c.rogue(result.members))
+        sys.stderr.write(f"pharmcheck: {len(networks)} network(s) found, {rogue} with a site judged rogue\n")
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -362,6 +423,7 @@ def scan(
         typer.Option("--allow-private", show_default=False, help="Allow loopback/private addresses."),
     ] = None,
     user_agent: Annotated[str | None, typer.Option("--user-agent", help="User-Agent header.")] = None,
+    clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -461,9 +523,14 @@ def scan(
         allowlist=allow,
     )
     progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
+    spill = _spill(clusters)
     stats = run_batch(
-        items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
+        items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
+        prior_failing=prior_failing,
     )
+    if spill is not None:
+        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], prior, prior_failing,
+                      [resume_path] if resume_path is not None else [], cfg.values.get("history"))
     if stats.done == 0 and not prior and not stats.interrupted:
         for fh in files:
             fh.close()
@@ -483,6 +550,7 @@ def score(
     workers: WorkersOpt = None,
     allowlist: AllowOpt = None,
     rules: RulesOpt = None,
+    clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -537,8 +605,72 @@ def score(
     )
     progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
     items = (InputItem(str(p)) for p in paths)
-    stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
+    spill = _spill(clusters)
+    stats = run_batch(
+        items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
+    )
+    if spill is not None:
+        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history"))
     _finish(stats, quiet, len(paths), files)
+
+
+class ClusterFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+@app.command("clusters")
+def clusters_cmd(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(help="Report files (jsonl from scan/score, or a JSON array).", show_default=False),
+    ],
+    format: Annotated[
+        ClusterFormat, typer.Option("-f", "--format", case_sensitive=False, help="Output format.")
+    ] = ClusterFormat.text,
+    output: OutputOpt = None,
+    history: Annotated[
+        Path | None,
+        typer.Option("--history", metavar="DB", dir_okay=False,
+                     help="Also cluster the latest report of every site in this history database."),
+    ] = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Affiliate networks: group the reported sites that share strong fingerprints, with the evidence.
+
+    Exit codes: 0 ok (with or without clusters), 2 usage or input error.
+    """
+    from pharmcheck.networks import NetworkError, cluster, history_source, jsonl_source, render_clusters
+
+    for p in reports:
+        if not p.is_file():
+            die(f"report file not found: {p}")
+    sources = [jsonl_source(reports)]
+    if history is not None:
+        if not history.is_file():
+            die(f"history database not found: {history}")
+        try:
+            sources.append(history_source(history))
+        except NetworkError as exc:
+            die(str(exc))
+    kb = _load_kb(tuple(rules or ()))
+    try:
+        result = cluster(sources, kb)
+    except (OSError, UnicodeDecodeError, NetworkError) as exc:
+        die(f"cannot read reports: {exc}")
+    if not result.members:
+        die("no reports in the input (expected JSON lines with an 'input' field)")
+    try:
+        fh = output.open("w", encoding="utf-8", newline="") if output is not None else sys.stdout
+    except OSError as exc:
+        die(f"cannot write {output}: {exc.strerror or exc}")
+    try:
+        render_clusters(result, str(format), fh, reports)
+    finally:
+        if output is not None:
+            fh.close()
 
 
 @app.command()
