@@ -126,7 +126,7 @@ def test_user_scoring_overrides_inline_weight(tmp_path: Path) -> None:
         ("min_matches = 0", 13, "min_matches"),
         ('kinds = "home"', 13, "kinds"),
         ("context = 1", 13, "context"),
-        ('regex = { en = ["(a+)+b"] }', 13, "regex.en"),
+        ('regex = { en = ["(?<=a)b"] }', 13, "regex.en"),
         ('regex = { en = ["(unclosed"] }', 13, "regex.en"),
     ],
 )

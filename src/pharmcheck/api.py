@@ -39,7 +39,7 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     from pharmcheck import role as site_role
     from pharmcheck.checks import run_checks
     from pharmcheck.lookups.summary import credentials_of, domain_of
-    from pharmcheck.scoring import decide
+    from pharmcheck.scoring import decide, limit_to_what_was_read
     from pharmcheck.site import Site
 
     kb = kb or knowledge_with(())
@@ -57,6 +57,8 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
         role = {"role": decided.role, "why": decided.why, **{k: role_finding.data[k] for k in (
             "identity", "offers", "other", "linked_shops", "missing")}}
     decision = decide(findings, snapshot, kb)
+    truncated = site.truncation if snapshot.reachable else []
+    decision = limit_to_what_was_read(decision, truncated, findings, kb)
     findings.sort(key=lambda f: (not f.decisive, f.points >= 0, -abs(f.points), f.id))
     pages, tls = from_snapshot_summary(snapshot)
     text_hashes = {pp.url: text_hash(pp.text) for pp in site.pages} if snapshot.reachable else {}
@@ -85,6 +87,7 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
         algorithm_version=kb.algorithm_version,
         scanned_at=snapshot.fetched_at,
         role=role,
+        truncated=truncated,
         fingerprints=fingerprints,
     )
 

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bs4 import Tag
-
 from pharmcheck.checks.context import context_of, education_page
 from pharmcheck.checks.lang import page_language
 from pharmcheck.checks.scope import analyse as analyse_scope
@@ -267,8 +265,6 @@ def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
         view.offers.setdefault("prices next to medicine names", next(iter(priced.values())))
         view.offer_pages.add(page.url)
     for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
-        if not isinstance(tag, Tag):
-            continue
         text_ = " ".join(tag.get_text(" ").split())[:60] if tag.name != "input" else str(tag.get("value", ""))
         classes = " ".join(str(c) for c in (tag.get("class") or []))
         href = tag.get("href")

@@ -164,3 +164,26 @@ def _legacy_role(findings: list[Finding], kb: Knowledge) -> str:
             f.named in offers for f in findings):
         return "other"
     return "seller"
+
+
+def limit_to_what_was_read(decision: Decision, truncated: list[dict[str, Any]], findings: list[Finding],
+                           kb: Knowledge) -> Decision:
+    """Post-step: a verdict on part of a site can be neither ``legitimate`` nor ``not_pharmacy``.
+
+    When a cap (body bytes, markup, text window, pages per site, judging budget) cut what was
+    judged, the unread part may hold what would make the site rogue (a padded page hides its offer
+    behind 3 MB of comment). Such a site is ``suspicious`` at best, with the cut named in the reasons.
+    """
+    if not truncated or decision.verdict not in (LEGITIMATE, NOT_PHARMACY):
+        return decision
+    score = decision.score
+    if score is None:
+        base = int(kb.scoring.get("base", 50))
+        score = max(0, min(100, base + sum(f.points for f in findings)))
+    caps = sorted({str(t.get("cap", "cap")) for t in truncated})
+    reason = (f"judged on part of the site ({', '.join(caps)} cut what was read): "
+              f"{decision.verdict} is not given on a partial reading")
+    reasons = list(decision.reasons)
+    at = 1 if reasons and reasons[0].startswith("role:") else 0  # the role stays the first reason
+    reasons.insert(at, reason)
+    return Decision(SUSPICIOUS, score, reasons, decision.basis)

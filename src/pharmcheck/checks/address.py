@@ -80,18 +80,18 @@ class _Compiled:
     default_region: str
 
 
-def _opt(pattern: Any) -> re.Pattern[str] | None:
-    return re.compile(pattern) if isinstance(pattern, str) and pattern else None
+def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
+    return kb.regex(pattern) if isinstance(pattern, str) and pattern else None
 
 
 def _compile(kb: Knowledge) -> _Compiled:
     data = kb.family("address")
-    styles = {name: re.compile(entry["pattern"]) for name, entry in data.get("street_style", {}).items()}
+    styles = {name: kb.regex(entry["pattern"]) for name, entry in data.get("street_style", {}).items()}
     formats = tuple(
         _Format(
             country=str(f["country"]).upper(),
-            locality=re.compile(f["locality"]),
-            postcode=re.compile(f["postcode"]),
+            locality=kb.regex(f["locality"]),
+            postcode=kb.regex(f["postcode"]),
             streets=tuple(styles[name] for name in f.get("street", []) if name in styles),
         )
         for f in data.get("format", [])
@@ -99,9 +99,9 @@ def _compile(kb: Knowledge) -> _Compiled:
     return _Compiled(
         formats=formats,
         all_streets=tuple(styles.values()),
-        mailbox=tuple((str(m["kind"]), re.compile(m["pattern"])) for m in data.get("mailbox", [])),
-        no_address=_opt(data.get("no_address")),
-        phone_words=_opt(data.get("phone_words")),
+        mailbox=tuple((str(m["kind"]), kb.regex(m["pattern"])) for m in data.get("mailbox", [])),
+        no_address=_opt(kb, data.get("no_address")),
+        phone_words=_opt(kb, data.get("phone_words")),
         window_before=int(data.get("window_before", 4)),
         window_after=int(data.get("window_after", 1)),
         max_distance=int(data.get("max_distance", 320)),

@@ -87,15 +87,15 @@ def _build(kb: Knowledge) -> LicencePatterns:
             id=str(entry.get("id", f"scheme{i}")),
             jurisdiction=str(entry.get("jurisdiction", "")),
             authority=str(entry.get("authority", "")),
-            formats=tuple(re.compile(f) for f in str_list(entry, "formats")),
+            formats=tuple(kb.regex(f) for f in str_list(entry, "formats")),
             format_label=str(entry.get("format_label", "")),
             strict=bool(entry.get("strict", False)),
-            shapes=tuple(re.compile(f) for f in str_list(entry, "shapes")),
+            shapes=tuple(kb.regex(f) for f in str_list(entry, "shapes")),
             checksum=str(entry.get("checksum", "")),
             number_required=bool(entry.get("number_required", True)),
             state_lookup=bool(entry.get("state_lookup", False)),
             authority_markers=compile_phrases(markers) if markers else None,
-            register_link=re.compile(link) if isinstance(link, str) and link else None,
+            register_link=kb.regex(link) if isinstance(link, str) and link else None,
             claim_jurisdictions=tuple(subs),
         ))
         sources = sorted({phrase_pattern(p) for p in phrases}, key=len, reverse=True)
@@ -105,14 +105,14 @@ def _build(kb: Knowledge) -> LicencePatterns:
     return LicencePatterns(
         schemes=tuple(schemes),
         claims=re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE) if groups else None,
-        markers=re.compile(str(d.get("number_markers", r"(?i)\bno\b|#|:|\bnumber\b"))),
-        stop=re.compile(str(d.get("gap_stopwords", r"(?i)\b(?:tel|phone|fax)\b"))),
+        markers=kb.regex(str(d.get("number_markers", r"(?i)\bno\b|#|:|\bnumber\b"))),
+        stop=kb.regex(str(d.get("gap_stopwords", r"(?i)\b(?:tel|phone|fax)\b"))),
         max_gap=int(d.get("max_gap", 80)),
         licensed=compile_phrases(str_list(d, "licensed_phrases")),
         generic=compile_phrases(str_list(d, "generic_claims")),
         unknown=compile_phrases(str_list(d, "unknown_bodies")),
         unknown_exceptions=compile_phrases(str_list(d, "unknown_exceptions")),
-        unknown_negators=re.compile(str(d.get("unknown_negators", r"(?i)\b(?:beware|fake|not|never)\b"))),
+        unknown_negators=kb.regex(str(d.get("unknown_negators", r"(?i)\b(?:beware|fake|not|never)\b"))),
         states=tuple(
             (re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE), str(code))
             for code, name in (states.items() if isinstance(states, Mapping) else [])
