@@ -9,7 +9,7 @@ from typing import Any
 
 from pharmcheck.knowledge import Knowledge, knowledge_with
 from pharmcheck.options import ScanOptions
-from pharmcheck.report import Report, from_snapshot_summary
+from pharmcheck.report import Report, from_snapshot_summary, text_hash
 from pharmcheck.snapshot import Snapshot
 from pharmcheck.target import Target, parse_target
 
@@ -36,9 +36,10 @@ def scan(target: str | Target, options: ScanOptions | None = None, **overrides: 
 
 def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     """Judge an already fetched snapshot (pure: no network)."""
+    from pharmcheck import role as site_role
     from pharmcheck.checks import run_checks
     from pharmcheck.lookups.summary import credentials_of, domain_of
-    from pharmcheck.scoring import decide
+    from pharmcheck.scoring import decide, limit_to_what_was_read
     from pharmcheck.site import Site
 
     kb = kb or knowledge_with(())
@@ -46,9 +47,23 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     site = Site(snapshot, kb)
     # An unreachable site has nothing to judge: rules would only report absences.
     findings = run_checks(site) if snapshot.reachable else []
+    role: dict[str, Any] | None = None
+    if snapshot.reachable:
+        # the role stage: who the site is, and whose offers its red flags are (issue 9)
+        decided = site_role.decide(site, findings)
+        site_role.attribute(site, decided, findings)
+        role_finding = site_role.finding(site, decided)
+        findings.append(role_finding)
+        role = {"role": decided.role, "why": decided.why, **{k: role_finding.data[k] for k in (
+            "identity", "offers", "other", "linked_shops", "missing")}}
     decision = decide(findings, snapshot, kb)
+    truncated = site.truncation if snapshot.reachable else []
+    decision = limit_to_what_was_read(decision, truncated, findings, kb)
     findings.sort(key=lambda f: (not f.decisive, f.points >= 0, -abs(f.points), f.id))
     pages, tls = from_snapshot_summary(snapshot)
+    text_hashes = {pp.url: text_hash(pp.text) for pp in site.pages} if snapshot.reachable else {}
+    for summary in pages:
+        summary.text_hash = text_hashes.get(summary.url)
     domain = domain_of(snapshot, site.domain)
     fingerprints = _fingerprints(site, findings, domain) if snapshot.reachable else None
     judge_ms = int((time.monotonic() - started) * 1000)
@@ -71,6 +86,8 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
         tls=tls,
         algorithm_version=kb.algorithm_version,
         scanned_at=snapshot.fetched_at,
+        role=role,
+        truncated=truncated,
         fingerprints=fingerprints,
     )
 

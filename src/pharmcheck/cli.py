@@ -4,7 +4,8 @@ Exit codes (DESIGN §4), in order of precedence:
 
 - ``130``/``143``: interrupted by SIGINT/SIGTERM (128 + signal). Every result finished so
   far is written and flushed; ``--resume`` completes the batch.
-- ``1``: at least one verdict at or beyond ``--fail-on`` (allowlisted sites never count).
+- ``1``: at least one verdict at or beyond ``--fail-on`` (allowlisted sites never count), or
+  a change against the baseline matched by ``--fail-on-change`` (worse: a regression; any).
 - ``3``: some target could not be scanned (``unreachable`` or ``error``), none failed.
 - ``0``: otherwise.
 - ``2``: usage or input error, detected before anything is scanned (bad option, bad target
@@ -173,6 +174,117 @@ QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar a
 VerboseOpt = Annotated[
     bool, typer.Option("-v", "--verbose", help="Text output: show skipped rules and more evidence.")
 ]
+
+
+# --- monitoring options (issue 13): history, baseline, change alerts --------------------------
+
+
+class FailOnChange(StrEnum):
+    worse = "worse"
+    any = "any"
+
+
+HistoryOpt = Annotated[
+    Path | None,
+    typer.Option("--history", metavar="DB", dir_okay=False,
+                 help="Record every result in this SQLite history (env PHARMCHECK_HISTORY)."),
+]
+HistoryReadOpt = Annotated[
+    Path | None,
+    typer.Option("--history", metavar="DB", dir_okay=False,
+                 help="The history database to read (env PHARMCHECK_HISTORY)."),
+]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option("--baseline", metavar="FILE|history",
+                 help="Compare each result with a previous json/jsonl report, or with the history."),
+]
+FailOnChangeOpt = Annotated[
+    FailOnChange | None,
+    typer.Option("--fail-on-change", case_sensitive=False,
+                 help="Exit 1 on a regression (worse) or on any change against the baseline."),
+]
+NotifyOpt = Annotated[
+    str | None,
+    typer.Option("--notify", metavar="URL", help="POST a JSON summary of the changes there after the batch."),
+]
+
+
+def _monitor_usage(history: Path | None, baseline: str | None, fail_on_change: Any) -> None:
+    """Usage errors of the monitoring options, found before any output file is opened."""
+    if fail_on_change and history is None and baseline is None:
+        die("--fail-on-change needs --baseline FILE|history (or --history)")
+    if baseline == "history" and history is None:
+        die("--baseline history needs --history DB (or PHARMCHECK_HISTORY)")
+    if history is not None and history.is_dir():
+        die(f"--history: {history} is a directory")
+
+
+def _monitor(
+    sinks: list[Sink], history: Path | None, baseline: str | None, fail_on_change: str | None, command: str
+) -> tuple[list[Sink], Any]:
+    """Wrap the sinks in a MonitorSink when history or a baseline is asked for (else unchanged)."""
+    _monitor_usage(history, baseline, fail_on_change)
+    if history is None and baseline is None:
+        return sinks, None
+    from pharmcheck.changes import BaselineError, load_baseline
+    from pharmcheck.history import History, HistoryError
+    from pharmcheck.monitor import MonitorSink
+
+    facts: dict[str, dict[str, Any]] | None = None
+    if baseline is not None and baseline != "history":
+        path = Path(baseline)
+        if not path.is_file():
+            warn(f"baseline {path} not found: every result is new")
+            facts = {}
+        else:
+            try:
+                facts = load_baseline(path)
+            except BaselineError as exc:
+                warn(f"{exc}: every result is new")
+                facts = {}
+    store = None
+    if history is not None:
+        try:
+            store = History(history, command=command)
+        except HistoryError as exc:
+            die(str(exc))
+    monitor = MonitorSink(
+        sinks, baseline=facts, history=store, baseline_from_history=facts is None,
+        fail_on_change=fail_on_change,
+    )
+    return [monitor], monitor
+
+
+def _after_monitor(
+    monitor: Any, notify_url: str | None, stats: BatchStats, command: str, quiet: bool
+) -> bool:
+    """The changes summary on stderr and the webhook; True when --fail-on-change matched."""
+    if monitor is None or not monitor.compare:
+        if notify_url:
+            warn("--notify: no baseline to compare with, nothing sent")
+        return False
+    summary = monitor.summary
+    if not quiet:
+        c = summary.counts
+        sys.stderr.write(
+            f"changes: {c['new']} new, {c['unchanged']} unchanged, {c['changed']} changed, {c['gone']} gone;"
+            f" {summary.regressions} regressions\n"
+        )
+        from pharmcheck.safety import clean_text
+
+        for row in summary.listed[:20]:
+            mark = "!" if row["regression"] else "~" if row["status"] == "changed" else "-"
+            sys.stderr.write(f"  {mark} {clean_text(row['site'], 200)}: {clean_text(row['summary'], 300)}\n")
+        if len(summary.listed) > 20:
+            sys.stderr.write(f"  … {len(summary.listed) - 20 + summary.more} more (see the reports)\n")
+    if notify_url:
+        from pharmcheck.monitor import notify, webhook_payload
+
+        error = notify(notify_url, webhook_payload(summary, dict(stats.counts), command))
+        if error:
+            warn(f"--notify: the webhook was not reached ({error}); results are unaffected")
+    return bool(summary.failing > 0)
 
 
 def _settings(flags: dict[str, Any]) -> Resolved:
@@ -385,7 +497,9 @@ def _write_failed(exc: OSError, files: list[IO[str]], *, resumable: bool) -> NoR
     die(f"cannot write results{where}: {exc.strerror or exc}{hint}", EXIT_USAGE)
 
 
-def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[str]]) -> NoReturn:
+def _finish(
+    stats: BatchStats, quiet: bool, total: int | None, files: list[IO[str]], change_fail: bool = False
+) -> NoReturn:
     for fh in files:
         fh.close()
     _release_outputs()
@@ -404,6 +518,8 @@ def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[st
         else:
             render_summary(stats.counts, stats.elapsed_s, console, total)
     code = stats.exit_code()
+    if change_fail and code in (EXIT_OK, EXIT_NOT_SCANNED):  # --fail-on-change matched
+        code = EXIT_FAIL
     if stats.abandoned:
         # Sites still fetching after the grace period: their threads cannot be killed, and
         # everything finished is already flushed, so leave without waiting for them.
@@ -572,13 +688,18 @@ def scan(
         typer.Option("--allow-private", show_default=False, help="Allow loopback/private addresses."),
     ] = None,
     user_agent: Annotated[str | None, typer.Option("--user-agent", help="User-Agent header.")] = None,
+    history: HistoryOpt = None,
+    baseline: BaselineOpt = None,
+    fail_on_change: FailOnChangeOpt = None,
+    notify: NotifyOpt = None,
     clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Scan sites and give each a verdict.
 
-    Exit codes: 0 ok, 1 a verdict at or beyond --fail-on, 2 usage error, 3 some site not scanned.
+    Exit codes: 0 ok, 1 a verdict at or beyond --fail-on (or a change matched by --fail-on-change),
+    2 usage error, 3 some site not scanned.
     """
     cfg = _settings(
         {
@@ -595,6 +716,7 @@ def scan(
             "offline": offline,
             "allow_private": allow_private,
             "user_agent": user_agent,
+            "history": history,
         }
     )
     from pharmcheck.inputs import InputError, count_targets, iter_inputs, open_inputs
@@ -611,6 +733,7 @@ def scan(
             die(f"bad target {t!r}: {exc}")
     specs = _report_specs(cfg["format"], output, report)
     _refuse_overlap(specs, [Path(p) for p in inputs])
+    _monitor_usage(cfg["history"], baseline, fail_on_change)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
     resume_path: Path | None = None
@@ -662,6 +785,10 @@ def scan(
     )
     if resume_path is not None:
         _replay_previous(resume_path, specs, sinks, fresh_csv)
+    change_mode = str(fail_on_change) if fail_on_change else None
+    sinks, monitor = _monitor(sinks, cfg["history"], baseline, change_mode, "scan")
+    if monitor is not None and resume_path is not None:
+        monitor.seen.update(done_before)  # done in the interrupted run: not gone
     from functools import partial
 
     from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch
@@ -693,7 +820,8 @@ def scan(
         for fh in files:
             fh.close()
         die("no targets in the input")
-    _finish(stats, quiet, total, files)
+    change_fail = _after_monitor(monitor, notify, stats, "scan", quiet)
+    _finish(stats, quiet, total, files, change_fail)
 
 
 @app.command()
@@ -708,6 +836,10 @@ def score(
     workers: WorkersOpt = None,
     allowlist: AllowOpt = None,
     rules: RulesOpt = None,
+    history: HistoryOpt = None,
+    baseline: BaselineOpt = None,
+    fail_on_change: FailOnChangeOpt = None,
+    notify: NotifyOpt = None,
     clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -720,6 +852,7 @@ def score(
             "workers": workers,
             "allowlist": allowlist,
             "rules": tuple(rules) if rules else None,
+            "history": history,
         }
     )
     paths: list[Path] = []
@@ -734,12 +867,15 @@ def score(
         die("no snapshot files given")
     specs = _report_specs(cfg["format"], output, report)
     _refuse_overlap(specs, paths)
+    _monitor_usage(cfg["history"], baseline, fail_on_change)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
     _lock_outputs(specs)
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=len(paths) == 1, verbose=verbose, resume_path=None
     )
+    change_mode = str(fail_on_change) if fail_on_change else None
+    sinks, monitor = _monitor(sinks, cfg["history"], baseline, change_mode, "score")
     from pharmcheck.batch import BatchPlan, Job, ProgressView, choose_processes, load_snapshot, run_batch
     from pharmcheck.inputs import InputItem
 
@@ -776,7 +912,8 @@ def score(
             )
     except OSError as exc:
         _write_failed(exc, files, resumable=False)
-    _finish(stats, quiet, len(paths), files)
+    change_fail = _after_monitor(monitor, notify, stats, "score", quiet)
+    _finish(stats, quiet, len(paths), files, change_fail)
 
 
 class ClusterFormat(StrEnum):
@@ -884,8 +1021,11 @@ def _explain_text(meta: Any, kb: Any) -> Any:
     from rich.text import Text
 
     weights = kb.scoring.get("weights", {}).get(meta.id, {})
-    decisive = meta.id in kb.scoring.get("decisive", [])
-    gate = meta.id in kb.scoring.get("legitimate_requires", [])
+    from pharmcheck.scoring import legitimate_needs, named_in, rule_outcomes
+
+    outcomes = rule_outcomes(kb, meta.id)
+    decisive = bool(outcomes & named_in(kb, "decisive"))
+    gate = any(outcomes & names for names in legitimate_needs(kb).values())
     out = Text()
     out.append(f"{meta.id}  {meta.name}\n", style="bold")
     out.append(f"{meta.title}\n")
@@ -910,9 +1050,10 @@ def _explain_text(meta: Any, kb: Any) -> Any:
     else:
         out.append("  none: informational only\n")
     if decisive:
-        out.append("  decisive: a failure makes the site rogue whatever else it shows\n")
+        out.append("  decisive: the seller's own failure makes the site rogue whatever else it shows\n")
     if gate:
-        out.append("  gate: a site is legitimate only when this rule passes\n")
+        out.append("  need: a site is legitimate only when this rule meets its need "
+                   "(rules/scoring.toml [outcomes])\n")
     if meta.sources:
         out.append("\nSources\n", style="bold")
         for s in meta.sources:

@@ -67,10 +67,10 @@ def network_data(kb: Knowledge) -> NetworkData:
     return per_kb(kb, "network.fingerprints", _build)
 
 
-def _with_anchors(name: str, regex: str) -> tuple[str, re.Pattern[str], frozenset[str] | None]:
+def _with_anchors(kb: Knowledge, name: str, regex: str) -> tuple[str, re.Pattern[str], frozenset[str] | None]:
     from pharmcheck.site import anchors
 
-    pattern = re.compile(regex)
+    pattern = kb.regex(regex)  # RE2 when a user pack supplied it (pharmcheck.linear)
     return name, pattern, anchors(pattern)
 
 
@@ -87,14 +87,14 @@ def _build(kb: Knowledge) -> NetworkData:
         boilerplate_min=int(d.get("boilerplate_min_chars", 90)),
         boilerplate_max=int(d.get("boilerplate_max", 30)),
         affiliate_params=frozenset(p.lower() for p in str_list(d, "affiliate_params")),
-        analytics=tuple(_with_anchors(k, str(v)) for k, v in subtable(d, "analytics").items()),
-        messengers=tuple((k, re.compile(str(v))) for k, v in subtable(d, "messengers").items()),
+        analytics=tuple(_with_anchors(kb, k, str(v)) for k, v in subtable(d, "analytics").items()),
+        messengers=tuple((k, kb.regex(str(v))) for k, v in subtable(d, "messengers").items()),
         platforms=tuple(
             (k, tuple(str(m).lower() for m in v))
             for k, v in subtable(d, "platforms").items()
             if isinstance(v, list)
         ),
-        checkout=re.compile(str(domain.get("checkout", r"(?i)\b(?:checkout|cart|basket|order)\b"))),
+        checkout=kb.regex(str(domain.get("checkout", r"(?i)\b(?:checkout|cart|basket|order)\b"))),
         permutations=perms,
     )
 

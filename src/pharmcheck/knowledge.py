@@ -9,6 +9,7 @@ rule modules read; ``scoring.toml`` holds the one table of weights.
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -47,6 +48,14 @@ class Knowledge:
     scoring: dict[str, Any] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # compiled views
+    # strings a user pack (``--rules DIR``) supplied: their regexes compile with RE2 (pharmcheck.linear)
+    untrusted: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    def regex(self, source: str, flags: int = 0) -> re.Pattern[str]:
+        """A rule-pack regex: linear-time (RE2) when a user pack supplied it, else Python ``re``."""
+        from pharmcheck.linear import compile_for
+
+        return compile_for(self.untrusted, source, flags)
 
     def family(self, name: str) -> dict[str, Any]:
         return self.data.get(name, {})
@@ -75,7 +84,8 @@ def builtin_pack_dir() -> Path:
     raise RulePackError("rule pack not found: the installation is incomplete (no pharmcheck/rulepack)")
 
 
-def _load_file(kb: Knowledge, path: Path, inline_weights: dict[str, Any] | None = None) -> None:
+def _load_file(kb: Knowledge, path: Path, inline_weights: dict[str, Any] | None = None,
+               untrusted: bool = False) -> None:
     from pharmcheck.packschema import load_rules
 
     try:
@@ -89,7 +99,7 @@ def _load_file(kb: Knowledge, path: Path, inline_weights: dict[str, Any] | None 
     if path.name == "scoring.toml":
         kb.scoring = doc
         return
-    load_rules(kb, path, text, doc, inline_weights if inline_weights is not None else {})
+    load_rules(kb, path, text, doc, inline_weights if inline_weights is not None else {}, untrusted)
 
 
 def load_pack(directories: list[Path]) -> Knowledge:
@@ -108,7 +118,7 @@ def load_pack(directories: list[Path]) -> Knowledge:
             if path.name == "scoring.toml":
                 scoring_file = path
             else:
-                _load_file(kb, path, inline)
+                _load_file(kb, path, inline, untrusted=directory != directories[0])
         if inline:
             _merge_scoring(kb.scoring, {"weights": inline})
         if scoring_file is not None:

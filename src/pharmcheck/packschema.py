@@ -121,9 +121,17 @@ def _lang_lists(r: _Rule, entry: dict[str, Any], key: str) -> dict[str, list[str
     return out
 
 
-def _check_regexes(r: _Rule, table: dict[str, list[str]], key: str) -> None:
+def _check_regexes(r: _Rule, table: dict[str, list[str]], key: str, untrusted: bool = False) -> None:
+    from pharmcheck.linear import unsupported
+
     for lang, items in table.items():
         for source in items:
+            if untrusted:  # run by RE2 (linear time): nested quantifiers are harmless there
+                problem = unsupported(source)
+                if problem is not None:
+                    raise r.error(lang, f"pattern {source!r} uses {problem} (rule packs run on a "
+                                  "linear-time regex engine)", key)
+                continue
             if _NESTED_QUANT.search(source):
                 raise r.error(lang, f"pattern {source!r} nests quantifiers (catastrophic backtracking)", key)
             try:
@@ -142,7 +150,7 @@ def _check_phrases(r: _Rule, table: dict[str, list[str]], key: str) -> None:
             raise r.error(lang, f"has a phrase that does not compile ({exc})", key) from None
 
 
-def _spec(r: _Rule, entry: dict[str, Any]) -> dict[str, Any]:
+def _spec(r: _Rule, entry: dict[str, Any], untrusted: bool = False) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     for key in ("patterns", "negators"):
         if key in entry:
@@ -151,7 +159,7 @@ def _spec(r: _Rule, entry: dict[str, Any]) -> dict[str, Any]:
             spec[key] = table
     if "regex" in entry:
         table = _lang_lists(r, entry, "regex")
-        _check_regexes(r, table, "regex")
+        _check_regexes(r, table, "regex", untrusted)
         spec["regex"] = table
     if "kinds" in entry:
         kinds = entry["kinds"]
@@ -193,9 +201,14 @@ def _weight(r: _Rule, entry: dict[str, Any]) -> dict[str, int]:
 
 
 def load_rules(
-    kb: Knowledge, path: Path, text: str, doc: dict[str, Any], inline_weights: dict[str, Any]
+    kb: Knowledge, path: Path, text: str, doc: dict[str, Any], inline_weights: dict[str, Any],
+    untrusted: bool = False,
 ) -> None:
-    """Validate one rule-pack file and add (or override) its rules and data in ``kb``."""
+    """Validate one rule-pack file and add (or override) its rules and data in ``kb``.
+
+    ``untrusted`` (a user pack): every regex of the file must run on the linear-time engine
+    (:mod:`pharmcheck.linear`), and its strings are recorded so rule modules compile them with it.
+    """
     lines = _Lines(text)
     for key in doc:
         if key not in TOP_KEYS:
@@ -246,7 +259,9 @@ def load_rules(
         if kind not in KINDS:
             raise r.error("kind", f"must be one of {', '.join(KINDS)}")
         fields["kind"] = kind
-        spec = _spec(r, entry)
+        spec = _spec(r, entry, untrusted)
+        if untrusted:
+            kb.untrusted.update(s for items in spec.get("regex", {}).values() for s in items)
         if kind == "python" and spec:
             raise r.error(sorted(spec)[0], 'is only allowed in a rule with kind = "pattern"')
         merged = {**(existing.spec if existing else {}), **spec}
@@ -263,4 +278,40 @@ def load_rules(
     data = doc.get("data", {})
     if not isinstance(data, dict):
         raise RulePackError(f"{path}:1: [data] must be a table")
+    if untrusted:
+        _check_data_regexes(path, lines, data, kb.untrusted)
     kb.data.setdefault(family, {}).update(data)
+
+
+def _strings(value: Any, key: str = "") -> list[tuple[str, str]]:
+    """Every string in a [data] value, with the key it sits under."""
+    if isinstance(value, str):
+        return [(key, value)]
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _strings(v, str(k))]
+    if isinstance(value, list):
+        return [pair for v in value for pair in _strings(v, key)]
+    return []
+
+
+def _check_data_regexes(path: Path, lines: _Lines, data: dict[str, Any], untrusted: set[str]) -> None:
+    """A user pack's [data] strings that are regexes must run on the linear-time engine.
+
+    Which strings a rule module reads as regexes is the module's business, so every string that
+    Python would compile as a regex is checked; plain words and phrases compile in both engines.
+    """
+    from pharmcheck.linear import unsupported
+
+    for key, source in _strings(data):
+        untrusted.add(source)
+        try:
+            re.compile(source)
+        except (re.error, RecursionError, OverflowError):
+            continue  # not a regex (a phrase such as "* bitcoin"): nothing runs it as one
+        problem = unsupported(source)
+        if problem is not None:
+            key_line = re.compile(r"^\s*\"?" + re.escape(key) + r"\"?\s*=")
+            line = next((i + 1 for i, ln in enumerate(lines.lines) if source in ln), 0) or next(
+                (i + 1 for i, ln in enumerate(lines.lines) if key_line.match(ln)), 1)
+            raise RulePackError(f"{path}:{line}: [data] key '{key}': pattern {source!r} uses {problem} "
+                                "(rule packs run on a linear-time regex engine)")

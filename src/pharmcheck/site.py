@@ -1,6 +1,7 @@
 """A parsed view of a snapshot that rule modules share.
 
-Every page is parsed once (BeautifulSoup with lxml) and reduced to visible text,
+Every page is parsed once for its text (lxml, target mode) and once for its markup (lexbor, see
+:mod:`pharmcheck.pageview`) and reduced to visible text,
 links, forms, JSON-LD and language, so each rule reads the same facts and no rule
 parses HTML again. Nothing here touches the network; nothing executes page content.
 """
@@ -9,16 +10,19 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, Tag
-
+from pharmcheck.anchors import fold as _fold
+from pharmcheck.anchors import required_literals
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
+from pharmcheck.pageview import Element, PageMarkup
 from pharmcheck.snapshot import Page, Snapshot
 from pharmcheck.urls import registered_domain
 
@@ -27,10 +31,12 @@ from pharmcheck.urls import registered_domain
 # caps bound what is done with a body; a page that hits one gets a note in the report's errors.
 MAX_TEXT_CHARS = 200_000  # visible text kept per page (a real page has 5–50k): every rule scans it
 TEXT_TAIL_CHARS = 50_000  # of which the page's last characters (footers carry address and licence)
-MAX_SOUP_CHARS = 1_000_000  # HTML given to BeautifulSoup (links, forms, controls, JSON-LD)
-MAX_SOUP_TAGS = 20_000  # start tags given to BeautifulSoup (a real page has 1–5k): the HTML is cut there
+MAX_SOUP_CHARS = 1_000_000  # HTML given to the markup parser (links, forms, controls, JSON-LD)
+MAX_MARKUP_DEPTH = 1_000  # nesting given to the markup parser (real pages: < 100); cut like MAX_SOUP_TAGS
+MAX_SOUP_TAGS = 20_000  # start tags given to the markup parser (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
 FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
+JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
 
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
@@ -83,15 +89,21 @@ class _TextCollector:
         self.parts: list[str] = []
         self.hidden = 0
         self.tags = 0  # start tags seen (to cut the HTML given to BeautifulSoup)
+        self.depth = 0
+        self.max_depth = 0  # deepest nesting seen (the markup parser's cost grows with its square)
 
     def start(self, tag: str, attrib: object) -> None:
         self.tags += 1
+        self.depth += 1
+        if self.depth > self.max_depth:
+            self.max_depth = self.depth
         if tag in _INVISIBLE:
             self.hidden += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
 
     def end(self, tag: str) -> None:
+        self.depth = max(0, self.depth - 1)
         if tag in _INVISIBLE:
             self.hidden = max(0, self.hidden - 1)
         elif tag in _BLOCK_TAGS:
@@ -139,7 +151,8 @@ def _extract(html: str) -> _Extract:
     try:
         for at in range(0, len(html), FEED_CHUNK):
             parser.feed(html[at : at + FEED_CHUNK])
-            if collector.tags > MAX_SOUP_TAGS and soup_end == limit:
+            too_many = collector.tags > MAX_SOUP_TAGS or collector.max_depth > MAX_MARKUP_DEPTH
+            if too_many and soup_end == limit:
                 soup_end = min(limit, at + FEED_CHUNK)
         raw = parser.close()
     except (lxml.etree.LxmlError, ValueError):
@@ -156,13 +169,58 @@ def _extract(html: str) -> _Extract:
     return _Extract(out, soup_end, capped)
 
 
+class AnchorIndex:
+    """Every anchor word of the rule pack's patterns in one Aho-Corasick automaton (pyahocorasick).
+
+    One pass over a page's text finds which anchors occur; a pattern none of whose anchors occurs
+    is not run on that page. Anchors are learnt as rules ask (the first page of a process checks
+    new ones with ``str.find``) and the automaton is rebuilt before the next page. One index per
+    rule pack (``Knowledge.cache``), shared by the threads that judge with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: frozenset[str] = frozenset()
+        self._pending: set[str] = set()
+        self._automaton: Any = None
+
+    def learn(self, anchors: frozenset[str]) -> None:
+        if not anchors <= self._known:
+            with self._lock:
+                self._pending |= anchors - self._known
+
+    def present(self, hay: str) -> tuple[frozenset[str], set[str]]:
+        """(anchors the automaton knows, those of them that occur in ``hay``)."""
+        with self._lock:
+            if self._pending:
+                import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+
+                self._known = self._known | self._pending
+                self._pending = set()
+                automaton = ahocorasick.Automaton()
+                for word in self._known:
+                    automaton.add_word(word, word)
+                automaton.make_automaton()
+                self._automaton = automaton
+            automaton, known = self._automaton, self._known
+        found: set[str] = set()
+        if automaton is not None and hay:
+            for _, word in automaton.iter(hay):
+                found.add(word)
+        return known, found
+
+
 class ParsedPage:
-    def __init__(self, page: Page, site_domain: str) -> None:
+    def __init__(self, page: Page, site_domain: str, index: AnchorIndex | None = None,
+                 link_cache: dict[tuple[str, str], tuple[str, str] | None] | None = None) -> None:
         self.page = page
         self.url = page.url
         self.kind = page.kind
         self._site_domain = site_domain
         self._may: dict[re.Pattern[str], bool] = {}  # may_match answers
+        self._index = index or AnchorIndex()
+        self._link_cache = link_cache if link_cache is not None else {}
+        self._present: dict[bool, tuple[frozenset[str], set[str]]] = {}  # folded? -> (covered, found)
 
     @cached_property
     def _extract(self) -> _Extract:
@@ -171,37 +229,44 @@ class ParsedPage:
     @cached_property
     def notes(self) -> list[str]:
         """Which work caps this page hit (shown in the report's errors): judged on part of it."""
-        out = []
+        return [f"{self.url}: {cut['skipped']}" for cut in self.truncation]
+
+    @cached_property
+    def truncation(self) -> list[dict[str, Any]]:
+        """What caps cut from judging this page (``Report.truncated`` entries)."""
+        out: list[dict[str, Any]] = []
         html = self.page.html or ""
+        if self.page.truncated:
+            out.append({"cap": "body_bytes", "url": self.url,
+                        "skipped": "body cut at the size limit (the rest was not fetched)"})
         if self._extract.soup_end < len(html):
             cut_by_tags = self._extract.soup_end < MAX_SOUP_CHARS
-            why = f"{MAX_SOUP_TAGS} elements" if cut_by_tags else f"{MAX_SOUP_CHARS} characters"
-            out.append(f"{self.url}: markup read up to {why} (links, forms and controls after it ignored)")
+            why = (f"{MAX_SOUP_TAGS} elements or {MAX_MARKUP_DEPTH} levels of nesting" if cut_by_tags
+                   else f"{MAX_SOUP_CHARS} characters")
+            out.append({"cap": "markup", "url": self.url,
+                        "skipped": f"markup read up to {why} (links, forms and controls after it ignored)"})
         if self._extract.text_capped:
-            out.append(f"{self.url}: text read in part (first {MAX_TEXT_CHARS - TEXT_TAIL_CHARS} and last "
-                       f"{TEXT_TAIL_CHARS} characters)")
+            out.append({"cap": "text_window", "url": self.url,
+                        "skipped": f"text read in part (first {MAX_TEXT_CHARS - TEXT_TAIL_CHARS} and last "
+                                   f"{TEXT_TAIL_CHARS} characters)"})
         return out
 
     @cached_property
-    def soup(self) -> BeautifulSoup:
-        """The page's markup, cut at MAX_SOUP_CHARS characters or MAX_SOUP_TAGS start tags."""
+    def soup(self) -> PageMarkup:
+        """The markup (one lexbor parse), cut at MAX_SOUP_CHARS characters or MAX_SOUP_TAGS start tags."""
         html = self.page.html or ""
-        return BeautifulSoup(html[: self._extract.soup_end], "lxml")
+        return PageMarkup(html[: self._extract.soup_end])
 
-    @cached_property
-    def elements(self) -> list[Tag]:
-        """Every element of the soup in document order: one traversal that all rules share
-        (instead of one ``soup.find_all`` pass per rule)."""
-        return [t for t in self.soup.descendants if isinstance(t, Tag)]
+    @property
+    def elements(self) -> list[Element]:
+        """Every element in document order: one traversal that all rules share."""
+        return self.soup.elements
 
-    @cached_property
-    def _by_name(self) -> dict[str, list[Tag]]:
-        out: dict[str, list[Tag]] = {}
-        for t in self.elements:
-            out.setdefault(t.name, []).append(t)
-        return out
+    @property
+    def _by_name(self) -> dict[str, list[Element]]:
+        return self.soup.by_name
 
-    def named(self, *names: str) -> list[Tag]:
+    def named(self, *names: str) -> list[Element]:
         """Elements with one of ``names``, in document order (``soup.find_all(names)``)."""
         if len(names) == 1:
             return self._by_name.get(names[0], [])
@@ -224,7 +289,7 @@ class ParsedPage:
     @cached_property
     def lang(self) -> str:
         html = self.soup.find("html")
-        if isinstance(html, Tag):
+        if html is not None:
             value = html.get("lang") or html.get("xml:lang") or ""
             if isinstance(value, str):
                 return value.split("-")[0].strip().lower()
@@ -261,6 +326,42 @@ class ParsedPage:
             b += 1
         return ("…" if a > 0 else "") + " ".join(text[a:b].split()) + ("…" if b < len(text) else "")
 
+    def _resolve(self, href: str) -> tuple[str, str] | None:
+        """(absolute URL without fragment, its registered domain) of an http(s) link, else None.
+
+        Navigation repeats on every page of a site: hrefs whose result depends only on the page's
+        origin (``/path``, ``https://host/…``) are resolved once per site (``Site`` shares the cache).
+        """
+        if href.startswith(("http://", "https://")):
+            key = ("", href)
+        elif href.startswith("/") and not href.startswith("//"):
+            key = (self._origin, href)
+        else:
+            key = (self.url, href)
+        cache = self._link_cache
+        if key in cache:
+            return cache[key]
+        result: tuple[str, str] | None = None
+        try:
+            absolute = urljoin(self.url, href).split("#", 1)[0]
+            parts = urlsplit(absolute)
+            if parts.scheme in ("http", "https") and parts.hostname:
+                result = (absolute, registered_domain(parts.hostname))
+        except ValueError:
+            result = None
+        if len(cache) > 20_000:
+            cache.clear()
+        cache[key] = result
+        return result
+
+    @cached_property
+    def _origin(self) -> str:
+        try:
+            parts = urlsplit(self.url)
+        except ValueError:
+            return self.url
+        return f"{parts.scheme}://{parts.netloc}"
+
     @cached_property
     def links(self) -> list[Link]:
         out: list[Link] = []
@@ -271,13 +372,10 @@ class ParsedPage:
             href = href.strip().replace("\\", "/")  # browsers read "https:\\host\\x" as "https://host/x"
             if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
                 continue
-            try:
-                absolute = urljoin(self.url, href).split("#", 1)[0]
-                parts = urlsplit(absolute)
-            except ValueError:
+            resolved = self._resolve(href)
+            if resolved is None:
                 continue
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                continue
+            absolute, domain = resolved
             images = []
             for img in a.find_all("img"):
                 for attr in ("src", "alt", "title"):
@@ -288,7 +386,7 @@ class ParsedPage:
                 Link(
                     url=absolute,
                     text=" ".join(a.get_text(" ").split())[:200],
-                    same_site=registered_domain(parts.hostname) == self._site_domain,
+                    same_site=domain == self._site_domain,
                     images=images,
                 )
             )
@@ -319,9 +417,19 @@ class ParsedPage:
         """False only when ``pattern`` certainly has no match in ``text`` (see :func:`anchors`)."""
         known = self._may.get(pattern)
         if known is None:
-            wanted = anchors(pattern)
-            hay = self._folded if wanted and pattern.flags & re.IGNORECASE else self.text
-            known = self._may[pattern] = wanted is None or any(a in hay for a in wanted)
+            wanted = anchors(pattern) if isinstance(pattern, re.Pattern) else None  # RE2: no prefilter
+            if wanted is None:
+                known = True
+            else:
+                folded = bool(pattern.flags & re.IGNORECASE)
+                hay = self._folded if folded else self.text
+                self._index.learn(wanted)
+                entry = self._present.get(folded)
+                if entry is None:
+                    entry = self._present[folded] = self._index.present(hay)
+                covered, found = entry
+                known = not wanted.isdisjoint(found) or any(a in hay for a in wanted - covered)
+            self._may[pattern] = known
         return known
 
     def search(self, pattern: re.Pattern[str]) -> Iterator[Hit]:
@@ -334,10 +442,18 @@ class ParsedPage:
 class Site:
     """The snapshot plus parsed pages and the rule pack: the single input of every rule."""
 
-    def __init__(self, snapshot: Snapshot, kb: Knowledge) -> None:
+    def __init__(self, snapshot: Snapshot, kb: Knowledge, budget_s: float | None = None) -> None:
         self.snapshot = snapshot
         self._skipped: list[str] = []  # pages past MAX_SITE_HTML_CHARS
         self.kb = kb
+        self.budget_s = JUDGE_BUDGET_S if budget_s is None else budget_s
+        self._deadline = time.thread_time() + self.budget_s  # CPU time: a loaded machine cuts nothing more
+        self.budget_cut: list[str] = []  # what the judging budget skipped (rules, pages)
+        index = kb.cache.get("site.anchor_index")
+        if not isinstance(index, AnchorIndex):
+            index = kb.cache["site.anchor_index"] = AnchorIndex()
+        self._anchor_index = index
+        self._link_cache: dict[tuple[str, str], tuple[str, str] | None] = {}  # one site's resolved hrefs
         self.domain = snapshot.registered_domain or registered_domain(
             urlsplit(snapshot.final_url or snapshot.url).hostname or ""
         )
@@ -356,22 +472,49 @@ class Site:
                 self._skipped.append(p.url)
                 continue
             spent += len(p.html)
-            out.append(ParsedPage(p, self.domain))
+            out.append(ParsedPage(p, self.domain, self._anchor_index, self._link_cache))
         return out
 
     def search(self, pattern: re.Pattern[str], kinds: Iterable[str] | None = None) -> Iterator[Hit]:
         wanted = set(kinds) if kinds is not None else None
         for page in self.pages:
             if wanted is None or page.kind in wanted:
+                if self.out_of_budget(f"a search on {page.url}"):
+                    return
                 yield from page.search(pattern)
+
+    def out_of_budget(self, what: str) -> bool:
+        """True once the judging budget is spent; ``what`` (the work not done) is recorded."""
+        if time.thread_time() < self._deadline:
+            return False
+        if len(self.budget_cut) < 50:
+            self.budget_cut.append(what)
+        return True
+
+    @property
+    def truncation(self) -> list[dict[str, Any]]:
+        """Everything a cap cut from judging (``Report.truncated``): the verdict rests on part of the site."""
+        cuts = [c for p in self.pages for c in p.truncation]
+        if self._skipped:
+            first = self._skipped[0]
+            cuts.append({"cap": "site_html", "url": first,
+                         "skipped": f"{len(self._skipped)} page(s) not judged: the site's pages exceed "
+                                    f"{MAX_SITE_HTML_CHARS} characters of HTML (first skipped: {first})"})
+        if self.budget_cut:
+            more = len(self.budget_cut) - 5
+            cuts.append({"cap": "judging_budget", "url": "",
+                         "skipped": f"judging stopped after {self.budget_s:g} s: "
+                                    + "; ".join(self.budget_cut[:5])
+                                    + (f" and {more} more" if more > 0 else "")})
+        return cuts
 
     @property
     def notes(self) -> list[str]:
         """Work caps hit while judging (pages read so far), for the report's errors."""
         notes = [n for p in self.pages for n in p.notes]
-        if self._skipped:
-            notes.append(f"{len(self._skipped)} page(s) not judged: the site's pages exceed "
-                         f"{MAX_SITE_HTML_CHARS} characters of HTML (first skipped: {self._skipped[0]})")
+        for cut in self.truncation:
+            if cut["cap"] in ("site_html", "judging_budget"):
+                notes.append(str(cut["skipped"]))
         return notes
 
     @cached_property
@@ -390,8 +533,10 @@ class Site:
         evidence: Iterable[Evidence] = (),
         **data: Any,
     ) -> Finding:
-        """A finding with name and severity from the rule pack (points come from scoring)."""
+        """A finding with name and severity from the rule pack (points come from scoring);
+        ``result`` is its named outcome in the score table (``licence-absent`` …)."""
         meta = self.kb.rule(rule_id)
+        result = str(data.pop("result", "") or "")
         return Finding(
             id=meta.id,
             name=meta.name,
@@ -400,95 +545,24 @@ class Site:
             severity=Severity(meta.severity),
             evidence=list(evidence)[:5],
             data=dict(data),
+            result=result,
         )
 
 
 # --- a literal prefilter: skip a regex scan that cannot match ------------------------------
 #
-# Most rule patterns are alternations of phrases, each containing a literal word. Finding
-# none of those words with ``str.find`` (memchr speed) proves the regex cannot match, which
-# is most scans on most pages. The test is exact: a pattern gets a prefilter only when every
-# match must contain one of its anchors, and case-insensitive anchors are looked up in
-# ``text.lower()`` only when that equals per-character simple case folding (the rule ``re``
-# uses); texts with the few characters where they differ always get the full scan.
+# Most rule patterns are alternations of phrases, each containing a literal word. Finding none of
+# those words in the page proves the regex cannot match, which is most scans on most pages. The
+# words come from pharmcheck.anchors (a reader of regex syntax, no private ``re`` API); the page is
+# searched for all of them at once (AnchorIndex, Aho-Corasick); case-insensitive patterns compare
+# folded text (anchors.fold).
 
-MIN_ANCHOR = 3  # shorter anchors hit nearly every page: not worth the lookup
-MAX_ANCHORS = 400
 _ANCHORS: dict[tuple[str, int], frozenset[str] | None] = {}
 
 
-def _fold_classes() -> dict[int, str]:
-    """Characters ``re.IGNORECASE`` treats as equal beyond simple lower case (ı/i, ſ/s, µ/μ …),
-    each mapped to one representative of its class (``re._casefix`` lists them)."""
-    from re import _casefix  # type: ignore[attr-defined]
-
-    rep: dict[int, int] = {}
-    for k, vs in _casefix._EXTRA_CASES.items():
-        members = {k, *vs}
-        for m in list(members):
-            members.add(rep.get(m, m))
-        low = min(members)
-        for m in list(rep):
-            if rep[m] in members:
-                members.add(m)
-        for m in members:
-            rep[m] = low
-    return {m: chr(r) for m, r in rep.items() if m != r}
-
-
-_FOLD = _fold_classes()
-_FOLD_NEEDED = re.compile("[" + re.escape("".join(map(chr, _FOLD))) + "]")
-
-
 def fold(text: str) -> str:
-    """Case folding as ``re.IGNORECASE`` compares characters, one character for one character:
-    simple lower case (İ is lowered to a plain i, as ``re`` does), then one representative per
-    class of equal characters."""
-    low = text.replace("\u0130", "i").lower()
-    return low.translate(_FOLD) if _FOLD_NEEDED.search(low) else low
-
-
-def _required(items: Any, icase: bool) -> list[str] | None:
-    """Literals one of which every match of the parsed sequence contains (None: unknown)."""
-    from re import _constants as c  # type: ignore[attr-defined]
-
-    best: list[str] | None = None
-    run: list[str] = []
-
-    def better(cand: list[str] | None) -> None:
-        nonlocal best
-        if not cand or min(len(a) for a in cand) < MIN_ANCHOR or len(cand) > MAX_ANCHORS:
-            return
-        if best is None or (min(len(a) for a in cand), -len(cand)) > (min(len(a) for a in best), -len(best)):
-            best = cand
-
-    for op, av in items:
-        if op is c.LITERAL:
-            ch = chr(av)
-            low = fold(ch) if icase else ch
-            if len(low) != 1:
-                return None
-            run.append(low)
-            continue
-        better(["".join(run)] if run else None)
-        run = []
-        if op is c.SUBPATTERN:
-            if av[1] or av[2]:  # inline flags change the case rule
-                return None
-            better(_required(av[3], icase))
-        elif op is c.BRANCH:
-            alts: list[str] = []
-            for alt in av[1]:
-                got = _required(alt, icase)
-                if got is None:
-                    alts = []
-                    break
-                alts.extend(got)
-            better(sorted(set(alts)) if alts else None)
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
-            better(_required(av[2], icase))
-    better(["".join(run)] if run else None)
-    return best
+    """Case folding as ``re.IGNORECASE`` compares characters (see :func:`pharmcheck.anchors.fold`)."""
+    return _fold(text)
 
 
 def anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
@@ -496,16 +570,7 @@ def anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
     key = (pattern.pattern, pattern.flags)
     if key in _ANCHORS:
         return _ANCHORS[key]
-    result: frozenset[str] | None = None
-    if not pattern.flags & re.LOCALE:
-        try:
-            from re import _parser  # type: ignore[attr-defined]
-
-            icase = bool(pattern.flags & re.IGNORECASE)
-            got = _required(_parser.parse(pattern.pattern, pattern.flags), icase)
-            result = frozenset(got) if got else None
-        except Exception:  # an unparsable pattern simply gets no prefilter
-            result = None
+    result = required_literals(pattern.pattern, pattern.flags)
     if len(_ANCHORS) > 4096:
         _ANCHORS.clear()
     _ANCHORS[key] = result

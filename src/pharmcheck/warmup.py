@@ -31,5 +31,6 @@ def warm() -> None:
 
 
 warm()
+warm()  # the second pass builds the anchor automaton from every anchor the first learnt (AnchorIndex)
 # Keep the collector from touching (and so copying) the shared objects in every forked child.
 gc.freeze()

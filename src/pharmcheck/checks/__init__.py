@@ -63,6 +63,8 @@ def registered() -> list[RegisteredCheck]:
 def run_checks(site: Site) -> list[Finding]:
     findings: list[Finding] = []
     for reg in registered():
+        if site.out_of_budget("rules " + ", ".join(reg.ids)):  # Report.truncated says which
+            continue
         try:
             findings.extend(reg.func(site))
         except Exception as exc:  # a rule bug must not lose the site

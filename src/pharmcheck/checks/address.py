@@ -80,18 +80,18 @@ class _Compiled:
     default_region: str
 
 
-def _opt(pattern: Any) -> re.Pattern[str] | None:
-    return re.compile(pattern) if isinstance(pattern, str) and pattern else None
+def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
+    return kb.regex(pattern) if isinstance(pattern, str) and pattern else None
 
 
 def _compile(kb: Knowledge) -> _Compiled:
     data = kb.family("address")
-    styles = {name: re.compile(entry["pattern"]) for name, entry in data.get("street_style", {}).items()}
+    styles = {name: kb.regex(entry["pattern"]) for name, entry in data.get("street_style", {}).items()}
     formats = tuple(
         _Format(
             country=str(f["country"]).upper(),
-            locality=re.compile(f["locality"]),
-            postcode=re.compile(f["postcode"]),
+            locality=kb.regex(f["locality"]),
+            postcode=kb.regex(f["postcode"]),
             streets=tuple(styles[name] for name in f.get("street", []) if name in styles),
         )
         for f in data.get("format", [])
@@ -99,9 +99,9 @@ def _compile(kb: Knowledge) -> _Compiled:
     return _Compiled(
         formats=formats,
         all_streets=tuple(styles.values()),
-        mailbox=tuple((str(m["kind"]), re.compile(m["pattern"])) for m in data.get("mailbox", [])),
-        no_address=_opt(data.get("no_address")),
-        phone_words=_opt(data.get("phone_words")),
+        mailbox=tuple((str(m["kind"]), kb.regex(m["pattern"])) for m in data.get("mailbox", [])),
+        no_address=_opt(kb, data.get("no_address")),
+        phone_words=_opt(kb, data.get("phone_words")),
         window_before=int(data.get("window_before", 4)),
         window_after=int(data.get("window_after", 1)),
         max_distance=int(data.get("max_distance", 320)),
@@ -507,14 +507,16 @@ def physical_address(site: Site) -> Iterator[Finding]:
         best = result.physical[0]
         where = best.country or "country unknown"
         message = f"physical address found ({where}, {best.source}): {best.text}"
-        yield site.finding("PC201", Outcome.PASS, message, [a.evidence for a in result.physical[:3]],
+        yield site.finding("PC201", Outcome.PASS, message, result="address-found",
+                           evidence=[a.evidence for a in result.physical[:3]],
                            country=best.country, address=best.text, source=best.source)
         return
     if result.mailboxes:
         best = result.mailboxes[0]
         label = MAILBOX_LABEL.get(best.mailbox, best.mailbox)
         message = f"the only address is a {label} address, not a physical pharmacy address: {best.text}"
-        yield site.finding("PC201", Outcome.WARN, message, [a.evidence for a in result.mailboxes[:3]],
+        yield site.finding("PC201", Outcome.WARN, message, result="address-mailbox-only",
+                           evidence=[a.evidence for a in result.mailboxes[:3]],
                            country=best.country, address=best.text, source=best.source, mailbox=best.mailbox)
         return
     message = f"no physical address found on {result.pages_checked} pages checked"
@@ -522,7 +524,8 @@ def physical_address(site: Site) -> Iterator[Finding]:
     if result.says_none is not None:
         message += "; the site says it has no physical address"
         evidence.insert(0, result.says_none)
-    yield site.finding("PC201", Outcome.FAIL, message, evidence, pages_checked=result.pages_checked)
+    yield site.finding("PC201", Outcome.FAIL, message, evidence, result="address-absent",
+                       pages_checked=result.pages_checked)
 
 
 # --------------------------------------------------------------------------------------------
@@ -618,7 +621,8 @@ def phone(site: Site) -> Iterator[Finding]:
         _text_numbers(page, c, region, found, seen)
     if not found:
         message = f"no valid telephone number found on {len(pages)} pages checked"
-        yield site.finding("PC202", Outcome.FAIL, message, _checked_evidence(site, "no telephone number"),
+        yield site.finding("PC202", Outcome.FAIL, message, result="phone-absent",
+                           evidence=_checked_evidence(site, "no telephone number"),
                            region=region)
         return
     numbers = list(found.values())[:10]
@@ -633,6 +637,7 @@ def phone(site: Site) -> Iterator[Finding]:
             mismatch = True
             countries = ", ".join(sorted({n.country or "?" for n in numbers}))
             message += f"; phone country ({countries}) differs from the address country ({address_country})"
-    yield site.finding("PC202", Outcome.PASS, message, [n.evidence for n in numbers[:5]],
+    yield site.finding("PC202", Outcome.PASS, message, result="phone-found",
+                       evidence=[n.evidence for n in numbers[:5]],
                        numbers=[{"e164": n.e164, "country": n.country} for n in numbers],
                        mismatch=mismatch, address_country=address_country)

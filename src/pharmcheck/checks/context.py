@@ -141,6 +141,8 @@ def find_affirmed(
     for page in pages if pages is not None else site.pages:
         if wanted is not None and page.kind not in wanted:
             continue
+        if site.out_of_budget(f"matching on {page.url}"):
+            return
         if use_context and education_page(page, ctx):
             continue
         text = page.text

@@ -140,7 +140,7 @@ def operator_names(site: Site) -> list[tuple[str, Evidence]]:
     out: list[tuple[str, Evidence]] = []
     seen: set[str] = set()
     for raw in data.get("operator_patterns", []):
-        pattern = re.compile(raw)
+        pattern = site.kb.regex(str(raw))
         for hit in site.search(pattern):
             name = " ".join(hit.match.group(1).split()).strip(" .-")
             if name and name.lower() not in seen:
@@ -226,7 +226,7 @@ def redirect_chain(site: Site) -> Iterator[Finding]:
 @check("PC605")
 def offsite_checkout(site: Site) -> Iterator[Finding]:
     data = site.kb.family("domain")
-    pattern = re.compile(str(data.get("checkout", r"(?i)\bcheckout\b")))
+    pattern = site.kb.regex(str(data.get("checkout", r"(?i)\bcheckout\b")))
     payment = {str(d) for d in data.get("payment_domains", [])}
     ours = {d for d in (site.domain, site.snapshot.start_registered_domain) if d}
 

@@ -52,7 +52,7 @@ def _build(kb: Knowledge) -> IdentityData:
             prints.append(
                 Fingerprint(
                     str(fp.get("name", "")),
-                    tuple(re.compile(r) for r in as_strs(fp.get("all"))),
+                    tuple(kb.regex(r) for r in as_strs(fp.get("all"))),
                     str(fp.get("source", "")),
                 )
             )
@@ -70,7 +70,7 @@ def _build(kb: Knowledge) -> IdentityData:
         affixes=re.compile("^(?:" + "|".join(re.escape(a) for a in affixes) + ")*$")
         if affixes
         else re.compile("^$"),
-        copyright=re.compile(str(cr.get("regex", r"©\s*([^\n]{2,60})"))),
+        copyright=kb.regex(str(cr.get("regex", r"©\s*([^\n]{2,60})"))),
         drop_words=frozenset(w.lower() for w in as_strs(cr.get("drop_words"))),
     )
 

@@ -87,15 +87,15 @@ def _build(kb: Knowledge) -> LicencePatterns:
             id=str(entry.get("id", f"scheme{i}")),
             jurisdiction=str(entry.get("jurisdiction", "")),
             authority=str(entry.get("authority", "")),
-            formats=tuple(re.compile(f) for f in str_list(entry, "formats")),
+            formats=tuple(kb.regex(f) for f in str_list(entry, "formats")),
             format_label=str(entry.get("format_label", "")),
             strict=bool(entry.get("strict", False)),
-            shapes=tuple(re.compile(f) for f in str_list(entry, "shapes")),
+            shapes=tuple(kb.regex(f) for f in str_list(entry, "shapes")),
             checksum=str(entry.get("checksum", "")),
             number_required=bool(entry.get("number_required", True)),
             state_lookup=bool(entry.get("state_lookup", False)),
             authority_markers=compile_phrases(markers) if markers else None,
-            register_link=re.compile(link) if isinstance(link, str) and link else None,
+            register_link=kb.regex(link) if isinstance(link, str) and link else None,
             claim_jurisdictions=tuple(subs),
         ))
         sources = sorted({phrase_pattern(p) for p in phrases}, key=len, reverse=True)
@@ -105,14 +105,14 @@ def _build(kb: Knowledge) -> LicencePatterns:
     return LicencePatterns(
         schemes=tuple(schemes),
         claims=re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE) if groups else None,
-        markers=re.compile(str(d.get("number_markers", r"(?i)\bno\b|#|:|\bnumber\b"))),
-        stop=re.compile(str(d.get("gap_stopwords", r"(?i)\b(?:tel|phone|fax)\b"))),
+        markers=kb.regex(str(d.get("number_markers", r"(?i)\bno\b|#|:|\bnumber\b"))),
+        stop=kb.regex(str(d.get("gap_stopwords", r"(?i)\b(?:tel|phone|fax)\b"))),
         max_gap=int(d.get("max_gap", 80)),
         licensed=compile_phrases(str_list(d, "licensed_phrases")),
         generic=compile_phrases(str_list(d, "generic_claims")),
         unknown=compile_phrases(str_list(d, "unknown_bodies")),
         unknown_exceptions=compile_phrases(str_list(d, "unknown_exceptions")),
-        unknown_negators=re.compile(str(d.get("unknown_negators", r"(?i)\b(?:beware|fake|not|never)\b"))),
+        unknown_negators=kb.regex(str(d.get("unknown_negators", r"(?i)\b(?:beware|fake|not|never)\b"))),
         states=tuple(
             (re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE), str(code))
             for code, name in (states.items() if isinstance(states, Mapping) else [])
@@ -345,6 +345,7 @@ def licence_number(site: Site) -> Iterator[Finding]:
         c = bad[0]
         message = c.problem or f"malformed {_describe(c)}"
         yield site.finding("PC301", Outcome.FAIL, message, [b.evidence for b in bad],
+                           result="licence-malformed",
                            jurisdiction=c.jurisdiction, number=c.number, authority=c.authority,
                            format_ok=False, claims=data_claims)
         return
@@ -357,6 +358,7 @@ def licence_number(site: Site) -> Iterator[Finding]:
             message = (f"licence from {c.authority} ({c.jurisdiction}) named; "
                        "not yet verified against the register")
         yield site.finding("PC301", Outcome.PASS, message, [g.evidence for g in good],
+                           result="licence-wellformed",
                            jurisdiction=c.jurisdiction, number=c.number, authority=c.authority,
                            format_ok=True, verified=False, claims=data_claims)
         return
@@ -364,7 +366,8 @@ def licence_number(site: Site) -> Iterator[Finding]:
         g = generic[0]
         yield site.finding("PC301", Outcome.WARN,
                            f"licence number {g.number} names no licensing authority, so it cannot be checked",
-                           [x.evidence for x in generic], jurisdiction="", number=g.number, authority="",
+                           [x.evidence for x in generic], result="licence-authority-unnamed",
+                           jurisdiction="", number=g.number, authority="",
                            format_ok=None, claims=data_claims)
         return
     unsure = [c for c in claims if c.format_ok is None and c.number and c.problem]
@@ -379,17 +382,19 @@ def licence_number(site: Site) -> Iterator[Finding]:
         c = named[0]
         yield site.finding("PC301", Outcome.WARN,
                            f"names {_describe(c)} but shows no licence or registration number",
-                           [n.evidence for n in named], jurisdiction=c.jurisdiction, number="",
+                           [n.evidence for n in named], result="licence-number-absent",
+                           jurisdiction=c.jurisdiction, number="",
                            authority=c.authority, format_ok=None, claims=data_claims)
         return
     if licensed:
         yield site.finding("PC301", Outcome.WARN,
                            "claims to be licensed but shows no licence number and names no authority",
-                           licensed,
+                           licensed, result="licence-claimed-only",
                            jurisdiction="", number="", authority="", format_ok=None, claims=[])
         return
     if not analyse(site).pharmacy:
         yield site.finding("PC301", Outcome.SKIP, "not a pharmacy and no licence claimed")
         return
     yield site.finding("PC301", Outcome.FAIL, "no licence or registration number found",
+                       result="licence-absent",
                        jurisdiction="", number="", authority="", format_ok=None, claims=[])

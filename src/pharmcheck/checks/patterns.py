@@ -10,6 +10,7 @@ matches do not count. Enough distinct matches give ``outcome_on_match``, otherwi
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pharmcheck.checks.context import find_affirmed
 from pharmcheck.checks.textmatch import compile_by_lang, compile_phrases, per_kb
 from pharmcheck.findings import Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge, RuleMeta
+from pharmcheck.linear import compile_linear
 from pharmcheck.site import Site
 
 MAX_EVIDENCE = 5
@@ -28,6 +30,7 @@ MAX_EVIDENCE = 5
 class PatternRule:
     meta: RuleMeta
     patterns: dict[str, re.Pattern[str]]
+    linear: dict[str, re.Pattern[str]]  # a user pack's regexes, run by RE2 (pharmcheck.linear)
     negators: dict[str, re.Pattern[str]]
     kinds: tuple[str, ...]
     on_match: str
@@ -49,18 +52,24 @@ def _combine(phrases: list[str], regexes: list[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(sources), re.IGNORECASE)
 
 
-def compile_rule(meta: RuleMeta) -> PatternRule:
+def compile_rule(meta: RuleMeta, untrusted: frozenset[str] | set[str] = frozenset()) -> PatternRule:
     spec = meta.spec
     phrases: dict[str, list[str]] = spec.get("patterns", {})
     regexes: dict[str, list[str]] = spec.get("regex", {})
     patterns: dict[str, re.Pattern[str]] = {}
+    linear: dict[str, re.Pattern[str]] = {}
     for lang in sorted(set(phrases) | set(regexes)):
-        pattern = _combine(phrases.get(lang, []), regexes.get(lang, []))
+        ours = [r for r in regexes.get(lang, []) if r not in untrusted]
+        theirs = [r for r in regexes.get(lang, []) if r in untrusted]
+        pattern = _combine(phrases.get(lang, []), ours)
         if pattern is not None:
             patterns[lang] = pattern
+        if theirs:
+            linear[lang] = compile_linear("|".join(f"(?:{r})" for r in theirs), re.IGNORECASE)
     return PatternRule(
         meta=meta,
         patterns=patterns,
+        linear=linear,
         negators=compile_by_lang(spec.get("negators", {})),
         kinds=tuple(spec.get("kinds", ())),
         on_match=str(spec.get("outcome_on_match", "fail")),
@@ -78,7 +87,9 @@ def pattern_rules(kb: Knowledge) -> list[PatternRule]:
         kb,
         "patterns.rules",
         lambda k: [
-            compile_rule(m) for m in sorted(k.rules.values(), key=lambda m: m.id) if m.kind == "pattern"
+            compile_rule(m, k.untrusted)
+            for m in sorted(k.rules.values(), key=lambda m: m.id)
+            if m.kind == "pattern"
         ],
     )
 
@@ -89,7 +100,11 @@ def run_rule(site: Site, rule: PatternRule) -> Iterator[Finding]:
         return
     hits = []
     distinct: dict[str, None] = {}
-    for hit in find_affirmed(site, rule.patterns, rule.kinds or None, rule.context, rule.negators):
+    found = find_affirmed(site, rule.patterns, rule.kinds or None, rule.context, rule.negators)
+    if rule.linear:
+        found = itertools.chain(found, find_affirmed(site, rule.linear, rule.kinds or None, rule.context,
+                                                     rule.negators))
+    for hit in found:
         hits.append(hit)
         distinct.setdefault(" ".join(hit.text.lower().split())[:80])
         if len(hits) >= 50:

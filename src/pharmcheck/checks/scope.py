@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bs4 import Tag
-
 from pharmcheck.checks import check
 from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
+from pharmcheck.pageview import Element
 from pharmcheck.site import ParsedPage, Site
 
 MAX_CONTROLS = 800  # per page: buttons, inputs and links examined (carts sit in headers)
@@ -77,7 +76,7 @@ def _build(kb: Knowledge) -> ScopePatterns:
         prescriber_words=compile_all(lang_table(d, "shared_prescription_words")),
         self_sale=compile_all(lang_table(d, "self_sale")),
         pharmacy_name=compile_phrases(str_list(d, "pharmacy_names")),
-        price=re.compile(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
+        price=kb.regex(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
         price_window=int(d.get("price_window", 140)),
         drug_types=frozenset(str_list(d, "jsonld_drug_types")),
         product_types=frozenset(str_list(d, "jsonld_product_types")),
@@ -115,7 +114,7 @@ def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]
     seen = 0
     for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
         seen += 1
-        if not isinstance(tag, Tag):
+        if not isinstance(tag, Element):
             continue
         if tag.name == "input":
             if str(tag.get("type", "")).lower() not in ("submit", "button", "image"):
@@ -186,7 +185,7 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
             scope.notes.append("commerce controls without medicines")
 
     for form in page.named("form")[:50]:
-        if isinstance(form, Tag) and form.find("input", attrs={"type": "file"}) is not None:
+        if isinstance(form, Element) and form.find("input", attrs={"type": "file"}) is not None:
             form_text = " ".join(form.get_text(" ").split())[:400]
             if pats.medicine is not None and pats.medicine.search(form_text + " " + text[:2000]):
                 scope.strong.setdefault("prescription upload form", Evidence(url, form_text or "file upload"))

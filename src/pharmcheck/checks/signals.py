@@ -79,7 +79,7 @@ def _build(kb: Knowledge) -> SignalData:
     return SignalData(
         roles=_langs(data, "pharmacist_roles"),
         registration=compile_all({k: v for k, v in lang_table(data, "registration").items() if k in LANGS}),
-        number=re.compile(str(reg.get("number_regex", r"\d{4,10}"))),
+        number=kb.regex(str(reg.get("number_regex", r"\d{4,10}"))),
         window=int(reg.get("window", 300)),
         rx_flow=_langs(data, "rx_flow"),
         rx_links=compile_all({k: v for k, v in lang_table(data, "rx_flow").items() if k in LANGS}),

@@ -31,6 +31,7 @@ from urllib3.exceptions import NewConnectionError
 
 from pharmcheck import __version__
 from pharmcheck.connguard import AddressRefused, check_peer
+from pharmcheck.fetch.comments import RAW_FACTOR, CommentSkipper
 from pharmcheck.options import ScanOptions
 
 USER_AGENT = f"pharmcheck/{__version__} (+https://github.com/pharmcheck/pharmcheck)"
@@ -435,6 +436,9 @@ class Requester:
         """Read the body into ``res`` up to ``max_bytes``; True when it was read to the end."""
         complete = False
         buf = bytearray()
+        # long HTML comments do not count against the cap (a padded page cannot hide its end)
+        skipper = CommentSkipper() if "html" in resp.headers.get("Content-Type", "").lower() else None
+        raw_read, raw_limit = 0, max_bytes * RAW_FACTOR
         try:
             while True:
                 if self._budget_end is not None and time.monotonic() >= self._budget_end:
@@ -451,7 +455,20 @@ class Requester:
                 chunk = resp.raw.read1(min(_READ_CHUNK, max_bytes - len(buf) + 1), decode_content=True)
                 if not chunk:
                     complete = True
+                    if skipper is not None:
+                        buf += skipper.feed(b"", final=True)
+                        if len(buf) > max_bytes:
+                            del buf[max_bytes:]
+                            res.truncated = True
                     break
+                if skipper is not None:
+                    raw_read += len(chunk)
+                    chunk = skipper.feed(chunk)
+                    if raw_read > raw_limit:  # mostly comment: bounded all the same
+                        buf += chunk
+                        del buf[max_bytes:]
+                        res.truncated = True
+                        break
                 buf += chunk
                 if len(buf) > max_bytes:
                     del buf[max_bytes:]
