@@ -31,7 +31,14 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -241,6 +248,11 @@ class BatchPlan:
     allowlist: Allowlist | None = None
     on_result: Callable[[Report], None] | None = None  # e.g. tests; called after the sinks
     echo_input: bool = True  # each result's ``input`` is the input line (False: keep the snapshot's)
+    # Cluster engine (pharmcheck.cluster_engine): ``remote.submit(task, payload)`` runs a whole site
+    # elsewhere and gives a Report or its dict; ``window`` sites in flight (0: computed here).
+    remote: Executor | None = None
+    task: Callable[[Any], Any] | None = None
+    window: int = 0
 
 
 def choose_processes(workers: int, total: int | None) -> int:
@@ -310,7 +322,7 @@ def run_batch(
     started = time.monotonic()
     # Sites in flight: one per fetch worker, plus a few fetched snapshots queued for each scoring
     # process so that no core waits. More would only hold snapshots in memory.
-    window = max(2, plan.workers + 2 * plan.processes)
+    window = plan.window or max(2, plan.workers + 2 * plan.processes)
     per_host = 1 if plan.per_host < 1 else plan.per_host
     threads = ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="pharmcheck-fetch")
     procs: ProcessPoolExecutor | None = None
@@ -347,7 +359,9 @@ def run_batch(
     def start(job: Job) -> None:
         if job.host is not None:
             active[job.host] += 1
-        if procs is None:
+        if plan.remote is not None and plan.task is not None:
+            inflight[plan.remote.submit(plan.task, job.payload)] = ("both", job)
+        elif procs is None:
             inflight[threads.submit(first_and_second, job.payload)] = ("both", job)
         else:
             inflight[threads.submit(plan.first, job.payload)] = ("first", job)
@@ -358,7 +372,11 @@ def run_batch(
         else:
             start(job)
 
-    def finish(job: Job, report: Report) -> None:
+    def finish(job: Job, report: Report | dict[str, Any]) -> None:
+        if isinstance(report, dict):  # from the cluster engine: the report's JSON-safe dict
+            from pharmcheck.report import Report
+
+            report = Report.from_dict(report)
         jobs.pop(job.key, None)
         for inp in job.inputs:
             emit(replace(report, input=inp) if plan.echo_input else replace(report), job.allow_host)

@@ -132,6 +132,15 @@ RulesOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="Sites in flight at once \\[default: min(32, 8×cpu)].")
 ]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="ADDRESS|local[:N]|dask",
+        help="Run on a Dask cluster: a scheduler address, local:N worker processes here, "
+        "or dask (Dask's scheduler-address). Needs pharmcheck[cluster].",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar and no summary on stderr.")]
 VerboseOpt = Annotated[
     bool, typer.Option("-v", "--verbose", help="Text output: show skipped rules and more evidence.")
@@ -245,6 +254,36 @@ def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[st
     raise typer.Exit(code)
 
 
+# --- cluster engine (pharmcheck.cluster_engine; Dask is imported only there) --------------------
+
+
+def _cluster_spec(value: str) -> Any:
+    """None for the local engine; else the parsed ``--cluster`` (flag > env > DASK_SCHEDULER_ADDRESS)."""
+    from pharmcheck.cluster_engine import ClusterError, cluster_from_env, parse_cluster
+
+    chosen = cluster_from_env(value)
+    if not chosen:
+        return None
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        die("--cluster needs Dask distributed: pip install 'pharmcheck[cluster]'")
+    try:
+        return parse_cluster(chosen)
+    except ClusterError as exc:
+        die(str(exc))
+
+
+def _run_cluster(spec: Any, items: Any, sinks: Any, plan: Any, **kwargs: Any) -> BatchStats:
+    from pharmcheck.cluster_engine import ClusterError, run_on_cluster
+
+    try:
+        stats: BatchStats = run_on_cluster(spec, items, sinks, plan, **kwargs)
+    except ClusterError as exc:
+        die(str(exc))
+    return stats
+
+
 # --- resume -----------------------------------------------------------------------------------
 
 
@@ -343,6 +382,7 @@ def scan(
         typer.Option("--allow-private", show_default=False, help="Allow loopback/private addresses."),
     ] = None,
     user_agent: Annotated[str | None, typer.Option("--user-agent", help="User-Agent header.")] = None,
+    cluster: ClusterOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -365,8 +405,10 @@ def scan(
             "offline": offline,
             "allow_private": allow_private,
             "user_agent": user_agent,
+            "cluster": cluster,
         }
     )
+    cluster_spec = _cluster_spec(cfg["cluster"])
     from pharmcheck.inputs import InputError, count_targets, iter_inputs, open_inputs
     from pharmcheck.target import TargetError, parse_target
 
@@ -440,9 +482,15 @@ def scan(
         allowlist=allow,
     )
     progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
-    stats = run_batch(
-        items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
-    )
+    if cluster_spec is not None:
+        stats = _run_cluster(
+            cluster_spec, items, sinks, plan, total=total, progress=progress, prior=prior,
+            prior_failing=prior_failing,
+        )
+    else:
+        stats = run_batch(
+            items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
+        )
     if stats.done == 0 and not prior and not stats.interrupted:
         for fh in files:
             fh.close()
