@@ -498,11 +498,73 @@ def scan(
     _finish(stats, quiet, total, files)
 
 
+def _score_warc(
+    given: list[Path],
+    cfg: Resolved,
+    output: Path | None,
+    report: list[str] | None,
+    lookups: bool,
+    cluster_spec: Any,
+    quiet: bool,
+    verbose: bool,
+) -> NoReturn:
+    """``score --warc``: one result per registered domain in the archives (pharmcheck.warc)."""
+    try:
+        from pharmcheck import warc as warcmod
+    except ImportError:
+        die("--warc needs warcio: pip install 'pharmcheck[warc]'")
+    files = warcmod.warc_files(given)
+    for f in files:
+        if not f.is_file():
+            die(f"WARC file not found: {f}")
+        try:
+            warcmod.check_warc(f)
+        except warcmod.WarcError as exc:
+            die(str(exc))
+    if not files:
+        die("no WARC files (*.warc, *.warc.gz) in the folders given")
+    from functools import partial
+
+    from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, run_batch
+    from pharmcheck.options import ScanOptions
+
+    options = ScanOptions(max_pages=int(cfg["max_pages"]), offline=not lookups, rules_dirs=cfg["rules"])
+    specs = _report_specs(cfg["format"], output, report)
+    allow = _load_allowlist(cfg["allowlist"])
+    kb = _load_kb(cfg["rules"])
+    sinks, files_out = _open_sinks(
+        specs, fail_on=cfg["fail_on"], single=False, verbose=verbose, resume_path=None
+    )
+    workers_n = min(int(cfg["workers"]), 2 * (os.cpu_count() or 1))
+    plan = BatchPlan(
+        first=warcmod.snapshot_from_payload,
+        rules_dirs=cfg["rules"],
+        kb=kb,
+        workers=workers_n,
+        processes=choose_processes(workers_n, None),
+        fail_on=cfg["fail_on"],
+        allowlist=allow,
+    )
+    progress = ProgressView(None) if sys.stderr.isatty() and not quiet else None
+    job = partial(warcmod.job_for_item, options=options)
+    items = warcmod.iter_items(files)
+    if cluster_spec is not None:
+        stats = _run_cluster(cluster_spec, items, sinks, plan, make_job=job, progress=progress)
+    else:
+        stats = run_batch(items, sinks, plan, make_job=job, progress=progress)
+    if stats.done == 0 and not stats.interrupted:
+        for fh in files_out:
+            fh.close()
+        die("no HTTP response records in the WARC files")
+    _finish(stats, quiet, None, files_out)
+
+
 @app.command()
 def score(
     snapshots: Annotated[
-        list[Path], typer.Argument(help="Snapshot JSON files (or folders of them).", show_default=False)
-    ],
+        list[Path] | None,
+        typer.Argument(help="Snapshot JSON files (or folders of them).", show_default=False),
+    ] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     report: ReportOpt = None,
@@ -510,10 +572,26 @@ def score(
     workers: WorkersOpt = None,
     allowlist: AllowOpt = None,
     rules: RulesOpt = None,
+    warc: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--warc", metavar="FILE|DIR", help="Judge archived crawls: WARC files or folders; repeatable."
+        ),
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", help="--warc: pages per site \\[default: 12].")
+    ] = None,
+    lookups: Annotated[
+        bool, typer.Option("--lookups", help="--warc: run registry/RDAP lookups (off by default).")
+    ] = False,
+    cluster: ClusterOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Judge saved snapshots again, offline (no network at all). Same outputs and exit codes as scan."""
+    """Judge saved snapshots again, offline (no network at all). Same outputs and exit codes as scan.
+
+    With --warc, judge the sites in archived crawls (WARC): one result per registered domain.
+    """
     cfg = _settings(
         {
             "format": format,
@@ -521,8 +599,17 @@ def score(
             "workers": workers,
             "allowlist": allowlist,
             "rules": tuple(rules) if rules else None,
+            "max_pages": max_pages,
+            "cluster": cluster,
         }
     )
+    cluster_spec = _cluster_spec(cfg["cluster"])
+    if warc:
+        if snapshots:
+            die("give snapshot files or --warc, not both")
+        _score_warc(warc, cfg, output, report, lookups, cluster_spec, quiet, verbose)
+    if not snapshots:
+        die("no snapshot files given (or --warc FILE)")
     paths: list[Path] = []
     for p in snapshots:
         if p.is_dir():
@@ -564,7 +651,12 @@ def score(
     )
     progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
     items = (InputItem(str(p)) for p in paths)
-    stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
+    if cluster_spec is not None:
+        stats = _run_cluster(
+            cluster_spec, items, sinks, plan, make_job=job, total=len(paths), progress=progress
+        )
+    else:
+        stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
     _finish(stats, quiet, len(paths), files)
 
 
