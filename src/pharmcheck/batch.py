@@ -14,7 +14,7 @@ Why this shape:
   crawler fetches one page at a time per site and paces requests per host with
   ``--rate-limit``; when a rate limit is set, ``per_host`` is 1 so the pace holds per host.
 - Duplicated inputs are scanned once; every input line still gets its own result (the
-  same report with its own ``input``). Finished reports are spilled to a temporary file
+  same report with its own ``input``). Finished reports are spilled to a temporary SQLite file
   so a duplicate far down a long list does not need the report kept in memory.
 - Anything raised while scanning one site becomes that site's ``error`` result.
 - SIGINT/SIGTERM: stop reading input, cancel what has not started, give running sites a
@@ -26,7 +26,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import tempfile
+import sqlite3
 import threading
 import time
 from collections import Counter, deque
@@ -43,7 +43,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from pharmcheck.inputs import Allowlist, InputItem
 from pharmcheck.reporters import NOT_SCANNED, RunInfo, Sink, fails
@@ -151,38 +151,47 @@ def _process_pool(size: int) -> ProcessPoolExecutor:
 
 
 class ResultStore:
-    """Finished reports by job key, spilled to a temporary file (for duplicate inputs)."""
+    """Finished reports by job key, in a private temporary SQLite file (for duplicate inputs).
+
+    Both the keys and the reports live on disk, so a list of a million lines costs the client
+    no memory per line; SQLite deletes the file when the store is closed.
+    """
 
     def __init__(self) -> None:
-        self._file: IO[bytes] | None = None
-        self._index: dict[Hashable, tuple[int, int]] = {}
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = sqlite3.connect("", check_same_thread=False)  # "": a temporary on-disk database
+            self._db.execute("PRAGMA journal_mode=OFF")
+            self._db.execute("PRAGMA synchronous=OFF")
+            self._db.execute("CREATE TABLE done (key TEXT PRIMARY KEY, report BLOB NOT NULL)")
+        return self._db
 
     def __contains__(self, key: Hashable) -> bool:
-        return key in self._index
+        if self._db is None:
+            return False
+        return self._db.execute("SELECT 1 FROM done WHERE key = ?", (repr(key),)).fetchone() is not None
 
     def put(self, key: Hashable, report: Report) -> None:
         import json
 
-        if self._file is None:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the store
         data = json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")
-        self._file.seek(0, os.SEEK_END)
-        self._index[key] = (self._file.tell(), len(data))
-        self._file.write(data)
+        self._conn().execute("INSERT OR REPLACE INTO done VALUES (?, ?)", (repr(key), data))
 
     def get(self, key: Hashable) -> Report:
         import json
 
         from pharmcheck.report import Report
 
-        assert self._file is not None
-        offset, size = self._index[key]
-        self._file.seek(offset)
-        return Report.from_dict(json.loads(self._file.read(size)))
+        row = self._conn().execute("SELECT report FROM done WHERE key = ?", (repr(key),)).fetchone()
+        assert row is not None
+        return Report.from_dict(json.loads(row[0]))
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 # --- progress ---------------------------------------------------------------------------------

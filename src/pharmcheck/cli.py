@@ -383,6 +383,10 @@ def scan(
     ] = None,
     user_agent: Annotated[str | None, typer.Option("--user-agent", help="User-Agent header.")] = None,
     cluster: ClusterOpt = None,
+    warc: Annotated[
+        list[Path] | None,
+        typer.Option("--warc", metavar="FILE|DIR", help="Judge archived crawls instead (as score --warc)."),
+    ] = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -409,6 +413,11 @@ def scan(
         }
     )
     cluster_spec = _cluster_spec(cfg["cluster"])
+    if warc:
+        if targets or input:
+            die("give targets or --warc, not both")
+        # archives are judged offline here; `score --warc --lookups` runs lookups
+        _score_warc(warc, cfg, output, report, False, cluster_spec, quiet, verbose)
     from pharmcheck.inputs import InputError, count_targets, iter_inputs, open_inputs
     from pharmcheck.target import TargetError, parse_target
 
