@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--workers-n", type=int, default=2, help="LocalCluster worker processes")
     ap.add_argument("--refused", type=int, default=0, help="closed-port targets for the client memory run")
     args = ap.parse_args()
-    print(machine())
+    print(machine(), flush=True)
     cluster = f"local:{args.workers_n}"
     ctx = multiprocessing.get_context("spawn")
     ports_q, stop = ctx.Queue(), ctx.Event()
@@ -89,9 +89,12 @@ def main() -> None:
             (d / "urls.txt").write_text("\n".join(urls) + "\n")
             (d / "one.txt").write_text(urls[0] + "\n")
             local = scan(d / "urls.txt", d / "local.jsonl", args.pages, args.workers, None)
+            print(f"  local engine: {local['wall']:.1f} s", flush=True)
             remote = scan(d / "urls.txt", d / "cluster.jsonl", args.pages, args.workers, cluster)
+            print(f"  --cluster {cluster}: {remote['wall']:.1f} s", flush=True)
             one_local = scan(d / "one.txt", d / "one-l.jsonl", args.pages, args.workers, None)
             one_cluster = scan(d / "one.txt", d / "one-c.jsonl", args.pages, args.workers, cluster)
+            print(f"  one site: local {one_local['wall']:.1f} s, cluster {one_cluster['wall']:.1f} s", flush=True)
             long = None
             if args.refused:
                 refused = [f"http://127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/"

@@ -98,7 +98,7 @@ def index_warc(path: Path) -> Iterator[DomainCaptures]:
             for record in it:
                 if record.rec_type != "response" or record.http_headers is None:
                     continue
-                url = record.rec_headers.get_header("WARC-Target-URI") or ""
+                url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")
                 try:
                     host = (urlsplit(url).hostname or "").lower()
                 except ValueError:
