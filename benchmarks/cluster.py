@@ -94,7 +94,8 @@ def main() -> None:
             print(f"  --cluster {cluster}: {remote['wall']:.1f} s", flush=True)
             one_local = scan(d / "one.txt", d / "one-l.jsonl", args.pages, args.workers, None)
             one_cluster = scan(d / "one.txt", d / "one-c.jsonl", args.pages, args.workers, cluster)
-            print(f"  one site: local {one_local['wall']:.1f} s, cluster {one_cluster['wall']:.1f} s", flush=True)
+            print(f"  one site: local {one_local['wall']:.1f} s, cluster {one_cluster['wall']:.1f} s",
+                  flush=True)
             long = None
             if args.refused:
                 refused = [f"http://127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/"
