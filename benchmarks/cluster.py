@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=min(32, 8 * (os.cpu_count() or 1)))
     ap.add_argument("--workers-n", type=int, default=2, help="LocalCluster worker processes")
     ap.add_argument("--refused", type=int, default=0, help="closed-port targets for the client memory run")
+    ap.add_argument("--long-only", action="store_true", help="only the closed-ports run (no site comparison)")
     args = ap.parse_args()
     print(machine(), flush=True)
     cluster = f"local:{args.workers_n}"
@@ -88,6 +89,16 @@ def main() -> None:
             d = Path(tmp)
             (d / "urls.txt").write_text("\n".join(urls) + "\n")
             (d / "one.txt").write_text(urls[0] + "\n")
+            if args.long_only:
+                refused = [f"http://127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/"
+                           for i in range(args.refused)]
+                (d / "long.txt").write_text("\n".join(refused) + "\n")
+                long = scan(d / "long.txt", d / "long.jsonl", 0, args.workers, cluster)
+                q = "  ".join(f"{m:.0f}" for m in long["client_quartiles_mb"])
+                print(f"{args.refused} closed ports, {cluster}: {long['wall']:.0f} s   "
+                      f"{long['sites'] / long['wall']:.0f} sites/s   {long['sites']} results   client peak "
+                      f"{long['client_peak_mb']:.0f} MB   per quarter {q} MB")
+                return
             local = scan(d / "urls.txt", d / "local.jsonl", args.pages, args.workers, None)
             print(f"  local engine: {local['wall']:.1f} s", flush=True)
             remote = scan(d / "urls.txt", d / "cluster.jsonl", args.pages, args.workers, cluster)
