@@ -35,6 +35,7 @@ class Scheme:
     formats: tuple[re.Pattern[str], ...]
     format_label: str
     strict: bool
+    shapes: tuple[re.Pattern[str], ...]  # what every number of a strict scheme certainly looks like
     checksum: str
     number_required: bool
     state_lookup: bool
@@ -53,6 +54,7 @@ class LicencePatterns:
     licensed: re.Pattern[str] | None
     generic: re.Pattern[str] | None
     unknown: re.Pattern[str] | None
+    unknown_exceptions: re.Pattern[str] | None
     unknown_negators: re.Pattern[str]
     states: tuple[tuple[re.Pattern[str], str], ...]
 
@@ -88,6 +90,7 @@ def _build(kb: Knowledge) -> LicencePatterns:
             formats=tuple(re.compile(f) for f in str_list(entry, "formats")),
             format_label=str(entry.get("format_label", "")),
             strict=bool(entry.get("strict", False)),
+            shapes=tuple(re.compile(f) for f in str_list(entry, "shapes")),
             checksum=str(entry.get("checksum", "")),
             number_required=bool(entry.get("number_required", True)),
             state_lookup=bool(entry.get("state_lookup", False)),
@@ -108,6 +111,7 @@ def _build(kb: Knowledge) -> LicencePatterns:
         licensed=compile_phrases(str_list(d, "licensed_phrases")),
         generic=compile_phrases(str_list(d, "generic_claims")),
         unknown=compile_phrases(str_list(d, "unknown_bodies")),
+        unknown_exceptions=compile_phrases(str_list(d, "unknown_exceptions")),
         unknown_negators=re.compile(str(d.get("unknown_negators", r"(?i)\b(?:beware|fake|not|never)\b"))),
         states=tuple(
             (re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE), str(code))
@@ -192,7 +196,9 @@ def _number_after(text: str, end: int, pats: LicencePatterns) -> tuple[str, int,
     return None
 
 
-def _check_number(scheme: Scheme, token: str, text: str, start: int) -> tuple[str, bool, str]:
+def _check_number(scheme: Scheme, token: str, text: str, start: int) -> tuple[str, bool | None, str]:
+    """(number, format_ok, problem). format_ok is None when the number has the certain shape of a
+    strict scheme but none of its documented formats: unrecognised, not malformed."""
     number = token.upper()
     prefix = _PREFIX.search(text[max(0, start - 6) : start])
     candidates = [number] + ([prefix.group(1) + number] if prefix else [])
@@ -206,6 +212,9 @@ def _check_number(scheme: Scheme, token: str, text: str, start: int) -> tuple[st
             return cand, True, ""
     if not scheme.strict:
         return number, True, ""
+    if any(sh.fullmatch(c) for sh in scheme.shapes for c in candidates):
+        return number, None, (f"{number} has the shape of a {scheme.authority} number but none of its "
+                              f"documented formats ({scheme.format_label}); not counted against the site")
     return number, False, f"{number} does not match the {scheme.authority} format ({scheme.format_label})"
 
 
@@ -272,9 +281,13 @@ def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     if pats.unknown is None or not page.may_match(pats.unknown):
         return
     text = page.text
+    real = ([(e.start(), e.end()) for e in pats.unknown_exceptions.finditer(text)]
+            if pats.unknown_exceptions is not None else [])
     for m in pats.unknown.finditer(text):
         if pats.unknown_negators.search(text[max(0, m.start() - 60) : m.start()]):
             continue
+        if any(a <= m.start() and m.end() <= b for a, b in real):
+            continue  # part of a real body's name (CIPA), not an invented one
         found = _number_after(text, m.end(), pats)
         number = found[0].upper() if found else ""
         end = found[2] if found else m.end()
@@ -353,6 +366,13 @@ def licence_number(site: Site) -> Iterator[Finding]:
                            f"licence number {g.number} names no licensing authority, so it cannot be checked",
                            [x.evidence for x in generic], jurisdiction="", number=g.number, authority="",
                            format_ok=None, claims=data_claims)
+        return
+    unsure = [c for c in claims if c.format_ok is None and c.number and c.problem]
+    if unsure:
+        c = unsure[0]
+        yield site.finding("PC301", Outcome.WARN, c.problem, [u.evidence for u in unsure],
+                           result="licence-unrecognised", jurisdiction=c.jurisdiction, number=c.number,
+                           authority=c.authority, format_ok=None, claims=data_claims)
         return
     named = [c for c in claims if c.format_ok is None]
     if named:

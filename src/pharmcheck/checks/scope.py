@@ -40,6 +40,7 @@ class ScopePatterns:
     cart_class: re.Pattern[str] | None
     service: re.Pattern[str] | None
     service_path: re.Pattern[str] | None
+    prescriber_words: re.Pattern[str] | None  # shared with prescribers: a service only on a named pharmacy
     self_sale: re.Pattern[str] | None
     pharmacy_name: re.Pattern[str] | None  # in a page title: the site calls itself a pharmacy
     price: re.Pattern[str]
@@ -73,6 +74,7 @@ def _build(kb: Knowledge) -> ScopePatterns:
         cart_class=re.compile("|".join(re.escape(c) for c in classes), re.I) if classes else None,
         service=compile_all(lang_table(d, "prescription_service")),
         service_path=_path_pattern(str_list(d, "prescription_paths")),
+        prescriber_words=compile_all(lang_table(d, "shared_prescription_words")),
         self_sale=compile_all(lang_table(d, "self_sale")),
         pharmacy_name=compile_phrases(str_list(d, "pharmacy_names")),
         price=re.compile(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
@@ -256,6 +258,16 @@ def analyse(site: Site) -> Scope:
     )
     for page in site.pages:
         _analyse_page(page, pats, scope, site_medicine)
+    words = pats.prescriber_words
+    named = "calls itself a pharmacy" in scope.weak
+    if words is not None and named and "prescription service offered" not in scope.weak:
+        # repeat / NHS / electronic prescriptions: a GP's words too, a dispensing service on a named pharmacy
+        for page in site.pages:
+            m = words.search(page.text) if page.may_match(words) else None
+            if m:
+                ev = Evidence(page.url, page.excerpt(m.start(), m.end()))
+                scope.weak["prescription service offered"] = ev
+                break
     _RESULTS[site] = scope
     return scope
 
