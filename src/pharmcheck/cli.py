@@ -138,7 +138,7 @@ ClusterOpt = Annotated[
         "--cluster",
         metavar="ADDRESS|local[:N]|dask",
         help="Run on a Dask cluster: a scheduler address, local:N worker processes here, "
-        "or dask (Dask's scheduler-address). Needs pharmcheck[cluster].",
+        "or dask (Dask's scheduler-address). Needs pharmcheck\\[cluster].",
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar and no summary on stderr.")]
