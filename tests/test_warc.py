@@ -102,6 +102,6 @@ def test_warc_folder_and_bad_files(demo_warc: tuple[Path, dict[str, str]], tmp_p
     assert r.returncode == 2 and "not found" in r.stderr
     r = run("score")
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    r = run("scan", "--warc", str(path), "-f", "jsonl", "--fail-on", "never", "-q")  # scan --warc = score --warc
+    r = run("scan", "--warc", str(path), "-f", "jsonl", "--fail-on", "never", "-q")  # as score --warc
     assert r.returncode == 0, r.stderr[-2000:]
     assert {json.loads(x)["registered_domain"] for x in r.stdout.splitlines()} == set(live)
