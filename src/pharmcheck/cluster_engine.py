@@ -151,7 +151,7 @@ def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iter
                     n_workers=n,
                     threads_per_worker=max(1, workers // n),
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # the scheduler's HTTP server: loopback, any free port
                     silence_logs=logging.ERROR if quiet_logs else logging.WARNING,
                 )
                 client = Client(cluster, set_as_default=False)  # type: ignore[no-untyped-call]
