@@ -49,6 +49,8 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     decision = decide(findings, snapshot, kb)
     findings.sort(key=lambda f: (not f.decisive, f.points >= 0, -abs(f.points), f.id))
     pages, tls = from_snapshot_summary(snapshot)
+    domain = domain_of(snapshot, site.domain)
+    fingerprints = _fingerprints(site, findings, domain) if snapshot.reachable else None
     judge_ms = int((time.monotonic() - started) * 1000)
     return Report(
         input=snapshot.input,
@@ -64,12 +66,23 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
         basis=decision.basis,
         registered_domain=site.domain,
         credentials=credentials_of(findings),
-        domain=domain_of(snapshot, site.domain),
+        domain=domain,
         redirect_chain=list(snapshot.redirect_chain),
         tls=tls,
         algorithm_version=kb.algorithm_version,
         scanned_at=snapshot.fetched_at,
+        fingerprints=fingerprints,
     )
+
+
+def _fingerprints(site: Any, findings: list[Any], domain: dict[str, Any]) -> dict[str, Any] | None:
+    """Network fingerprints (issue 14); a bug there must never lose the site's verdict."""
+    from pharmcheck.fingerprints import compute
+
+    try:
+        return compute(site, findings, domain)
+    except Exception as exc:  # a fingerprint bug is reported in the report, never raised
+        return {"error": f"{type(exc).__name__}: {exc}"[:200]}
 
 
 def save_snapshot(snapshot: Snapshot, directory: Path) -> Path:

@@ -54,6 +54,7 @@ class Format(StrEnum):
     csv = "csv"
     markdown = "markdown"
     junit = "junit"
+    html = "html"
 
 
 class FailOn(StrEnum):
@@ -139,6 +140,14 @@ ClusterOpt = Annotated[
         metavar="ADDRESS|local[:N]|dask",
         help="Run on a Dask cluster: a scheduler address, local:N worker processes here, "
         "or dask (Dask's scheduler-address). Needs pharmcheck\\[cluster].",
+    ),
+]
+ClustersOpt = Annotated[
+    bool,
+    typer.Option(
+        "--clusters",
+        help="Cluster the batch into affiliate networks (shared fingerprints); members of a network with a "
+        "site judged rogue get PC701 (results are written when the batch ends).",
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar and no summary on stderr.")]
@@ -321,12 +330,83 @@ def read_previous(path: Path, fail_on: str) -> tuple[Counter[str], Counter[str],
     return done, counts, failing
 
 
+def _replay_previous(path: Path, sinks: list[Sink]) -> None:
+    """With --resume, reports that are whole-batch views (HTML) get the results already in the jsonl too."""
+    if not sinks or not path.exists():
+        return
+    import json
+
+    from pharmcheck.report import Report
+
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                report = Report.from_dict(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                continue
+            for sink in sinks:
+                sink.write(report)
+
+
 def _skip_done(items: Any, done: Counter[str]) -> Any:
     for item in items:
         if done[item.input] > 0:
             done[item.input] -= 1
             continue
         yield item
+
+
+# --- affiliate networks (issue 14) ------------------------------------------------------------
+
+
+def _spill(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from pharmcheck.networks import SpillSink
+
+    return SpillSink()
+
+
+def _network_pass(
+    stats: BatchStats,
+    spill: Any,
+    sinks: list[Sink],
+    kb: Any,
+    fail_on: str,
+    prior: Counter[str],
+    prior_failing: int,
+    prior_files: list[Path],
+    history: Path | None = None,
+) -> None:
+    """--clusters: cluster the spilled batch (with earlier results of a resumed file and, with
+    --history, the latest report of every site ever scanned), add PC701 and write to the real
+    sinks; the counts behind the exit code are those after the network pass."""
+    from pharmcheck.networks import NetworkError, history_source, jsonl_source, replay_with_clusters
+
+    sources = [jsonl_source([p]) for p in prior_files if p.exists()]
+    if history is not None and Path(history).exists():
+        try:
+            sources.append(history_source(Path(history)))
+        except NetworkError as exc:
+            warn(f"--clusters: history not used: {exc}")
+    try:
+        counts, failing, not_scanned, result = replay_with_clusters(
+            spill, sinks, kb, fail_on=fail_on, prior=sources, elapsed_s=stats.elapsed_s,
+            interrupted=stats.interrupted is not None,
+        )
+    except NetworkError as exc:  # raised while clustering, before any result was written
+        warn(f"--clusters: {exc}; clustering the batch alone")
+        counts, failing, not_scanned, result = replay_with_clusters(
+            spill, sinks, kb, fail_on=fail_on, elapsed_s=stats.elapsed_s,
+            interrupted=stats.interrupted is not None,
+        )
+    stats.counts = counts + prior
+    stats.failing = failing + prior_failing
+    stats.not_scanned = not_scanned + sum(prior.get(v, 0) for v in ("unreachable", "error"))
+    networks = [c for c in result.clusters if any(i < result.current for i in c.members)]
+    if networks:
+        rogue = sum(1 for c in networks if c.rogue(result.members))
+        sys.stderr.write(f"pharmcheck: {len(networks)} network(s) found, {rogue} with a site judged rogue\n")
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -387,6 +467,7 @@ def scan(
         list[Path] | None,
         typer.Option("--warc", metavar="FILE|DIR", help="Judge archived crawls instead (as score --warc)."),
     ] = None,
+    clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -475,6 +556,8 @@ def scan(
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=single, verbose=verbose, resume_path=resume_path
     )
+    if resume_path is not None:
+        _replay_previous(resume_path, [s for (f, _p), s in zip(specs, sinks, strict=True) if f == "html"])
     from functools import partial
 
     from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch
@@ -491,15 +574,20 @@ def scan(
         allowlist=allow,
     )
     progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
+    spill = _spill(clusters)
     if cluster_spec is not None:
         stats = _run_cluster(
-            cluster_spec, items, sinks, plan, total=total, progress=progress, prior=prior,
-            prior_failing=prior_failing,
+            cluster_spec, items, [spill] if spill else sinks, plan, total=total, progress=progress,
+            prior=prior, prior_failing=prior_failing,
         )
     else:
         stats = run_batch(
-            items, sinks, plan, total=total, progress=progress, prior=prior, prior_failing=prior_failing
+            items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
+            prior_failing=prior_failing,
         )
+    if spill is not None:
+        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], prior, prior_failing,
+                      [resume_path] if resume_path is not None else [], cfg.values.get("history"))
     if stats.done == 0 and not prior and not stats.interrupted:
         for fh in files:
             fh.close()
@@ -594,6 +682,7 @@ def score(
         bool, typer.Option("--lookups", help="--warc: run registry/RDAP lookups (off by default).")
     ] = False,
     cluster: ClusterOpt = None,
+    clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -660,13 +749,78 @@ def score(
     )
     progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
     items = (InputItem(str(p)) for p in paths)
+    spill = _spill(clusters)
     if cluster_spec is not None:
         stats = _run_cluster(
-            cluster_spec, items, sinks, plan, make_job=job, total=len(paths), progress=progress
+            cluster_spec, items, [spill] if spill else sinks, plan, make_job=job, total=len(paths),
+            progress=progress,
         )
     else:
-        stats = run_batch(items, sinks, plan, make_job=job, total=len(paths), progress=progress)
+        stats = run_batch(
+            items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
+        )
+    if spill is not None:
+        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history"))
     _finish(stats, quiet, len(paths), files)
+
+
+class ClusterFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+@app.command("clusters")
+def clusters_cmd(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(help="Report files (jsonl from scan/score, or a JSON array).", show_default=False),
+    ],
+    format: Annotated[
+        ClusterFormat, typer.Option("-f", "--format", case_sensitive=False, help="Output format.")
+    ] = ClusterFormat.text,
+    output: OutputOpt = None,
+    history: Annotated[
+        Path | None,
+        typer.Option("--history", metavar="DB", dir_okay=False,
+                     help="Also cluster the latest report of every site in this history database."),
+    ] = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Affiliate networks: group the reported sites that share strong fingerprints, with the evidence.
+
+    Exit codes: 0 ok (with or without clusters), 2 usage or input error.
+    """
+    from pharmcheck.networks import NetworkError, cluster, history_source, jsonl_source, render_clusters
+
+    for p in reports:
+        if not p.is_file():
+            die(f"report file not found: {p}")
+    sources = [jsonl_source(reports)]
+    if history is not None:
+        if not history.is_file():
+            die(f"history database not found: {history}")
+        try:
+            sources.append(history_source(history))
+        except NetworkError as exc:
+            die(str(exc))
+    kb = _load_kb(tuple(rules or ()))
+    try:
+        result = cluster(sources, kb)
+    except (OSError, UnicodeDecodeError, NetworkError) as exc:
+        die(f"cannot read reports: {exc}")
+    if not result.members:
+        die("no reports in the input (expected JSON lines with an 'input' field)")
+    try:
+        fh = output.open("w", encoding="utf-8", newline="") if output is not None else sys.stdout
+    except OSError as exc:
+        die(f"cannot write {output}: {exc.strerror or exc}")
+    try:
+        render_clusters(result, str(format), fh, reports)
+    finally:
+        if output is not None:
+            fh.close()
 
 
 @app.command()
@@ -766,12 +920,35 @@ def demo(
     format: FormatOpt = None,
     max_pages: Annotated[int | None, typer.Option("--max-pages", help="Pages per site.")] = None,
     verbose: VerboseOpt = False,
+    report: ReportOpt = None,
 ) -> None:
     """Serve the bundled sample sites on 127.0.0.1 and scan them (works offline)."""
     from pharmcheck.demo import main_demo
 
-    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose)
+    extra, files = _extra_report_sinks(report, title="pharmcheck demo")
+    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose,
+                     extra_sinks=extra)
+    for fh in files:
+        fh.close()
     raise typer.Exit(code)
+
+
+def _extra_report_sinks(reports: list[str] | None, *, title: str) -> tuple[list[Sink], list[IO[str]]]:
+    """Sinks for ``--report FORMAT=PATH`` on commands without ``-o`` (demo, eval)."""
+    from pharmcheck.reporters import make_sink
+
+    specs = _report_specs("text", None, reports)[1:]
+    sinks: list[Sink] = []
+    files: list[IO[str]] = []
+    for fmt, path in specs:
+        assert path is not None
+        try:
+            fh = path.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            die(f"cannot write {path}: {exc.strerror or exc}")
+        files.append(fh)
+        sinks.append(make_sink(fmt, fh, fail_on="never", title=title))
+    return sinks, files
 
 
 @app.command("eval")
@@ -789,6 +966,7 @@ def eval_cmd(
     lookups: Annotated[
         bool, typer.Option("--lookups", help="Registry lookups on, answered by the corpus's infra sites.")
     ] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Accuracy on a labelled corpus: confusion matrix and per-site results."""
     from pharmcheck.evaluate import main_eval
@@ -797,6 +975,7 @@ def eval_cmd(
         if not c.exists():
             die(f"corpus not found: {c}")
     extra: dict[str, Any] = {} if jobs is None else {"jobs": jobs}
+    sinks, files = _extra_report_sinks(report, title="pharmcheck eval: " + ", ".join(c.name for c in corpus))
     code = main_eval(
         corpus,
         _stderr() if json_out else _stdout_console(),
@@ -805,8 +984,11 @@ def eval_cmd(
         max_pages=max_pages,
         max_false_trust=max_false_trust,
         lookups=lookups,
+        extra_sinks=sinks,
         **extra,
     )
+    for fh in files:
+        fh.close()
     raise typer.Exit(int(code))
 
 

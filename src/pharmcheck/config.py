@@ -18,7 +18,7 @@ from typing import Any
 from pharmcheck.options import DEFAULT_DEADLINE, DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT
 
 ENV_PREFIX = "PHARMCHECK_"
-FORMATS = ("text", "json", "jsonl", "csv", "markdown", "junit")
+FORMATS = ("text", "json", "jsonl", "csv", "markdown", "junit", "html")
 FAIL_ON = ("rogue", "suspicious", "never")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")

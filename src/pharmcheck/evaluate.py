@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from pharmcheck.findings import Finding
     from pharmcheck.report import Report
+    from pharmcheck.reporters import Sink
 
 LABELS = ("legit", "rogue", "not_pharmacy")
 VERDICTS = ("legitimate", "suspicious", "rogue", "not_pharmacy", "unreachable", "error")
@@ -249,8 +250,11 @@ def render(m: dict[str, Any], wall: float, console: Console) -> None:
 
 def main_eval(corpus_dirs: list[Path], console: Console, *, as_json: bool = False, out: TextIO | None = None,
               jobs: int = DEFAULT_JOBS, max_pages: int | None = None, max_false_trust: int = 0,
-              lookups: bool = False) -> int:
-    """Evaluate on the corpora; print the matrix (or JSON to ``out``). Exit 1 if false trust > limit."""
+              lookups: bool = False, extra_sinks: list[Sink] | None = None) -> int:
+    """Evaluate on the corpora; print the matrix (or JSON to ``out``). Exit 1 if false trust > limit.
+
+    ``extra_sinks`` (e.g. the HTML report of ``--report html=FILE``) receive every site's report.
+    """
     notes: list[str] = []
     try:
         results, wall = run(corpus_dirs, jobs=jobs, max_pages=max_pages, notes=notes, lookups=lookups)
@@ -259,6 +263,14 @@ def main_eval(corpus_dirs: list[Path], console: Console, *, as_json: bool = Fals
         return 2
     for note in notes:
         console.print(f"note: {note}", style="yellow", markup=False)
+    if extra_sinks:
+        from pharmcheck.reporters import RunInfo
+
+        info = RunInfo(fail_on="never", counts=Counter(r.report.verdict for r in results), elapsed_s=wall)
+        for sink in extra_sinks:
+            for r in results:
+                sink.write(r.report)
+            sink.close(info)
     m = metrics(results)
     m["lookups"] = lookups
     m["wall_s"] = round(wall, 2)

@@ -52,3 +52,17 @@ def domain_label(host: str) -> str:
         return str(ext.domain)
     labels = (host or "").strip().lower().rstrip(".").split(".")
     return labels[-2] if len(labels) >= 2 else labels[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def site_domain(host: str) -> str:
+    """Like :func:`registered_domain`, but a host under a shared-hosting suffix of the list's private
+    section keeps its own label: ``shop1.myshopify.com`` -> ``shop1.myshopify.com`` (two shops there
+    are two operators), ``www.example.co.uk`` -> ``example.co.uk``."""
+    host = (host or "").strip().lower().rstrip(".")
+    if not host or host.startswith("["):
+        return host
+    ext = _extractor()(host, include_psl_private_domains=True)
+    if ext.domain and ext.suffix:
+        return f"{ext.domain}.{ext.suffix}"
+    return registered_domain(host)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
     from pharmcheck.report import Report
+    from pharmcheck.reporters import Sink
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 # A sample the proxy refuses (no site folder serves it): shows the ``unreachable`` verdict.
@@ -113,19 +114,22 @@ def summary_table(outcomes: list[Outcome], console: Console) -> None:
 
 
 def main_demo(console: Console, fmt: str = "text", *, max_pages: int | None = None, verbose: bool = False,
-              out: TextIO | None = None, sites_dir: Path | None = None) -> int:
+              out: TextIO | None = None, sites_dir: Path | None = None,
+              extra_sinks: list[Sink] | None = None) -> int:
     """Serve and scan every bundled sample; 0 when each got its expected verdict, else 1.
 
     ``fmt`` "text" prints each report with the text reporter on ``console``; any other format
     name is handed to the reporter sinks (json, jsonl, csv, markdown, junit) writing to ``out``
-    (default stdout), and only the summary table goes to ``console``.
+    (default stdout), and only the summary table goes to ``console``. ``extra_sinks`` (e.g. the
+    HTML report of ``--report html=FILE``) receive every report too and are closed at the end.
     """
     sites = load_corpus(sites_dir or SITES_DIR)
     sink = None
     if fmt != "text":
         from pharmcheck.reporters import make_sink
 
-        sink = make_sink(fmt, out or sys.stdout, fail_on="never")
+        sink = make_sink(fmt, out or sys.stdout, fail_on="never", title="pharmcheck demo")
+    extras = list(extra_sinks or [])
     outcomes: list[Outcome] = []
     started = time.monotonic()
     with DemoProxy(sites) as proxy:
@@ -135,18 +139,22 @@ def main_demo(console: Console, fmt: str = "text", *, max_pages: int | None = No
         for sample in samples(sites):
             outcome = scan_sample(sample, opts)
             outcomes.append(outcome)
+            for extra in extras:
+                extra.write(outcome.report)
             if sink is not None:
                 sink.write(outcome.report)
             else:
                 console.rule(f"{sample.name}  (expected: {' | '.join(sample.expected)})", style="dim")
                 _render(outcome.report, console, verbose)
-    if sink is not None:
+    if sink is not None or extras:
         from collections import Counter
 
         from pharmcheck.reporters import RunInfo
 
         counts = Counter(o.report.verdict for o in outcomes)
-        sink.close(RunInfo(fail_on="never", counts=counts, elapsed_s=time.monotonic() - started))
+        info = RunInfo(fail_on="never", counts=counts, elapsed_s=time.monotonic() - started)
+        for closing in [*([sink] if sink is not None else []), *extras]:
+            closing.close(info)
     summary_table(outcomes, console)
     missed = [o for o in outcomes if not o.ok]
     if missed:

@@ -1,9 +1,10 @@
 """Reporters: sinks that receive each site's :class:`~pharmcheck.report.Report` as it finishes.
 
 Every sink streams (jsonl/csv write a row per result) or keeps only small per-site
-tuples (markdown, junit), never whole reports, so a 10,000-site batch runs in flat
-memory. ``make_sink`` maps a format name to its sink; ``fails`` is the one definition of
-"at or beyond --fail-on" shared by the exit code and JUnit.
+tuples (markdown, junit) or compressed records (html, ≈1.2 kB a site), never whole
+reports, so a 10,000-site batch runs in flat memory. ``make_sink`` maps a format name
+to its sink; ``fails`` is the one definition of "at or beyond --fail-on" shared by the
+exit code and JUnit.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def make_sink(
     single: bool = False,
     color: bool = False,
     verbose: bool = False,
+    title: str | None = None,
 ) -> Sink:
     """The sink for ``fmt`` writing to ``stream`` (the caller owns the stream)."""
     if fmt == "jsonl":
@@ -82,6 +84,10 @@ def make_sink(
         from pharmcheck.reporters.junit import JunitSink
 
         return JunitSink(stream, fail_on=fail_on)
+    if fmt == "html":
+        from pharmcheck.reporters.html import DEFAULT_TITLE, HtmlSink
+
+        return HtmlSink(stream, title=title or DEFAULT_TITLE, fail_on=fail_on)
     if fmt == "text":
         return TextSink(stream, color=color, verbose=verbose)
     raise ValueError(f"unknown format {fmt!r}")

@@ -1,0 +1,334 @@
+"""Network fingerprints of one site: the facts an affiliate network's sites share (issue 14).
+
+Pure functions of the parsed snapshot, the findings and the rule pack (``rules/network.toml``):
+checkout/order hosts, outbound hosts carrying an affiliate id, analytics and tag ids, a MinHash of
+the home page's tag/class skeleton (robust to text, brand and price changes), hashes of normalised
+long paragraphs, phones, e-mails, messenger handles, licence numbers claimed and registry entries
+linked, RDAP registrar and creation day, and the certificate organisation. The result is stored in
+``Report.fingerprints``; :mod:`pharmcheck.networks` clusters many of them.
+
+The MinHash is the scheme of ``datasketch.MinHash`` (universal hashing ``(a·h + b) mod 2^61−1`` of a
+32-bit hash of each shingle, ``num_perm`` permutations), computed in plain Python so that judging a
+site never imports numpy/scipy; the clustering feeds the values to datasketch's LSH index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pharmcheck.checks.textmatch import per_kb, str_list, subtable
+from pharmcheck.findings import Finding, Outcome
+from pharmcheck.knowledge import Knowledge
+from pharmcheck.urls import registered_domain, site_domain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pharmcheck.site import ParsedPage, Site
+
+FINGERPRINT_VERSION = 1
+MAX_SOURCE_CHARS = 1_500_000  # page source searched for analytics ids, per page
+MAX_PLATFORM_CHARS = 200_000  # page source searched for shop-platform markers (they sit in the head)
+MAX_SKELETON = 3_000  # home-page elements in the template skeleton (header, menus, the first products)
+MAX_EMAILS_SCANNED = 200  # '@' signs looked at per page
+MAX_OFFSITE_LINKS = 500  # off-site links looked at per page (a link farm has thousands)
+MAX_ITEMS = 20  # per list in a fingerprint
+_PRIME = (1 << 61) - 1
+_MAX_HASH = (1 << 32) - 1
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b")
+_NON_WORD = re.compile(r"[^\w]+")
+_DIGITS = re.compile(r"\d+")
+_CLASS_DIGITS = re.compile(r"[\d_-]*\d[\d_-]*")
+_ASSET = re.compile(r"\.(?:png|jpe?g|gif|webp|svg|css|js)$", re.I)
+
+
+@dataclass(frozen=True)
+class NetworkData:
+    """``rules/network.toml`` compiled once per rule pack."""
+
+    perm: int
+    shingle: int
+    min_skeleton: int
+    boilerplate_min: int
+    boilerplate_max: int
+    affiliate_params: frozenset[str]
+    analytics: tuple[tuple[str, re.Pattern[str], frozenset[str] | None], ...]  # name, pattern, literals
+    messengers: tuple[tuple[str, re.Pattern[str]], ...]
+    platforms: tuple[tuple[str, tuple[str, ...]], ...]
+    checkout: re.Pattern[str]
+    permutations: tuple[tuple[int, int], ...]
+
+
+def network_data(kb: Knowledge) -> NetworkData:
+    return per_kb(kb, "network.fingerprints", _build)
+
+
+def _with_anchors(name: str, regex: str) -> tuple[str, re.Pattern[str], frozenset[str] | None]:
+    from pharmcheck.site import anchors
+
+    pattern = re.compile(regex)
+    return name, pattern, anchors(pattern)
+
+
+def _build(kb: Knowledge) -> NetworkData:
+    d = kb.family("network")
+    perm = int(d.get("minhash_perm", 64))
+    rng = random.Random(1)  # fixed seed: every report of every version must be comparable
+    perms = tuple((rng.randint(1, _PRIME - 1), rng.randint(0, _PRIME - 1)) for _ in range(perm))
+    domain = kb.family("domain")
+    return NetworkData(
+        perm=perm,
+        shingle=int(d.get("shingle", 4)),
+        min_skeleton=int(d.get("min_skeleton", 40)),
+        boilerplate_min=int(d.get("boilerplate_min_chars", 90)),
+        boilerplate_max=int(d.get("boilerplate_max", 30)),
+        affiliate_params=frozenset(p.lower() for p in str_list(d, "affiliate_params")),
+        analytics=tuple(_with_anchors(k, str(v)) for k, v in subtable(d, "analytics").items()),
+        messengers=tuple((k, re.compile(str(v))) for k, v in subtable(d, "messengers").items()),
+        platforms=tuple(
+            (k, tuple(str(m).lower() for m in v))
+            for k, v in subtable(d, "platforms").items()
+            if isinstance(v, list)
+        ),
+        checkout=re.compile(str(domain.get("checkout", r"(?i)\b(?:checkout|cart|basket|order)\b"))),
+        permutations=perms,
+    )
+
+
+# --- MinHash -----------------------------------------------------------------------------------
+
+
+def _hash32(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=4).digest(), "little")
+
+
+def minhash(shingles: Iterable[str], permutations: tuple[tuple[int, int], ...]) -> list[int]:
+    """MinHash signature (datasketch's scheme) of a set of shingles; empty set -> all max values."""
+    sig = [_MAX_HASH] * len(permutations)
+    for h in {_hash32(s) for s in shingles}:
+        sig = [min(cur, ((a * h + b) % _PRIME) & _MAX_HASH)
+               for cur, (a, b) in zip(sig, permutations, strict=True)]
+    return sig
+
+
+def jaccard(a: list[int], b: list[int]) -> float:
+    """Estimated Jaccard similarity of two signatures of the same length."""
+    if not a or len(a) != len(b):
+        return 0.0
+    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def skeleton(page: ParsedPage) -> list[str]:
+    """The page's elements as ``tag.class.class`` tokens in document order (no text, no attributes
+    but classes; digits in class names dropped, since generated ids vary between copies)."""
+    out: list[str] = []
+    for el in page.elements:
+        if el.name in ("html", "head", "meta", "title", "script", "style", "link", "noscript", "br"):
+            continue
+        cls = el.get("class")
+        raw = cls if isinstance(cls, list) else [cls] if isinstance(cls, str) else []
+        names = sorted({_CLASS_DIGITS.sub("", c).lower() for c in raw if isinstance(c, str)} - {""})
+        out.append(".".join([el.name, *names[:4]]))
+        if len(out) >= MAX_SKELETON:
+            break
+    return out
+
+
+def template_signature(tokens: list[str], data: NetworkData) -> list[int] | None:
+    if len(tokens) < data.min_skeleton:
+        return None
+    k = data.shingle
+    shingles = {"|".join(tokens[i : i + k]) for i in range(len(tokens) - k + 1)}
+    return minhash(shingles, data.permutations)
+
+
+# --- facts -------------------------------------------------------------------------------------
+
+
+def _home(site: Site) -> ParsedPage | None:
+    pages = site.pages
+    for p in pages:
+        if p.kind == "home":
+            return p
+    return pages[0] if pages else None
+
+
+def _norm_paragraph(line: str) -> str:
+    return " ".join(_NON_WORD.sub(" ", _DIGITS.sub("0", line.lower())).split())
+
+
+def _para_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _add(items: list[str], value: str, cap: int = MAX_ITEMS) -> None:
+    if value and value not in items and len(items) < cap:
+        items.append(value)
+
+
+def _findings(findings: Iterable[Finding], rule_id: str) -> list[Finding]:
+    return [f for f in findings if f.id == rule_id]
+
+
+def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The site's fingerprints (JSON-ready); empty lists where nothing was found."""
+    data = network_data(site.kb)
+    ours = {d for d in (site.domain, site.snapshot.start_registered_domain) if d}
+    checkout: list[str] = []
+    affiliate_hosts: list[str] = []
+    affiliate_ids: list[str] = []
+    analytics: list[str] = []
+    messengers: list[str] = []
+    emails: list[str] = []
+    platforms: list[str] = []
+    paragraphs: dict[str, int] = {}
+    for page in site.pages:
+        source = (page.page.html or "")[:MAX_SOURCE_CHARS]
+        low = source[:MAX_PLATFORM_CHARS].lower()
+        for name, markers in data.platforms:
+            if any(m in low for m in markers):
+                _add(platforms, name)
+        for name, pattern, literals in data.analytics:
+            if literals is not None and not any(a in source for a in literals):
+                continue  # none of the literals every match contains: no scan needed
+            for m in pattern.finditer(source):
+                _add(analytics, f"{name}:{m.group(1)}")
+        for form in page.forms:
+            host = _host(form.action)
+            if host and registered_domain(host) not in ours:
+                _add(checkout, host)
+        offsite = 0
+        for link in page.links:
+            if link.same_site or offsite >= MAX_OFFSITE_LINKS:
+                continue
+            offsite += 1
+            try:
+                parts = urlsplit(link.url)
+                query = parse_qsl(parts.query, keep_blank_values=False) if parts.query else []
+            except ValueError:
+                continue
+            host = (parts.hostname or "").lower().rstrip(".")
+            if not host or registered_domain(host) in ours:
+                continue
+            if data.checkout.search(link.text[:200]) or data.checkout.search(parts.path[:300]):
+                _add(checkout, host)
+            for key, value in query:
+                if key.lower() in data.affiliate_params and value:
+                    _add(affiliate_hosts, host)
+                    _add(affiliate_ids, f"{host}?{key.lower()}={value[:64]}")
+        for a in page.named("a"):
+            href = a.get("href")
+            if not isinstance(href, str):
+                continue
+            href = href.strip()
+            if href.lower().startswith("mailto:"):
+                _add(emails, href[7:].split("?", 1)[0].strip().lower())
+                continue
+            for name, pattern in data.messengers:
+                handle = pattern.match(href)
+                if handle:
+                    _add(messengers, f"{name}:{handle.group(1).lower()}")
+        for address in _emails(page.text):
+            _add(emails, address)
+        for line in page.lines:
+            if len(line) >= data.boilerplate_min:
+                norm = _norm_paragraph(line)
+                if len(norm) >= data.boilerplate_min:
+                    paragraphs.setdefault(_para_hash(norm), len(norm))
+    boilerplate = sorted(paragraphs, key=lambda h: (-paragraphs[h], h))[: data.boilerplate_max]
+    home = _home(site)
+    tokens = skeleton(home) if home is not None else []
+    signature = template_signature(tokens, data)
+    phones: list[str] = []
+    for f in _findings(findings, "PC202"):
+        for n in f.data.get("numbers", []) or []:
+            if isinstance(n, dict):
+                _add(phones, str(n.get("e164", "")))
+    licences: list[str] = []
+    verified: list[str] = []
+    for f in _findings(findings, "PC301"):
+        number = str(f.data.get("number") or "")
+        if number:
+            _add(licences, _licence_key(number))
+    registry_links: list[str] = []
+    for f in findings:
+        if f.id not in ("PC310", "PC311", "PC312"):
+            continue
+        for rec in f.data.get("credentials", []) or []:
+            if not isinstance(rec, dict):
+                continue
+            url = str(rec.get("url") or "")
+            number = str(rec.get("number") or "")
+            ok = rec.get("status") == "verified" and f.outcome == Outcome.PASS
+            if url:
+                _add(registry_links, _url_key(url))
+                if ok:
+                    _add(verified, _url_key(url))
+            if number:
+                _add(licences, _licence_key(number))
+                if ok:
+                    _add(verified, _licence_key(number))
+    dom = dict(domain or {})
+    cert = site.snapshot.tls.cert
+    snap = site.snapshot
+    return {
+        "version": FINGERPRINT_VERSION,
+        "domain": site_domain(_host(snap.final_url or snap.url)) or site.domain,
+        "start_domain": site_domain(_host(snap.url)) or snap.start_registered_domain or site.domain,
+        "checkout_hosts": checkout,
+        "affiliate_hosts": affiliate_hosts,
+        "affiliate_ids": affiliate_ids,
+        "analytics_ids": analytics,
+        "template": {"minhash": signature, "elements": len(tokens), "platforms": platforms}
+        if signature is not None
+        else {"minhash": None, "elements": len(tokens), "platforms": platforms},
+        "boilerplate": boilerplate,
+        "phones": phones,
+        "emails": emails,
+        "messengers": messengers,
+        "licences": licences,
+        "registry_links": registry_links,
+        "verified_credentials": verified,
+        "registrar": dom.get("registrar") or None,
+        "created": dom.get("created") or None,
+        "cert_org": (cert.subject_org or None) if cert is not None else None,
+        "favicon": None,  # the crawler fetches no images: no favicon or logo hash yet
+    }
+
+
+def _emails(text: str) -> Iterator[str]:
+    """E-mail addresses around the '@' signs of the text (a regex scan of a long text without '@'
+    would cost a failed match at every position)."""
+    at = text.find("@")
+    seen = 0
+    while at >= 0 and seen < MAX_EMAILS_SCANNED:
+        seen += 1
+        window = text[max(0, at - 64) : at + 256]
+        for m in _EMAIL.finditer(window):
+            if not _ASSET.search(m.group(0)):
+                yield m.group(0).lower()
+        at = text.find("@", at + 1)
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+
+
+def _licence_key(number: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", number).upper()
+
+
+def _url_key(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    host = (parts.hostname or "").lower()
+    return f"{host}{parts.path.rstrip('/')}{'?' + parts.query if parts.query else ''}"
