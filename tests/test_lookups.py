@@ -438,7 +438,7 @@ def test_end_to_end_scan_reports_credentials_and_domain(
     with world(routes, max_pages=2) as w:
         report = scan(f"https://{SITE}/", w.options)
     d = report.to_dict()
-    assert d["schema_version"] == SCHEMA_VERSION == "1.2"
+    assert d["schema_version"] == SCHEMA_VERSION == "1.3"
     assert d["basis"] == "verified_credential"
     assert d["credentials"][0]["status"] == "verified"
     assert d["domain"]["registered_domain"] == "riverside-chemist.com"

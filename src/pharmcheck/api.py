@@ -9,7 +9,7 @@ from typing import Any
 
 from pharmcheck.knowledge import Knowledge, knowledge_with
 from pharmcheck.options import ScanOptions
-from pharmcheck.report import Report, from_snapshot_summary
+from pharmcheck.report import Report, from_snapshot_summary, text_hash
 from pharmcheck.snapshot import Snapshot
 from pharmcheck.target import Target, parse_target
 
@@ -49,6 +49,9 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     decision = decide(findings, snapshot, kb)
     findings.sort(key=lambda f: (not f.decisive, f.points >= 0, -abs(f.points), f.id))
     pages, tls = from_snapshot_summary(snapshot)
+    text_hashes = {pp.url: text_hash(pp.text) for pp in site.pages} if snapshot.reachable else {}
+    for summary in pages:
+        summary.text_hash = text_hashes.get(summary.url)
     domain = domain_of(snapshot, site.domain)
     fingerprints = _fingerprints(site, findings, domain) if snapshot.reachable else None
     judge_ms = int((time.monotonic() - started) * 1000)

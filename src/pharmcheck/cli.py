@@ -4,7 +4,8 @@ Exit codes (DESIGN §4), in order of precedence:
 
 - ``130``/``143``: interrupted by SIGINT/SIGTERM (128 + signal). Every result finished so
   far is written and flushed; ``--resume`` completes the batch.
-- ``1``: at least one verdict at or beyond ``--fail-on`` (allowlisted sites never count).
+- ``1``: at least one verdict at or beyond ``--fail-on`` (allowlisted sites never count), or
+  a change against the baseline matched by ``--fail-on-change`` (worse: a regression; any).
 - ``3``: some target could not be scanned (``unreachable`` or ``error``), none failed.
 - ``0``: otherwise.
 - ``2``: usage or input error, detected before anything is scanned (bad option, bad target
@@ -156,6 +157,117 @@ VerboseOpt = Annotated[
 ]
 
 
+# --- monitoring options (issue 13): history, baseline, change alerts --------------------------
+
+
+class FailOnChange(StrEnum):
+    worse = "worse"
+    any = "any"
+
+
+HistoryOpt = Annotated[
+    Path | None,
+    typer.Option("--history", metavar="DB", dir_okay=False,
+                 help="Record every result in this SQLite history (env PHARMCHECK_HISTORY)."),
+]
+HistoryReadOpt = Annotated[
+    Path | None,
+    typer.Option("--history", metavar="DB", dir_okay=False,
+                 help="The history database to read (env PHARMCHECK_HISTORY)."),
+]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option("--baseline", metavar="FILE|history",
+                 help="Compare each result with a previous json/jsonl report, or with the history."),
+]
+FailOnChangeOpt = Annotated[
+    FailOnChange | None,
+    typer.Option("--fail-on-change", case_sensitive=False,
+                 help="Exit 1 on a regression (worse) or on any change against the baseline."),
+]
+NotifyOpt = Annotated[
+    str | None,
+    typer.Option("--notify", metavar="URL", help="POST a JSON summary of the changes there after the batch."),
+]
+
+
+def _monitor_usage(history: Path | None, baseline: str | None, fail_on_change: Any) -> None:
+    """Usage errors of the monitoring options, found before any output file is opened."""
+    if fail_on_change and history is None and baseline is None:
+        die("--fail-on-change needs --baseline FILE|history (or --history)")
+    if baseline == "history" and history is None:
+        die("--baseline history needs --history DB (or PHARMCHECK_HISTORY)")
+    if history is not None and history.is_dir():
+        die(f"--history: {history} is a directory")
+
+
+def _monitor(
+    sinks: list[Sink], history: Path | None, baseline: str | None, fail_on_change: str | None, command: str
+) -> tuple[list[Sink], Any]:
+    """Wrap the sinks in a MonitorSink when history or a baseline is asked for (else unchanged)."""
+    _monitor_usage(history, baseline, fail_on_change)
+    if history is None and baseline is None:
+        return sinks, None
+    from pharmcheck.changes import BaselineError, load_baseline
+    from pharmcheck.history import History, HistoryError
+    from pharmcheck.monitor import MonitorSink
+
+    facts: dict[str, dict[str, Any]] | None = None
+    if baseline is not None and baseline != "history":
+        path = Path(baseline)
+        if not path.is_file():
+            warn(f"baseline {path} not found: every result is new")
+            facts = {}
+        else:
+            try:
+                facts = load_baseline(path)
+            except BaselineError as exc:
+                warn(f"{exc}: every result is new")
+                facts = {}
+    store = None
+    if history is not None:
+        try:
+            store = History(history, command=command)
+        except HistoryError as exc:
+            die(str(exc))
+    monitor = MonitorSink(
+        sinks, baseline=facts, history=store, baseline_from_history=facts is None,
+        fail_on_change=fail_on_change,
+    )
+    return [monitor], monitor
+
+
+def _after_monitor(
+    monitor: Any, notify_url: str | None, stats: BatchStats, command: str, quiet: bool
+) -> bool:
+    """The changes summary on stderr and the webhook; True when --fail-on-change matched."""
+    if monitor is None or not monitor.compare:
+        if notify_url:
+            warn("--notify: no baseline to compare with, nothing sent")
+        return False
+    summary = monitor.summary
+    if not quiet:
+        c = summary.counts
+        sys.stderr.write(
+            f"changes: {c['new']} new, {c['unchanged']} unchanged, {c['changed']} changed, {c['gone']} gone;"
+            f" {summary.regressions} regressions\n"
+        )
+        from pharmcheck.safety import clean_text
+
+        for row in summary.listed[:20]:
+            mark = "!" if row["regression"] else "~" if row["status"] == "changed" else "-"
+            sys.stderr.write(f"  {mark} {clean_text(row['site'], 200)}: {clean_text(row['summary'], 300)}\n")
+        if len(summary.listed) > 20:
+            sys.stderr.write(f"  … {len(summary.listed) - 20 + summary.more} more (see the reports)\n")
+    if notify_url:
+        from pharmcheck.monitor import notify, webhook_payload
+
+        error = notify(notify_url, webhook_payload(summary, dict(stats.counts), command))
+        if error:
+            warn(f"--notify: the webhook was not reached ({error}); results are unaffected")
+    return bool(summary.failing > 0)
+
+
 def _settings(flags: dict[str, Any]) -> Resolved:
     try:
         return resolve(
@@ -240,7 +352,9 @@ def _load_allowlist(path: Path | None) -> Any:
         die(str(exc))
 
 
-def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[str]]) -> NoReturn:
+def _finish(
+    stats: BatchStats, quiet: bool, total: int | None, files: list[IO[str]], change_fail: bool = False
+) -> NoReturn:
     for fh in files:
         fh.close()
     sys.stdout.flush()
@@ -255,6 +369,8 @@ def _finish(stats: BatchStats, quiet: bool, total: int | None, files: list[IO[st
         else:
             render_summary(stats.counts, stats.elapsed_s, console, total)
     code = stats.exit_code()
+    if change_fail and code in (EXIT_OK, EXIT_NOT_SCANNED):  # --fail-on-change matched
+        code = EXIT_FAIL
     if stats.abandoned:
         # Sites still fetching after the grace period: their threads cannot be killed, and
         # everything finished is already flushed, so leave without waiting for them.
@@ -467,13 +583,18 @@ def scan(
         list[Path] | None,
         typer.Option("--warc", metavar="FILE|DIR", help="Judge archived crawls instead (as score --warc)."),
     ] = None,
+    history: HistoryOpt = None,
+    baseline: BaselineOpt = None,
+    fail_on_change: FailOnChangeOpt = None,
+    notify: NotifyOpt = None,
     clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Scan sites and give each a verdict.
 
-    Exit codes: 0 ok, 1 a verdict at or beyond --fail-on, 2 usage error, 3 some site not scanned.
+    Exit codes: 0 ok, 1 a verdict at or beyond --fail-on (or a change matched by --fail-on-change),
+    2 usage error, 3 some site not scanned.
     """
     cfg = _settings(
         {
@@ -491,6 +612,7 @@ def scan(
             "allow_private": allow_private,
             "user_agent": user_agent,
             "cluster": cluster,
+            "history": history,
         }
     )
     cluster_spec = _cluster_spec(cfg["cluster"])
@@ -512,6 +634,7 @@ def scan(
         except TargetError as exc:
             die(f"bad target {t!r}: {exc}")
     specs = _report_specs(cfg["format"], output, report)
+    _monitor_usage(cfg["history"], baseline, fail_on_change)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
     resume_path: Path | None = None
@@ -558,6 +681,10 @@ def scan(
     )
     if resume_path is not None:
         _replay_previous(resume_path, [s for (f, _p), s in zip(specs, sinks, strict=True) if f == "html"])
+    change_mode = str(fail_on_change) if fail_on_change else None
+    sinks, monitor = _monitor(sinks, cfg["history"], baseline, change_mode, "scan")
+    if monitor is not None and resume_path is not None:
+        monitor.seen.update(done_before)  # done in the interrupted run: not gone
     from functools import partial
 
     from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, fetch_snapshot, run_batch
@@ -592,7 +719,8 @@ def scan(
         for fh in files:
             fh.close()
         die("no targets in the input")
-    _finish(stats, quiet, total, files)
+    change_fail = _after_monitor(monitor, notify, stats, "scan", quiet)
+    _finish(stats, quiet, total, files, change_fail)
 
 
 def _score_warc(
@@ -682,6 +810,10 @@ def score(
         bool, typer.Option("--lookups", help="--warc: run registry/RDAP lookups (off by default).")
     ] = False,
     cluster: ClusterOpt = None,
+    history: HistoryOpt = None,
+    baseline: BaselineOpt = None,
+    fail_on_change: FailOnChangeOpt = None,
+    notify: NotifyOpt = None,
     clusters: ClustersOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -699,6 +831,7 @@ def score(
             "rules": tuple(rules) if rules else None,
             "max_pages": max_pages,
             "cluster": cluster,
+            "history": history,
         }
     )
     cluster_spec = _cluster_spec(cfg["cluster"])
@@ -719,11 +852,14 @@ def score(
     if not paths:
         die("no snapshot files given")
     specs = _report_specs(cfg["format"], output, report)
+    _monitor_usage(cfg["history"], baseline, fail_on_change)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=len(paths) == 1, verbose=verbose, resume_path=None
     )
+    change_mode = str(fail_on_change) if fail_on_change else None
+    sinks, monitor = _monitor(sinks, cfg["history"], baseline, change_mode, "score")
     from pharmcheck.batch import BatchPlan, Job, ProgressView, choose_processes, load_snapshot, run_batch
     from pharmcheck.inputs import InputItem
 
@@ -761,7 +897,134 @@ def score(
         )
     if spill is not None:
         _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history"))
-    _finish(stats, quiet, len(paths), files)
+    change_fail = _after_monitor(monitor, notify, stats, "score", quiet)
+    _finish(stats, quiet, len(paths), files, change_fail)
+
+
+class HistoryFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+def _since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from datetime import date, datetime
+
+    try:
+        return (datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)).isoformat()
+    except ValueError:
+        die(f"--since expects a date (YYYY-MM-DD) or an ISO time, got {value!r}")
+
+
+def _print_rows(rows: list[dict[str, Any]], cols: tuple[str, ...], fmt: str) -> None:
+    """History rows as JSON, CSV (formula-safe cells) or aligned plain text (fast for 10,000 rows)."""
+    import json
+
+    from pharmcheck.safety import clean_text, csv_cell
+
+    out = sys.stdout
+    if fmt == "json":
+        json.dump(rows, out, ensure_ascii=False, indent=1)
+        out.write("\n")
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(cols)
+        for r in rows:
+            writer.writerow([csv_cell(r.get(c)) for c in cols])
+        return
+    free = [c in ("site", "summary") for c in cols]  # text from inputs and pages: made printable
+
+    def cell(value: Any, dirty: bool) -> str:
+        text = "" if value is None else str(value)
+        return clean_text(text, 300) if dirty else text
+
+    cells = [[cell(r.get(c), f) for c, f in zip(cols, free, strict=True)] for r in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(cols[:-1])]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths, strict=True)) + "  " + cols[-1]]
+    for row in cells:
+        lines.append("  ".join(v.ljust(w) for v, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    out.write("\n".join(lines) + "\n")
+
+
+@app.command("history")
+def history_cmd(
+    site: Annotated[
+        str | None, typer.Argument(help="A site (its input line or registered domain): its timeline.")
+    ] = None,
+    history: HistoryReadOpt = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="DATE", help="Only scans since then.")
+    ] = None,
+    format: Annotated[
+        HistoryFormat, typer.Option("-f", "--format", case_sensitive=False, help="text, json or csv.")
+    ] = HistoryFormat.text,
+) -> None:
+    """A site's timeline (verdict, score, what changed when), or the latest state of every site."""
+    from pharmcheck.history import HistoryError, latest_states, timeline
+
+    cfg = _settings({"history": history})
+    db = cfg["history"]
+    if db is None:
+        die("no history: give --history DB or set PHARMCHECK_HISTORY")
+    when = _since(since)
+    try:
+        rows = timeline(db, site, when) if site else latest_states(db, when)
+    except HistoryError as exc:
+        die(str(exc))
+    if site and not rows:
+        die(f"{site!r} is not in the history {db}")
+    cols = ("scanned_at", "verdict", "score", "change", "summary") if site else (
+        "site", "scanned_at", "verdict", "score", "change", "summary")
+    _print_rows(rows, cols, str(format))
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[Path, typer.Argument(help="The earlier report file (json or jsonl).", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="The later report file (json or jsonl).", show_default=False)],
+    format: Annotated[
+        HistoryFormat, typer.Option("-f", "--format", case_sensitive=False, help="text, json or csv.")
+    ] = HistoryFormat.text,
+    fail_on_change: FailOnChangeOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Text: list unchanged and new sites too.")] = False,
+) -> None:
+    """Compare two report files without a database: new, unchanged, changed and gone sites.
+
+    Exit codes: 0, or 1 when --fail-on-change matched; 2 when a file cannot be read.
+    """
+    from pharmcheck.changes import BaselineError, diff_reports, fails_on_change, load_baseline
+
+    loaded = []
+    for p in (old, new):
+        if not p.is_file():
+            die(f"report file not found: {p}")
+        try:
+            loaded.append(load_baseline(p))
+        except BaselineError as exc:
+            die(str(exc))
+    rows = diff_reports(loaded[0], loaded[1])
+    mode = str(fail_on_change) if fail_on_change else None
+    failing = sum(fails_on_change(r, mode) for r in rows)
+    if str(format) == "json":
+        _print_rows(rows, (), "json")
+    else:
+        shown = rows if show_all or str(format) == "csv" else [
+            r for r in rows if r["status"] in ("changed", "gone")]
+        flat = [{**r, "from": (r.get("verdict") or {}).get("from"), "to": (r.get("verdict") or {}).get("to"),
+                 "regression": "yes" if r.get("regression") else ""} for r in shown]
+        cols = ("site", "status", "regression", "from", "to", "score_delta", "summary")
+        _print_rows(flat, cols, str(format))
+        from pharmcheck.changes import tally
+
+        c = tally(rows)
+        sys.stderr.write(f"{c['new']} new, {c['unchanged']} unchanged, {c['changed']} changed, "
+                         f"{c['gone']} gone; {sum(bool(r.get('regression')) for r in rows)} regressions\n")
+    raise typer.Exit(EXIT_FAIL if failing else EXIT_OK)
 
 
 class ClusterFormat(StrEnum):

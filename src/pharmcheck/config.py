@@ -78,6 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: "",
         "Dask scheduler address, local or local:N (empty: this machine; DASK_SCHEDULER_ADDRESS also counts)",
     ),
+    Setting("history", "path", lambda: None, "SQLite history of every result (monitoring)"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -10,7 +10,7 @@ from pharmcheck.findings import Finding
 from pharmcheck.snapshot import Snapshot
 from pharmcheck.target import redact
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 @dataclass
@@ -19,6 +19,7 @@ class PageSummary:
     status: int
     kind: str = "other"
     error: str | None = None
+    text_hash: str | None = None  # schema 1.3: hash of the page's visible text (change detection)
 
 
 @dataclass
@@ -70,7 +71,8 @@ class Report:
             "suppressed": self.suppressed,
             "findings": [f.to_dict() for f in self.findings],
             "pages": [
-                {"url": redact(p.url), "status": p.status, "kind": p.kind, "error": p.error}
+                {"url": redact(p.url), "status": p.status, "kind": p.kind, "error": p.error,
+                 "text_hash": p.text_hash}
                 for p in self.pages
             ],
             "redirect_chain": [redact(u) for u in self.redirect_chain],
@@ -95,7 +97,8 @@ class Report:
             verdict=d["verdict"],
             score=d.get("score"),
             findings=[Finding.from_dict(f) for f in d.get("findings", [])],
-            pages=[PageSummary(p["url"], p["status"], p.get("kind", "other"), p.get("error"))
+            pages=[PageSummary(p["url"], p["status"], p.get("kind", "other"), p.get("error"),
+                               p.get("text_hash"))
                    for p in d.get("pages", [])],
             errors=list(d.get("errors", [])),
             elapsed_ms=int(d.get("elapsed_ms", 0)),
@@ -122,6 +125,13 @@ def _opt_dict(value: Any) -> dict[str, Any] | None:
     return dict(value) if isinstance(value, dict) else None
 
 
+def text_hash(text: str) -> str:
+    """A short, stable fingerprint of a page's visible text (whitespace-insensitive)."""
+    import hashlib
+
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def error_report(input_text: str, message: str, verdict: str = "error") -> Report:
     """The result for an input that could not be scanned (malformed line, crash)."""
     return Report(input=input_text, url="", final_url="", verdict=verdict, score=None, errors=[message])
@@ -129,11 +139,20 @@ def error_report(input_text: str, message: str, verdict: str = "error") -> Repor
 
 def from_snapshot_summary(snapshot: Snapshot) -> tuple[list[PageSummary], dict[str, Any]]:
     pages = [PageSummary(p.url, p.status, p.kind, p.error) for p in snapshot.pages]
-    tls = {
+    tls: dict[str, Any] = {
         "outcome": snapshot.tls.outcome,
         "detail": snapshot.tls.detail,
         "http_redirects_to_https": snapshot.tls.http_redirects_to_https,
         "hsts": snapshot.tls.hsts,
         "insecure_read": snapshot.tls.insecure_read,
     }
+    cert = snapshot.tls.cert
+    if cert is not None:  # schema 1.3: who the certificate names (change detection, takeover)
+        tls["cert"] = {
+            "subject_cn": cert.subject_cn,
+            "subject_org": cert.subject_org,
+            "issuer_cn": cert.issuer_cn,
+            "issuer_org": cert.issuer_org,
+            "not_after": cert.not_after,
+        }
     return pages, tls

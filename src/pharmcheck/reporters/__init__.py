@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
     from pharmcheck.report import Report
@@ -45,6 +45,7 @@ class RunInfo:
     counts: Mapping[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     interrupted: bool = False
+    changes: Mapping[str, Any] | None = None  # monitoring: monitor.ChangeSummary.to_dict(), with a baseline
 
 
 class Sink(Protocol):

@@ -7,7 +7,7 @@ page or input line (``=HYPERLINK(…)``, ``@SUM(…)``) cannot run as a spreadsh
 from __future__ import annotations
 
 import csv
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pharmcheck.reporters import top_findings
 from pharmcheck.safety import csv_cell
@@ -30,7 +30,16 @@ COLUMNS = (
     "pages",
     "elapsed_ms",
     "algorithm_version",
+    "change",
 )
+
+
+def _change_cell(change: dict[str, Any] | None) -> str:
+    """``status`` (``status!`` for a regression) and what changed, for the ``change`` column."""
+    if not change:
+        return ""
+    head = str(change.get("status", "")) + ("!" if change.get("regression") else "")
+    return f"{head}: {change['summary']}" if change.get("status") == "changed" else head
 
 
 class CsvSink:
@@ -47,6 +56,7 @@ class CsvSink:
             "top_findings": " | ".join(top_findings(report, 5)),
             "errors": " | ".join(report.errors),
             "pages": len(report.pages),
+            "change": _change_cell(report.change),
         }
         self.writer.writerow([csv_cell(row[k]) for k in COLUMNS])
         self.stream.flush()

@@ -89,6 +89,7 @@ class HtmlSink:
         self.clusters = clusters
 
     def close(self, info: RunInfo | None = None) -> None:
+        self._add_gone(info)
         if self._detail.count:
             self._blocks.append(self._detail.finish())
         rows, blocks = self._rows.finish(), self._blocks
@@ -98,6 +99,19 @@ class HtmlSink:
         self.stream.write(render_page(self.summary, rows, blocks, title=self.title, elapsed_s=elapsed,
                                       clusters=self.clusters, fail_on=self.fail_on, interrupted=interrupted))
         self.stream.flush()
+
+
+    def _add_gone(self, info: RunInfo | None) -> None:
+        """Sites of the baseline this run did not see (issue 13: monitor.ChangeSummary in RunInfo)."""
+        from pharmcheck.reporters.html_data import MAX_CHANGES, change_record
+
+        for g in ((info.changes or {}).get("changes") or []) if info is not None else []:
+            if isinstance(g, dict) and g.get("status") == "gone":
+                self.summary.changes["gone"] += 1
+                if len(self.summary.changed) < MAX_CHANGES:
+                    rec = change_record({"status": "gone", "verdict": g.get("verdict"),
+                                         "summary": g.get("summary"), "regression": False})
+                    self.summary.changed.append({"i": txt(g.get("site"), 300), "v": ""} | rec)
 
 
 class _Gzip:

@@ -54,6 +54,10 @@ class JunitSink:
             kind = "skipped" if report.suppressed else "failure"
             if report.suppressed:
                 message = f"allowlisted ({report.suppressed}): {head}"
+        change = report.change or {}
+        if change.get("status") == "changed":
+            lines = [f"change{' (regression)' if change.get('regression') else ''}: {change.get('summary')}",
+                     *lines]
         detail = "\n".join([f"url: {report.final_url or report.url}", *report.reasons[:3], *lines])
         self.cases.append(
             Case(
@@ -67,6 +71,10 @@ class JunitSink:
         )
 
     def close(self, info: RunInfo) -> None:
+        for gone in (info.changes or {}).get("changes", []):  # monitoring: sites no longer scanned
+            if gone.get("status") == "gone":
+                self.cases.append(Case(xml_text(gone.get("site"), 500), "gone", "skipped",
+                                       xml_text(gone.get("summary"), 500), "", 0.0))
         failures = sum(c.kind == "failure" for c in self.cases)
         errors = sum(c.kind == "error" for c in self.cases)
         skipped = sum(c.kind == "skipped" for c in self.cases)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from pharmcheck.reporters import VERDICT_ORDER, fails, top_findings
 from pharmcheck.safety import clean_text
@@ -39,17 +40,38 @@ class Row(NamedTuple):
     note: str
 
 
+def _change_lines(changes: Mapping[str, Any], listed: list[tuple[str, str, bool]]) -> list[str]:
+    c = changes.get("counts", {})
+    out = ["", "### Changes since the baseline", "",
+           f"{c.get('new', 0)} new, {c.get('unchanged', 0)} unchanged, {c.get('changed', 0)} changed, "
+           f"{c.get('gone', 0)} gone — regressions: {changes.get('regressions', 0)}", ""]
+    gone = [g for g in changes.get("changes", []) if g.get("status") == "gone"]
+    if listed or gone:
+        out += ["| site | change | what changed |", "|---|---|---|"]
+        for site, summary, regression in listed:
+            out.append(f"| {md_escape(site)} | {'**regression**' if regression else 'changed'} "
+                       f"| {md_escape(summary)} |")
+        for g in gone[:MAX_ROWS]:
+            out.append(f"| {md_escape(g.get('site'))} | gone | {md_escape(g.get('summary'))} |")
+    return out
+
+
 class MarkdownSink:
     def __init__(self, stream: TextIO, fail_on: str = "rogue") -> None:
         self.stream = stream
         self.fail_on = fail_on
         self.rows: list[Row] = []
         self.extra = 0
+        self.changes: list[tuple[str, str, bool]] = []  # monitoring: (input, summary, regression)
 
     def write(self, report: Report) -> None:
         if len(self.rows) >= MAX_ROWS:
             self.extra += 1
             return
+        change = report.change or {}
+        if change.get("status") == "changed" and len(self.changes) < MAX_ROWS:
+            self.changes.append((report.input[:300], str(change.get("summary", ""))[:300],
+                                 bool(change.get("regression"))))
         top = top_findings(report, 1)
         note = report.errors[0] if report.errors and not report.ok else (top[0] if top else "")
         self.rows.append(
@@ -62,6 +84,9 @@ class MarkdownSink:
                 note[:300],
             )
         )
+
+    def _changes(self, changes: Mapping[str, Any]) -> list[str]:
+        return _change_lines(changes, self.changes)
 
     def close(self, info: RunInfo) -> None:
         out = ["## pharmcheck results", ""]
@@ -91,5 +116,7 @@ class MarkdownSink:
                 out.append(f"| {md_escape(r.input)} | {verdict} | {score} | {md_escape(r.note)} |")
             if self.extra:
                 out.append(f"\n… and {self.extra} more sites (see the machine-readable report).")
+        if info.changes is not None:
+            out += self._changes(info.changes)
         self.stream.write("\n".join(out) + "\n")
         self.stream.flush()

@@ -74,6 +74,11 @@ def render_report(report: Report, console: Console, verbose: bool = False) -> No
         lines.append(safe(f"domain: {dom.get('registered_domain', '')} registered {dom.get('created', '')} "
                           f"({dom['age_days']} days ago) by {dom.get('registrar') or 'unknown registrar'}"
                           + (", registrant hidden" if dom.get("registrant_redacted") else ""), 300))
+    change = report.change or {}
+    if change.get("status"):  # monitoring: against the baseline
+        mark = "changed (REGRESSION)" if change.get("regression") else str(change["status"])
+        lines.append(Text("change: ", style="bold magenta" if change.get("regression") else "")
+                     + safe(f"{mark}: {change.get('summary', '')}", 500))
     for reason in report.reasons[:3]:
         lines.append(safe("• " + reason, 400))
     for err in report.errors[:3]:
