@@ -6,7 +6,8 @@ finding), optional ``data`` (a subset of the finding's data that must match), op
 ``html`` and optional ``url``/``kind``/``lang``. Optional ``[case.tls]`` sets snapshot TLS
 fields (``[case.tls.cert]`` a CertInfo); optional ``[case.lookups]``, ``redirect_chain`` and
 ``fetched_at`` set those snapshot fields (facts of the lookups stage, as data). Cases run
-through the real rule registry on a snapshot built from the pages.
+through the real rule registry on a snapshot built from the pages; cases of rule ``PC003`` or
+with ``stage = "role"`` also run the role stage (role decided, red flags attributed).
 """
 
 from __future__ import annotations
@@ -62,7 +63,14 @@ def build_snapshot(case: dict[str, Any]) -> Snapshot:
 @pytest.mark.parametrize("case", _load())
 def test_rule_case(case: dict[str, Any]) -> None:
     kb = default_knowledge()
-    findings = run_checks(Site(build_snapshot(case), kb))
+    site = Site(build_snapshot(case), kb)
+    findings = run_checks(site)
+    if case["rule"] == "PC003" or case.get("stage") == "role":
+        from pharmcheck import role
+
+        decided = role.decide(site, findings)
+        role.attribute(site, decided, findings)
+        findings.append(role.finding(site, decided))
     mine = [f for f in findings if f.id == case["rule"]]
     errors = [f for f in findings if f.outcome == "error"]
     assert not errors, f"rule crashed: {[e.message for e in errors]}"

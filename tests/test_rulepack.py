@@ -103,7 +103,9 @@ def test_override_replaces_metadata_not_python(tmp_path: Path) -> None:
     kb = knowledge_with((write(tmp_path, text),))
     assert kb.rule("PC512").title == "Local title"
     assert kb.rule("PC512").kind == "python"
-    report = scan_snapshot(snapshot("<p>Generic Ozempic in stock.</p>"), kb)
+    # a seller (prices next to named medicines), so the red flag is the site's own
+    html = "<p>Generic Ozempic in stock.</p><p>Ozempic $199</p><p>Wegovy $249</p>"
+    report = scan_snapshot(snapshot(html), kb)
     f = next(f for f in report.findings if f.id == "PC512")
     assert str(f.outcome) == "fail" and str(f.severity) == "low"
 

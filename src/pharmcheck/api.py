@@ -36,6 +36,7 @@ def scan(target: str | Target, options: ScanOptions | None = None, **overrides: 
 
 def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     """Judge an already fetched snapshot (pure: no network)."""
+    from pharmcheck import role as site_role
     from pharmcheck.checks import run_checks
     from pharmcheck.lookups.summary import credentials_of, domain_of
     from pharmcheck.scoring import decide
@@ -46,6 +47,15 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
     site = Site(snapshot, kb)
     # An unreachable site has nothing to judge: rules would only report absences.
     findings = run_checks(site) if snapshot.reachable else []
+    role: dict[str, Any] | None = None
+    if snapshot.reachable:
+        # the role stage: who the site is, and whose offers its red flags are (issue 9)
+        decided = site_role.decide(site, findings)
+        site_role.attribute(site, decided, findings)
+        role_finding = site_role.finding(site, decided)
+        findings.append(role_finding)
+        role = {"role": decided.role, "why": decided.why, **{k: role_finding.data[k] for k in (
+            "identity", "offers", "other", "linked_shops", "missing")}}
     decision = decide(findings, snapshot, kb)
     findings.sort(key=lambda f: (not f.decisive, f.points >= 0, -abs(f.points), f.id))
     pages, tls = from_snapshot_summary(snapshot)
@@ -74,6 +84,7 @@ def scan_snapshot(snapshot: Snapshot, kb: Knowledge | None = None) -> Report:
         tls=tls,
         algorithm_version=kb.algorithm_version,
         scanned_at=snapshot.fetched_at,
+        role=role,
         fingerprints=fingerprints,
     )
 

@@ -1119,8 +1119,11 @@ def explain(
 
     console = _stdout_console()
     weights = kb.scoring.get("weights", {}).get(meta.id, {})
-    decisive = meta.id in kb.scoring.get("decisive", [])
-    gate = meta.id in kb.scoring.get("legitimate_requires", [])
+    from pharmcheck.scoring import legitimate_needs, named_in, rule_outcomes
+
+    outcomes = rule_outcomes(kb, meta.id)
+    decisive = bool(outcomes & named_in(kb, "decisive"))
+    gate = any(outcomes & names for names in legitimate_needs(kb).values())
     out = Text()
     out.append(f"{meta.id}  {meta.name}\n", style="bold")
     out.append(f"{meta.title}\n")
@@ -1145,9 +1148,10 @@ def explain(
     else:
         out.append("  none: informational only\n")
     if decisive:
-        out.append("  decisive: a failure makes the site rogue whatever else it shows\n")
+        out.append("  decisive: the seller's own failure makes the site rogue whatever else it shows\n")
     if gate:
-        out.append("  gate: a site is legitimate only when this rule passes\n")
+        out.append("  need: a site is legitimate only when this rule meets its need "
+                   "(rules/scoring.toml [outcomes])\n")
     if meta.sources:
         out.append("\nSources\n", style="bold")
         for s in meta.sources:

@@ -51,6 +51,13 @@ class Finding:
     evidence: list[Evidence] = field(default_factory=list)
     decisive: bool = False  # set by scoring: this finding alone fixed the verdict
     data: dict[str, Any] = field(default_factory=dict)  # structured facts (country, number, …)
+    # The named outcome (``licence-absent``, ``licence-verified`` …) that the score table in
+    # ``rules/scoring.toml`` keys on; empty: ``<ID>.<outcome>`` (see :meth:`named`).
+    result: str = ""
+
+    @property
+    def named(self) -> str:
+        return self.result or f"{self.id}.{self.outcome}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +70,7 @@ class Finding:
             "message": self.message,
             "evidence": [{"url": e.url, "excerpt": e.excerpt} for e in self.evidence],
             "data": self.data,
+            "result": self.named,
         }
 
     @classmethod
@@ -77,4 +85,5 @@ class Finding:
             evidence=[Evidence(e["url"], e.get("excerpt", "")) for e in d.get("evidence", [])],
             decisive=bool(d.get("decisive", False)),
             data=dict(d.get("data", {})),
+            result=str(d.get("result", "")),
         )

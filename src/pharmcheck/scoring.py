@@ -1,8 +1,10 @@
 """Score and verdict: read findings only, from the one weight table in ``rules/scoring.toml``.
 
-Order of decisions (DESIGN §3): unreachable → decisive red flags (rogue) → scope
-(not_pharmacy) → score thresholds, where ``legitimate`` also needs every gate rule to
-pass. Every point of the score is the ``points`` of one finding.
+Order of decisions (DESIGN §3, issue 9): unreachable → the site's role (PC003): a site that
+is not a seller of medicines is not_pharmacy → the seller's own decisive outcome (rogue) →
+score thresholds, where ``legitimate`` also needs every need of the outcome table met. The
+verdict reads named outcomes (``Finding.named``) through ``[outcomes]`` in
+``rules/scoring.toml``; every point of the score is the ``points`` of one finding.
 """
 
 from __future__ import annotations
@@ -40,75 +42,125 @@ def _weights(kb: Knowledge) -> dict[str, Any]:
 
 
 def assign_points(findings: list[Finding], kb: Knowledge) -> None:
+    """Points of each finding: its named outcome's entry in the weight row, else its outcome's."""
     weights = _weights(kb)
     for f in findings:
         row = weights.get(f.id, {})
-        value = row.get(str(f.outcome), 0) if isinstance(row, dict) else 0
-        f.points = int(value)
+        if not isinstance(row, dict):
+            f.points = 0
+            continue
+        value: Any = row.get(f.result) if f.result else None
+        f.points = int(value if value is not None else row.get(str(f.outcome), 0))
+
+
+def outcome_table(kb: Knowledge) -> dict[str, Any]:
+    table = kb.scoring.get("outcomes", {})
+    return table if isinstance(table, dict) else {}
+
+
+def named_in(kb: Knowledge, key: str) -> frozenset[str]:
+    """The named outcomes of one class of the outcome table (``decisive``, ``absence`` …)."""
+    value = outcome_table(kb).get(key, [])
+    return frozenset(str(v) for v in value) if isinstance(value, list) else frozenset()
+
+
+def legitimate_needs(kb: Knowledge) -> dict[str, frozenset[str]]:
+    needs = outcome_table(kb).get("legitimate_needs", {})
+    if not isinstance(needs, dict):
+        return {}
+    return {str(k): frozenset(str(x) for x in v) for k, v in needs.items() if isinstance(v, list)}
+
+
+def rule_outcomes(kb: Knowledge, rule_id: str) -> set[str]:
+    """Named outcomes a rule can give (its weight row's keys, and ``<ID>.<outcome>``)."""
+    row = _weights(kb).get(rule_id, {})
+    keys = set(row) if isinstance(row, dict) else set()
+    return {k if "-" in k else f"{rule_id}.{k}" for k in keys} | {f"{rule_id}.{o}" for o in Outcome}
+
+
+def _role_of(findings: list[Finding], kb: Knowledge) -> Finding | None:
+    role_id = str(kb.scoring.get("role_rule", "PC003"))
+    return next((f for f in findings if f.id == role_id), None)
 
 
 def decide(findings: list[Finding], snapshot: Snapshot, kb: Knowledge) -> Decision:
+    """The verdict, read from the role finding (PC003) and the outcome table."""
     assign_points(findings, kb)
     sc = kb.scoring
     if not snapshot.reachable:
         reason = snapshot.errors[0] if snapshot.errors else "no page could be fetched"
         return Decision(UNREACHABLE, None, [f"unreachable: {reason}"])
 
-    decisive_ids = set(sc.get("decisive", []))
-    decisive = [f for f in findings if f.id in decisive_ids and f.outcome == Outcome.FAIL]
     base = int(sc.get("base", 50))
     total = max(0, min(100, base + sum(f.points for f in findings)))
-    verified = any(f.outcome == Outcome.PASS and f.data.get("verified") for f in findings)
+    verified = any(f.named == "licence-verified" for f in findings)
     basis = "verified_credential" if verified else "page_signals"
+    role_f = _role_of(findings, kb)
+    role = str(role_f.data.get("role", "seller")) if role_f is not None else _legacy_role(findings, kb)
+    role_reason = f"role: {role_f.message}" if role_f is not None else f"role: {role}"
+    reported = [f for f in findings if f.data.get("reported")]
+    decisive_names = named_in(kb, "decisive")
+    decisive = [f for f in findings if f.named in decisive_names]
+
+    if role != "seller":
+        reasons = [role_reason]
+        if reported:
+            reasons.append("reported, not offered: "
+                           + ", ".join(sorted({f"{f.id} {f.name}" for f in reported})))
+        languages = role_f.data.get("languages", []) if role_f is not None else []
+        if role_f is not None and role_f.data.get("uncovered_language"):
+            reasons.append("not enough evidence to judge: the site's language ("
+                           + ", ".join(languages) + ") is not covered by the rule pack, and no offer or "
+                           "pharmacy identity that does not depend on language was found")
+            return Decision(SUSPICIOUS, total, reasons, basis)
+        return Decision(NOT_PHARMACY, None, reasons, basis)
+
     if decisive:
         for f in decisive:
             f.decisive = True
-        return Decision(ROGUE, total, [f"{f.id} {f.name}: {f.message}" for f in decisive], basis)
-
-    scope_id = str(sc.get("scope_rule", "PC001"))
-    # A shop's tells (bonus pills, a controlled drug on offer, crypto payment …) are signs of selling
-    # medicines even where no cart or price list was found: such a site is judged, not set aside.
-    selling_ids = set(sc.get("selling_signals", []))
-    selling = [f for f in findings if f.id in selling_ids and f.outcome in (Outcome.FAIL, Outcome.WARN)]
-    for f in findings:
-        if f.id == scope_id and f.data.get("pharmacy") is False:
-            if not selling:
-                return Decision(NOT_PHARMACY, None, [f"{f.id} {f.name}: {f.message}"], basis)
-            first_reason = (f"judged as a pharmacy although {f.id} found no shop: "
-                            + ", ".join(f"{s.id} {s.name}" for s in selling[:4]))
-            break
-    else:
-        first_reason = ""
+        return Decision(ROGUE, total,
+                        [role_reason, *(f"{f.id} {f.name}: {f.message}" for f in decisive)], basis)
 
     thresholds = sc.get("thresholds", {})
     legit_at = int(thresholds.get("legitimate", 70))
     susp_at = int(thresholds.get("suspicious", 40))
-    reasons = [f"score {total} = base {base} "
+    reasons = [role_reason, f"score {total} = base {base} "
                + " ".join(f"{f.points:+d} ({f.id})" for f in findings if f.points)]
-    if first_reason:
-        reasons.insert(0, first_reason)
+    names = {f.named for f in findings}
+    unmet = [need for need, ok in legitimate_needs(kb).items() if not names & ok]
+    missing = [str(m) for m in (role_f.data.get("missing", []) if role_f is not None else [])]
+    absence = named_in(kb, "absence")
+    red_flags = [f for f in findings if f.outcome == Outcome.FAIL and f.points < 0 and f.named not in absence]
+    if total >= legit_at and not unmet:
+        return Decision(LEGITIMATE, total, reasons, basis)
     if total >= legit_at:
-        gates = [str(g) for g in sc.get("legitimate_requires", [])]
-        passed = {f.id for f in findings if f.outcome == Outcome.PASS}
-        missing = [g for g in gates if g not in passed]
-        if not missing:
-            return Decision(LEGITIMATE, total, reasons, basis)
-        reasons.append("not legitimate without a pass from " + ", ".join(
-            f"{g} {kb.rule(g).name}" for g in missing))
+        reasons.append("not legitimate: no " + ", ".join(unmet) + " shown")
         return Decision(SUSPICIOUS, total, reasons, basis)
-    if total >= susp_at:
+    if not red_flags or total >= susp_at:
+        if not red_flags and missing:
+            reasons.append("not enough evidence to judge: missing " + ", ".join(missing))
+        elif not red_flags:
+            reasons.append("low score from missing trust signals only, no red flag found: "
+                           "suspicious, not rogue")
         return Decision(SUSPICIOUS, total, reasons, basis)
-    # A low score made only of missing trust signals (no address, no licence number …) is not
-    # evidence of wrongdoing: rogue needs at least one red flag that was found on the site.
-    absence_ids = set(sc.get("absence_rules", []))
-    red_flags = [f for f in findings if f.outcome == Outcome.FAIL and f.points < 0
-                 and not (f.id in absence_ids and _is_absence(f))]
-    if not red_flags:
-        reasons.append("low score from missing trust signals only, no red flag found: suspicious, not rogue")
+    weak = named_in(kb, "weak")
+    if verified and all(f.named in weak or f.points > -30 for f in red_flags):
+        reasons.append("a registry entry names this domain: its negatives ("
+                       + ", ".join(sorted({f.named for f in red_flags}))
+                       + ") lower the score but cannot make it rogue")
+        return Decision(SUSPICIOUS, total, reasons, basis)
+    if all(f.named in weak for f in red_flags):
+        reasons.append("not enough evidence to judge: only weak negatives ("
+                       + ", ".join(sorted({f.named for f in red_flags})) + ")"
+                       + (", missing " + ", ".join(missing) if missing else ""))
         return Decision(SUSPICIOUS, total, reasons, basis)
     return Decision(ROGUE, total, reasons, basis)
 
 
-def _is_absence(f: Finding) -> bool:
-    """A failure because something was not found (rather than found wrong, like a malformed number)."""
-    return not f.data.get("number") and not f.data.get("authority") and not f.data.get("mailbox")
+def _legacy_role(findings: list[Finding], kb: Knowledge) -> str:
+    """Without a role finding (a report from an older pack): the scope rule and the offer outcomes."""
+    offers = named_in(kb, "offer")
+    if any(f.id == "PC001" and f.data.get("pharmacy") is False for f in findings) and not any(
+            f.named in offers for f in findings):
+        return "other"
+    return "seller"

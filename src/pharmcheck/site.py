@@ -390,8 +390,10 @@ class Site:
         evidence: Iterable[Evidence] = (),
         **data: Any,
     ) -> Finding:
-        """A finding with name and severity from the rule pack (points come from scoring)."""
+        """A finding with name and severity from the rule pack (points come from scoring);
+        ``result`` is its named outcome in the score table (``licence-absent`` …)."""
         meta = self.kb.rule(rule_id)
+        result = str(data.pop("result", "") or "")
         return Finding(
             id=meta.id,
             name=meta.name,
@@ -400,6 +402,7 @@ class Site:
             severity=Severity(meta.severity),
             evidence=list(evidence)[:5],
             data=dict(data),
+            result=result,
         )
 
 

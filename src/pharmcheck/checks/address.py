@@ -507,14 +507,16 @@ def physical_address(site: Site) -> Iterator[Finding]:
         best = result.physical[0]
         where = best.country or "country unknown"
         message = f"physical address found ({where}, {best.source}): {best.text}"
-        yield site.finding("PC201", Outcome.PASS, message, [a.evidence for a in result.physical[:3]],
+        yield site.finding("PC201", Outcome.PASS, message, result="address-found",
+                           evidence=[a.evidence for a in result.physical[:3]],
                            country=best.country, address=best.text, source=best.source)
         return
     if result.mailboxes:
         best = result.mailboxes[0]
         label = MAILBOX_LABEL.get(best.mailbox, best.mailbox)
         message = f"the only address is a {label} address, not a physical pharmacy address: {best.text}"
-        yield site.finding("PC201", Outcome.WARN, message, [a.evidence for a in result.mailboxes[:3]],
+        yield site.finding("PC201", Outcome.WARN, message, result="address-mailbox-only",
+                           evidence=[a.evidence for a in result.mailboxes[:3]],
                            country=best.country, address=best.text, source=best.source, mailbox=best.mailbox)
         return
     message = f"no physical address found on {result.pages_checked} pages checked"
@@ -522,7 +524,8 @@ def physical_address(site: Site) -> Iterator[Finding]:
     if result.says_none is not None:
         message += "; the site says it has no physical address"
         evidence.insert(0, result.says_none)
-    yield site.finding("PC201", Outcome.FAIL, message, evidence, pages_checked=result.pages_checked)
+    yield site.finding("PC201", Outcome.FAIL, message, evidence, result="address-absent",
+                       pages_checked=result.pages_checked)
 
 
 # --------------------------------------------------------------------------------------------
@@ -618,7 +621,8 @@ def phone(site: Site) -> Iterator[Finding]:
         _text_numbers(page, c, region, found, seen)
     if not found:
         message = f"no valid telephone number found on {len(pages)} pages checked"
-        yield site.finding("PC202", Outcome.FAIL, message, _checked_evidence(site, "no telephone number"),
+        yield site.finding("PC202", Outcome.FAIL, message, result="phone-absent",
+                           evidence=_checked_evidence(site, "no telephone number"),
                            region=region)
         return
     numbers = list(found.values())[:10]
@@ -633,6 +637,7 @@ def phone(site: Site) -> Iterator[Finding]:
             mismatch = True
             countries = ", ".join(sorted({n.country or "?" for n in numbers}))
             message += f"; phone country ({countries}) differs from the address country ({address_country})"
-    yield site.finding("PC202", Outcome.PASS, message, [n.evidence for n in numbers[:5]],
+    yield site.finding("PC202", Outcome.PASS, message, result="phone-found",
+                       evidence=[n.evidence for n in numbers[:5]],
                        numbers=[{"e164": n.e164, "country": n.country} for n in numbers],
                        mismatch=mismatch, address_country=address_country)

@@ -63,7 +63,7 @@ def registry_credentials(site: Site) -> Iterator[Finding]:
             "PC311", Outcome.FAIL,
             "counterfeit credential: " + "; ".join(a.reason for _, a in fake[:3]),
             [c.evidence for c, _ in fake],
-            credentials=[_record(c, a, cfg) for c, a in fake],
+            credentials=[_record(c, a, cfg) for c, a in fake], result="credential-counterfeit",
         )
     rest = [(c, a) for c, a in items if a.status != reg.COUNTERFEIT]
     if not rest:
@@ -78,13 +78,13 @@ def registry_credentials(site: Site) -> Iterator[Finding]:
                 ev.append(Evidence(url, a.facts.get("title") or a.reason))
         yield site.finding("PC310", Outcome.PASS,
                            "verified at the registry: " + "; ".join(a.reason for _, a in verified[:3]),
-                           ev, verified=True, credentials=records)
+                           ev, verified=True, credentials=records, result="licence-verified")
         return
     warn = [(c, a) for c, a in rest if a.level == "warn"]
     if warn:
         message = "credential not confirmed: " + "; ".join(a.reason for _, a in warn[:3])
         yield site.finding("PC310", Outcome.WARN, message, [c.evidence for c, _ in warn],
-                           verified=False, credentials=records)
+                           verified=False, credentials=records, result="credential-not-confirmed")
         return
     message = "credential unverified: " + "; ".join(a.reason for _, a in rest[:3])
     yield site.finding("PC310", Outcome.INFO, message, [c.evidence for c, _ in rest],

@@ -345,6 +345,7 @@ def licence_number(site: Site) -> Iterator[Finding]:
         c = bad[0]
         message = c.problem or f"malformed {_describe(c)}"
         yield site.finding("PC301", Outcome.FAIL, message, [b.evidence for b in bad],
+                           result="licence-malformed",
                            jurisdiction=c.jurisdiction, number=c.number, authority=c.authority,
                            format_ok=False, claims=data_claims)
         return
@@ -357,6 +358,7 @@ def licence_number(site: Site) -> Iterator[Finding]:
             message = (f"licence from {c.authority} ({c.jurisdiction}) named; "
                        "not yet verified against the register")
         yield site.finding("PC301", Outcome.PASS, message, [g.evidence for g in good],
+                           result="licence-wellformed",
                            jurisdiction=c.jurisdiction, number=c.number, authority=c.authority,
                            format_ok=True, verified=False, claims=data_claims)
         return
@@ -364,7 +366,8 @@ def licence_number(site: Site) -> Iterator[Finding]:
         g = generic[0]
         yield site.finding("PC301", Outcome.WARN,
                            f"licence number {g.number} names no licensing authority, so it cannot be checked",
-                           [x.evidence for x in generic], jurisdiction="", number=g.number, authority="",
+                           [x.evidence for x in generic], result="licence-authority-unnamed",
+                           jurisdiction="", number=g.number, authority="",
                            format_ok=None, claims=data_claims)
         return
     unsure = [c for c in claims if c.format_ok is None and c.number and c.problem]
@@ -379,17 +382,19 @@ def licence_number(site: Site) -> Iterator[Finding]:
         c = named[0]
         yield site.finding("PC301", Outcome.WARN,
                            f"names {_describe(c)} but shows no licence or registration number",
-                           [n.evidence for n in named], jurisdiction=c.jurisdiction, number="",
+                           [n.evidence for n in named], result="licence-number-absent",
+                           jurisdiction=c.jurisdiction, number="",
                            authority=c.authority, format_ok=None, claims=data_claims)
         return
     if licensed:
         yield site.finding("PC301", Outcome.WARN,
                            "claims to be licensed but shows no licence number and names no authority",
-                           licensed,
+                           licensed, result="licence-claimed-only",
                            jurisdiction="", number="", authority="", format_ok=None, claims=[])
         return
     if not analyse(site).pharmacy:
         yield site.finding("PC301", Outcome.SKIP, "not a pharmacy and no licence claimed")
         return
     yield site.finding("PC301", Outcome.FAIL, "no licence or registration number found",
+                       result="licence-absent",
                        jurisdiction="", number="", authority="", format_ok=None, claims=[])

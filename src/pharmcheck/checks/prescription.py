@@ -131,9 +131,6 @@ def _asked(p: RxPatterns, hit: Hit) -> bool:
 def prescription_required(site: Site) -> Iterator[Finding]:
     """The site says a valid prescription is required, or runs a prescription service."""
     scope = analyse(site)
-    if not scope.pharmacy:
-        yield site.finding("PC401", Outcome.SKIP, "not a pharmacy: prescription policy not assessed")
-        return
     p = patterns(site.kb)
     evidence: list[Evidence] = []
     for page in site.pages:
@@ -147,20 +144,55 @@ def prescription_required(site: Site) -> Iterator[Finding]:
         if len(evidence) >= 3:
             break
     flows = [ev for name, ev in scope.strong.items() if "prescription" in name]
+    if not evidence and not flows:
+        # an online clinic: its own clinicians review a consultation and issue the prescription
+        # (GPhC guidance for pharmacies providing services at a distance, prescribing by a clinician)
+        reviewed = _clinician_prescribing(site, p)
+        if reviewed is not None:
+            yield site.finding("PC401", Outcome.PASS, "prescriptions are issued by the site's clinicians "
+                               "after review of a consultation", reviewed, result="prescription-service")
+            return
+    if not scope.pharmacy and not evidence:
+        # whether the site sells at all is the role stage's question (PC003): a site that presents
+        # itself as a pharmacy without a shop is judged on what it says
+        yield site.finding("PC401", Outcome.SKIP, "no shop of medicines seen: prescription "
+                           "policy not assessed",
+                           result="prescription-not-offered" if not scope.rx_drugs else "")
+        return
     if evidence or flows:
         what = ("says a valid prescription is required" if evidence
                 else "runs a prescription upload/transfer service")
-        yield site.finding("PC401", Outcome.PASS, what, [*evidence, *flows], service=bool(flows))
+        yield site.finding("PC401", Outcome.PASS, what, [*evidence, *flows], service=bool(flows),
+                           result="prescription-required" if evidence else "prescription-service")
         return
     if not scope.rx_drugs:
+        # OTC-only online (prescriptions handled in store): the prescription requirement is met
         yield site.finding("PC401", Outcome.WARN,
                            "no prescription policy stated, and no prescription-only medicine seen",
-                           scope.evidence())
+                           scope.evidence(), result="prescription-not-offered")
         return
     drugs = ", ".join(sorted(scope.rx_drugs)[:5])
     yield site.finding("PC401", Outcome.FAIL,
                        f"sells medicines, including prescription-only ones ({drugs}), but never says a "
-                       "prescription is required", scope.evidence(), rx_drugs=sorted(scope.rx_drugs)[:10])
+                       "prescription is required", scope.evidence(), rx_drugs=sorted(scope.rx_drugs)[:10],
+                       result="prescription-not-required")
+
+
+def _clinician_prescribing(site: Site, p: RxPatterns) -> list[Evidence] | None:
+    """Evidence of a consultation that a clinician reviews before prescribing, or None."""
+    asked: list[Evidence] = []
+    review: list[Evidence] = []
+    for page in site.pages:
+        for hit in _hits(page, p.questionnaire):
+            if not (_negator(p, hit) or _asked(p, hit)):
+                asked.append(hit.evidence())
+                break
+        for hit in _hits(page, p.review):
+            review.append(hit.evidence())
+            break
+        if asked and review:
+            return [asked[0], review[0]]
+    return None
 
 
 # --- PC402 -----------------------------------------------------------------------------------
@@ -239,7 +271,8 @@ def no_prescription_offer(site: Site) -> Iterator[Finding]:
         yield site.finding("PC402", Outcome.FAIL,
                            f"offers medicines without prescription: '{hit.phrase}' {why}",
                            [h.evidence() for h, _ in offers],
-                           phrases=sorted({h.phrase.lower() for h, _ in offers}))
+                           phrases=sorted({h.phrase.lower() for h, _ in offers}),
+                           result="rx-offered-without-prescription")
         return
     message = "no offer of prescription-only medicines without prescription"
     if ignored:
