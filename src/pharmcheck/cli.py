@@ -134,6 +134,15 @@ RulesOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="Sites in flight at once \\[default: min(32, 8×cpu)].")
 ]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="ADDRESS|local[:N]|dask",
+        help="Run on a Dask cluster: a scheduler address, local:N worker processes here, "
+        "or dask (Dask's scheduler-address). Needs pharmcheck\\[cluster].",
+    ),
+]
 ClustersOpt = Annotated[
     bool,
     typer.Option(
@@ -370,6 +379,36 @@ def _finish(
     raise typer.Exit(code)
 
 
+# --- cluster engine (pharmcheck.cluster_engine; Dask is imported only there) --------------------
+
+
+def _cluster_spec(value: str) -> Any:
+    """None for the local engine; else the parsed ``--cluster`` (flag > env > DASK_SCHEDULER_ADDRESS)."""
+    from pharmcheck.cluster_engine import ClusterError, cluster_from_env, parse_cluster
+
+    chosen = cluster_from_env(value)
+    if not chosen:
+        return None
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        die("--cluster needs Dask distributed: pip install 'pharmcheck[cluster]'")
+    try:
+        return parse_cluster(chosen)
+    except ClusterError as exc:
+        die(str(exc))
+
+
+def _run_cluster(spec: Any, items: Any, sinks: Any, plan: Any, **kwargs: Any) -> BatchStats:
+    from pharmcheck.cluster_engine import ClusterError, run_on_cluster
+
+    try:
+        stats: BatchStats = run_on_cluster(spec, items, sinks, plan, **kwargs)
+    except ClusterError as exc:
+        die(str(exc))
+    return stats
+
+
 # --- resume -----------------------------------------------------------------------------------
 
 
@@ -539,6 +578,11 @@ def scan(
         typer.Option("--allow-private", show_default=False, help="Allow loopback/private addresses."),
     ] = None,
     user_agent: Annotated[str | None, typer.Option("--user-agent", help="User-Agent header.")] = None,
+    cluster: ClusterOpt = None,
+    warc: Annotated[
+        list[Path] | None,
+        typer.Option("--warc", metavar="FILE|DIR", help="Judge archived crawls instead (as score --warc)."),
+    ] = None,
     history: HistoryOpt = None,
     baseline: BaselineOpt = None,
     fail_on_change: FailOnChangeOpt = None,
@@ -567,9 +611,16 @@ def scan(
             "offline": offline,
             "allow_private": allow_private,
             "user_agent": user_agent,
+            "cluster": cluster,
             "history": history,
         }
     )
+    cluster_spec = _cluster_spec(cfg["cluster"])
+    if warc:
+        if targets or input:
+            die("give targets or --warc, not both")
+        # archives are judged offline here; `score --warc --lookups` runs lookups
+        _score_warc(warc, cfg, output, report, False, cluster_spec, quiet, verbose)
     from pharmcheck.inputs import InputError, count_targets, iter_inputs, open_inputs
     from pharmcheck.target import TargetError, parse_target
 
@@ -651,10 +702,16 @@ def scan(
     )
     progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
     spill = _spill(clusters)
-    stats = run_batch(
-        items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
-        prior_failing=prior_failing,
-    )
+    if cluster_spec is not None:
+        stats = _run_cluster(
+            cluster_spec, items, [spill] if spill else sinks, plan, total=total, progress=progress,
+            prior=prior, prior_failing=prior_failing,
+        )
+    else:
+        stats = run_batch(
+            items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
+            prior_failing=prior_failing,
+        )
     if spill is not None:
         _network_pass(stats, spill, sinks, kb, cfg["fail_on"], prior, prior_failing,
                       [resume_path] if resume_path is not None else [], cfg.values.get("history"))
@@ -666,11 +723,73 @@ def scan(
     _finish(stats, quiet, total, files, change_fail)
 
 
+def _score_warc(
+    given: list[Path],
+    cfg: Resolved,
+    output: Path | None,
+    report: list[str] | None,
+    lookups: bool,
+    cluster_spec: Any,
+    quiet: bool,
+    verbose: bool,
+) -> NoReturn:
+    """``score --warc``: one result per registered domain in the archives (pharmcheck.warc)."""
+    try:
+        from pharmcheck import warc as warcmod
+    except ImportError:
+        die("--warc needs warcio: pip install 'pharmcheck[warc]'")
+    files = warcmod.warc_files(given)
+    for f in files:
+        if not f.is_file():
+            die(f"WARC file not found: {f}")
+        try:
+            warcmod.check_warc(f)
+        except warcmod.WarcError as exc:
+            die(str(exc))
+    if not files:
+        die("no WARC files (*.warc, *.warc.gz) in the folders given")
+    from functools import partial
+
+    from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, run_batch
+    from pharmcheck.options import ScanOptions
+
+    options = ScanOptions(max_pages=int(cfg["max_pages"]), offline=not lookups, rules_dirs=cfg["rules"])
+    specs = _report_specs(cfg["format"], output, report)
+    allow = _load_allowlist(cfg["allowlist"])
+    kb = _load_kb(cfg["rules"])
+    sinks, files_out = _open_sinks(
+        specs, fail_on=cfg["fail_on"], single=False, verbose=verbose, resume_path=None
+    )
+    workers_n = min(int(cfg["workers"]), 2 * (os.cpu_count() or 1))
+    plan = BatchPlan(
+        first=warcmod.snapshot_from_payload,
+        rules_dirs=cfg["rules"],
+        kb=kb,
+        workers=workers_n,
+        processes=choose_processes(workers_n, None),
+        fail_on=cfg["fail_on"],
+        allowlist=allow,
+    )
+    progress = ProgressView(None) if sys.stderr.isatty() and not quiet else None
+    job = partial(warcmod.job_for_item, options=options)
+    items = warcmod.iter_items(files)
+    if cluster_spec is not None:
+        stats = _run_cluster(cluster_spec, items, sinks, plan, make_job=job, progress=progress)
+    else:
+        stats = run_batch(items, sinks, plan, make_job=job, progress=progress)
+    if stats.done == 0 and not stats.interrupted:
+        for fh in files_out:
+            fh.close()
+        die("no HTTP response records in the WARC files")
+    _finish(stats, quiet, None, files_out)
+
+
 @app.command()
 def score(
     snapshots: Annotated[
-        list[Path], typer.Argument(help="Snapshot JSON files (or folders of them).", show_default=False)
-    ],
+        list[Path] | None,
+        typer.Argument(help="Snapshot JSON files (or folders of them).", show_default=False),
+    ] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     report: ReportOpt = None,
@@ -678,6 +797,19 @@ def score(
     workers: WorkersOpt = None,
     allowlist: AllowOpt = None,
     rules: RulesOpt = None,
+    warc: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--warc", metavar="FILE|DIR", help="Judge archived crawls: WARC files or folders; repeatable."
+        ),
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", help="--warc: pages per site \\[default: 12].")
+    ] = None,
+    lookups: Annotated[
+        bool, typer.Option("--lookups", help="--warc: run registry/RDAP lookups (off by default).")
+    ] = False,
+    cluster: ClusterOpt = None,
     history: HistoryOpt = None,
     baseline: BaselineOpt = None,
     fail_on_change: FailOnChangeOpt = None,
@@ -686,7 +818,10 @@ def score(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Judge saved snapshots again, offline (no network at all). Same outputs and exit codes as scan."""
+    """Judge saved snapshots again, offline (no network at all). Same outputs and exit codes as scan.
+
+    With --warc, judge the sites in archived crawls (WARC): one result per registered domain.
+    """
     cfg = _settings(
         {
             "format": format,
@@ -694,9 +829,18 @@ def score(
             "workers": workers,
             "allowlist": allowlist,
             "rules": tuple(rules) if rules else None,
+            "max_pages": max_pages,
+            "cluster": cluster,
             "history": history,
         }
     )
+    cluster_spec = _cluster_spec(cfg["cluster"])
+    if warc:
+        if snapshots:
+            die("give snapshot files or --warc, not both")
+        _score_warc(warc, cfg, output, report, lookups, cluster_spec, quiet, verbose)
+    if not snapshots:
+        die("no snapshot files given (or --warc FILE)")
     paths: list[Path] = []
     for p in snapshots:
         if p.is_dir():
@@ -742,9 +886,15 @@ def score(
     progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
     items = (InputItem(str(p)) for p in paths)
     spill = _spill(clusters)
-    stats = run_batch(
-        items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
-    )
+    if cluster_spec is not None:
+        stats = _run_cluster(
+            cluster_spec, items, [spill] if spill else sinks, plan, make_job=job, total=len(paths),
+            progress=progress,
+        )
+    else:
+        stats = run_batch(
+            items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
+        )
     if spill is not None:
         _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history"))
     change_fail = _after_monitor(monitor, notify, stats, "score", quiet)
