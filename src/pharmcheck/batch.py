@@ -14,7 +14,7 @@ Why this shape:
   crawler fetches one page at a time per site and paces requests per host with
   ``--rate-limit``; when a rate limit is set, ``per_host`` is 1 so the pace holds per host.
 - Duplicated inputs are scanned once; every input line still gets its own result (the
-  same report with its own ``input``). Finished reports are spilled to a temporary file
+  same report with its own ``input``). Finished reports are spilled to a temporary SQLite file
   so a duplicate far down a long list does not need the report kept in memory.
 - Anything raised while scanning one site becomes that site's ``error`` result.
 - SIGINT/SIGTERM: stop reading input, cancel what has not started, give running sites a
@@ -26,17 +26,24 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import tempfile
+import sqlite3
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from pharmcheck.inputs import Allowlist, InputItem
 from pharmcheck.reporters import NOT_SCANNED, RunInfo, Sink, fails
@@ -158,54 +165,53 @@ def _process_pool(size: int) -> ProcessPoolExecutor:
 
 
 class ResultStore:
-    """Finished reports by job key, spilled to a temporary file (for duplicate inputs).
+    """Finished reports by job key, in a private temporary SQLite file (for duplicate inputs).
 
-    Each report is stored zlib-compressed (about a tenth of the JSON), and a failed spill (disk
-    full in TMPDIR) only turns the store off: a later duplicate is then scanned again, nothing
-    finished is lost.
+    Both the keys and the reports live on disk, so a list of a million lines costs the client
+    no memory per line; SQLite deletes the file when the store is closed.
     """
 
     def __init__(self) -> None:
-        self._file: IO[bytes] | None = None
-        self._index: dict[Hashable, tuple[int, int]] = {}
-        self.disabled = False
+        self._db: sqlite3.Connection | None = None
+        self.disabled = False  # a failed spill (disk full in TMPDIR): later duplicates are rescanned
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = sqlite3.connect("", check_same_thread=False)  # "": a temporary on-disk database
+            self._db.execute("PRAGMA journal_mode=OFF")
+            self._db.execute("PRAGMA synchronous=OFF")
+            self._db.execute("CREATE TABLE done (key TEXT PRIMARY KEY, report BLOB NOT NULL)")
+        return self._db
 
     def __contains__(self, key: Hashable) -> bool:
-        return key in self._index
+        if self._db is None:
+            return False
+        return self._db.execute("SELECT 1 FROM done WHERE key = ?", (repr(key),)).fetchone() is not None
 
     def put(self, key: Hashable, report: Report) -> None:
         import json
-        import zlib
 
         if self.disabled:
             return
         try:
-            if self._file is None:
-                self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the store
-            data = zlib.compress(json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8"), 1)
-            self._file.seek(0, os.SEEK_END)
-            offset = self._file.tell()
-            self._file.write(data)
-            self._file.flush()
-        except OSError:
+            data = json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")
+            self._conn().execute("INSERT OR REPLACE INTO done VALUES (?, ?)", (repr(key), data))
+        except (sqlite3.Error, OSError):
             self.disabled = True
-            return
-        self._index[key] = (offset, len(data))
 
     def get(self, key: Hashable) -> Report:
         import json
-        import zlib
 
         from pharmcheck.report import Report
 
-        assert self._file is not None
-        offset, size = self._index[key]
-        self._file.seek(offset)
-        return Report.from_dict(json.loads(zlib.decompress(self._file.read(size))))
+        row = self._conn().execute("SELECT report FROM done WHERE key = ?", (repr(key),)).fetchone()
+        assert row is not None
+        return Report.from_dict(json.loads(row[0]))
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -271,6 +277,11 @@ class BatchPlan:
     allowlist: Allowlist | None = None
     on_result: Callable[[Report], None] | None = None  # e.g. tests; called after the sinks
     echo_input: bool = True  # each result's ``input`` is the input line (False: keep the snapshot's)
+    # Cluster engine (pharmcheck.cluster_engine): ``remote.submit(task, payload)`` runs a whole site
+    # elsewhere and gives a Report or its dict; ``window`` sites in flight (0: computed here).
+    remote: Executor | None = None
+    task: Callable[[Any], Any] | None = None
+    window: int = 0
 
 
 def choose_processes(workers: int, total: int | None) -> int:
@@ -340,7 +351,7 @@ def run_batch(
     started = time.monotonic()
     # Sites in flight: one per fetch worker, plus a few fetched snapshots queued for each scoring
     # process so that no core waits. More would only hold snapshots in memory.
-    window = max(2, plan.workers + 2 * plan.processes)
+    window = plan.window or max(2, plan.workers + 2 * plan.processes)
     per_host = 1 if plan.per_host < 1 else plan.per_host
     threads = ThreadPoolExecutor(max_workers=plan.workers, thread_name_prefix="pharmcheck-fetch")
     procs: ProcessPoolExecutor | None = None
@@ -377,7 +388,9 @@ def run_batch(
     def start(job: Job) -> None:
         if job.host is not None:
             active[job.host] += 1
-        if procs is None:
+        if plan.remote is not None and plan.task is not None:
+            inflight[plan.remote.submit(plan.task, job.payload)] = ("both", job)
+        elif procs is None:
             inflight[threads.submit(first_and_second, job.payload)] = ("both", job)
         else:
             inflight[threads.submit(plan.first, job.payload)] = ("first", job)
@@ -388,7 +401,11 @@ def run_batch(
         else:
             start(job)
 
-    def finish(job: Job, report: Report) -> None:
+    def finish(job: Job, report: Report | dict[str, Any]) -> None:
+        if isinstance(report, dict):  # from the cluster engine: the report's JSON-safe dict
+            from pharmcheck.report import Report
+
+            report = Report.from_dict(report)
         jobs.pop(job.key, None)
         for inp in job.inputs:
             emit(replace(report, input=inp) if plan.echo_input else replace(report), job.allow_host)

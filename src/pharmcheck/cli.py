@@ -162,6 +162,15 @@ RulesOpt = Annotated[
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="Sites in flight at once \\[default: min(32, 8×cpu)].")
 ]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="ADDRESS|local[:N]|dask",
+        help="Run on a Dask cluster: a scheduler address, local:N worker processes here, "
+        "or dask (Dask's scheduler-address). Needs pharmcheck\\[cluster].",
+    ),
+]
 ClustersOpt = Annotated[
     bool,
     typer.Option(
@@ -528,6 +537,36 @@ def _finish(
     raise typer.Exit(code)
 
 
+# --- cluster engine (pharmcheck.cluster_engine; Dask is imported only there) --------------------
+
+
+def _cluster_spec(value: str) -> Any:
+    """None for the local engine; else the parsed ``--cluster`` (flag > env > DASK_SCHEDULER_ADDRESS)."""
+    from pharmcheck.cluster_engine import ClusterError, cluster_from_env, parse_cluster
+
+    chosen = cluster_from_env(value)
+    if not chosen:
+        return None
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        die("--cluster needs Dask distributed: pip install 'pharmcheck[cluster]'")
+    try:
+        return parse_cluster(chosen)
+    except ClusterError as exc:
+        die(str(exc))
+
+
+def _run_cluster(spec: Any, items: Any, sinks: Any, plan: Any, **kwargs: Any) -> BatchStats:
+    from pharmcheck.cluster_engine import ClusterError, run_on_cluster
+
+    try:
+        stats: BatchStats = run_on_cluster(spec, items, sinks, plan, **kwargs)
+    except ClusterError as exc:
+        die(str(exc))
+    return stats
+
+
 # --- resume -----------------------------------------------------------------------------------
 
 
@@ -688,6 +727,11 @@ def scan(
         typer.Option("--allow-private", show_default=False, help="Allow loopback/private addresses."),
     ] = None,
     user_agent: Annotated[str | None, typer.Option("--user-agent", help="User-Agent header.")] = None,
+    cluster: ClusterOpt = None,
+    warc: Annotated[
+        list[Path] | None,
+        typer.Option("--warc", metavar="FILE|DIR", help="Judge archived crawls instead (as score --warc)."),
+    ] = None,
     history: HistoryOpt = None,
     baseline: BaselineOpt = None,
     fail_on_change: FailOnChangeOpt = None,
@@ -716,9 +760,16 @@ def scan(
             "offline": offline,
             "allow_private": allow_private,
             "user_agent": user_agent,
+            "cluster": cluster,
             "history": history,
         }
     )
+    cluster_spec = _cluster_spec(cfg["cluster"])
+    if warc:
+        if targets or input:
+            die("give targets or --warc, not both")
+        # archives are judged offline here; `score --warc --lookups` runs lookups
+        _score_warc(warc, cfg, output, report, False, cluster_spec, quiet, verbose)
     from pharmcheck.inputs import InputError, count_targets, iter_inputs, open_inputs
     from pharmcheck.target import TargetError, parse_target
 
@@ -807,10 +858,16 @@ def scan(
     progress = ProgressView(total) if _progress_ok(specs, quiet) and not single else None
     spill = _spill(clusters)
     try:
-        stats = run_batch(
-            items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
-            prior_failing=prior_failing,
-        )
+        if cluster_spec is not None:
+            stats = _run_cluster(
+                cluster_spec, items, [spill] if spill else sinks, plan, total=total, progress=progress,
+                prior=prior, prior_failing=prior_failing,
+            )
+        else:
+            stats = run_batch(
+                items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
+                prior_failing=prior_failing,
+            )
         if spill is not None:
             _network_pass(stats, spill, sinks, kb, cfg["fail_on"], prior, prior_failing,
                           [resume_path] if resume_path is not None else [], cfg.values.get("history"))
@@ -824,11 +881,73 @@ def scan(
     _finish(stats, quiet, total, files, change_fail)
 
 
+def _score_warc(
+    given: list[Path],
+    cfg: Resolved,
+    output: Path | None,
+    report: list[str] | None,
+    lookups: bool,
+    cluster_spec: Any,
+    quiet: bool,
+    verbose: bool,
+) -> NoReturn:
+    """``score --warc``: one result per registered domain in the archives (pharmcheck.warc)."""
+    try:
+        from pharmcheck import warc as warcmod
+    except ImportError:
+        die("--warc needs warcio: pip install 'pharmcheck[warc]'")
+    files = warcmod.warc_files(given)
+    for f in files:
+        if not f.is_file():
+            die(f"WARC file not found: {f}")
+        try:
+            warcmod.check_warc(f)
+        except warcmod.WarcError as exc:
+            die(str(exc))
+    if not files:
+        die("no WARC files (*.warc, *.warc.gz) in the folders given")
+    from functools import partial
+
+    from pharmcheck.batch import BatchPlan, ProgressView, choose_processes, run_batch
+    from pharmcheck.options import ScanOptions
+
+    options = ScanOptions(max_pages=int(cfg["max_pages"]), offline=not lookups, rules_dirs=cfg["rules"])
+    specs = _report_specs(cfg["format"], output, report)
+    allow = _load_allowlist(cfg["allowlist"])
+    kb = _load_kb(cfg["rules"])
+    sinks, files_out = _open_sinks(
+        specs, fail_on=cfg["fail_on"], single=False, verbose=verbose, resume_path=None
+    )
+    workers_n = min(int(cfg["workers"]), 2 * (os.cpu_count() or 1))
+    plan = BatchPlan(
+        first=warcmod.snapshot_from_payload,
+        rules_dirs=cfg["rules"],
+        kb=kb,
+        workers=workers_n,
+        processes=choose_processes(workers_n, None),
+        fail_on=cfg["fail_on"],
+        allowlist=allow,
+    )
+    progress = ProgressView(None) if sys.stderr.isatty() and not quiet else None
+    job = partial(warcmod.job_for_item, options=options)
+    items = warcmod.iter_items(files)
+    if cluster_spec is not None:
+        stats = _run_cluster(cluster_spec, items, sinks, plan, make_job=job, progress=progress)
+    else:
+        stats = run_batch(items, sinks, plan, make_job=job, progress=progress)
+    if stats.done == 0 and not stats.interrupted:
+        for fh in files_out:
+            fh.close()
+        die("no HTTP response records in the WARC files")
+    _finish(stats, quiet, None, files_out)
+
+
 @app.command()
 def score(
     snapshots: Annotated[
-        list[Path], typer.Argument(help="Snapshot JSON files (or folders of them).", show_default=False)
-    ],
+        list[Path] | None,
+        typer.Argument(help="Snapshot JSON files (or folders of them).", show_default=False),
+    ] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     report: ReportOpt = None,
@@ -836,6 +955,19 @@ def score(
     workers: WorkersOpt = None,
     allowlist: AllowOpt = None,
     rules: RulesOpt = None,
+    warc: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--warc", metavar="FILE|DIR", help="Judge archived crawls: WARC files or folders; repeatable."
+        ),
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", help="--warc: pages per site \\[default: 12].")
+    ] = None,
+    lookups: Annotated[
+        bool, typer.Option("--lookups", help="--warc: run registry/RDAP lookups (off by default).")
+    ] = False,
+    cluster: ClusterOpt = None,
     history: HistoryOpt = None,
     baseline: BaselineOpt = None,
     fail_on_change: FailOnChangeOpt = None,
@@ -844,7 +976,10 @@ def score(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Judge saved snapshots again, offline (no network at all). Same outputs and exit codes as scan."""
+    """Judge saved snapshots again, offline (no network at all). Same outputs and exit codes as scan.
+
+    With --warc, judge the sites in archived crawls (WARC): one result per registered domain.
+    """
     cfg = _settings(
         {
             "format": format,
@@ -852,9 +987,18 @@ def score(
             "workers": workers,
             "allowlist": allowlist,
             "rules": tuple(rules) if rules else None,
+            "max_pages": max_pages,
+            "cluster": cluster,
             "history": history,
         }
     )
+    cluster_spec = _cluster_spec(cfg["cluster"])
+    if warc:
+        if snapshots:
+            die("give snapshot files or --warc, not both")
+        _score_warc(warc, cfg, output, report, lookups, cluster_spec, quiet, verbose)
+    if not snapshots:
+        die("no snapshot files given (or --warc FILE)")
     paths: list[Path] = []
     for p in snapshots:
         if p.is_dir():
@@ -903,9 +1047,15 @@ def score(
     items = (InputItem(str(p)) for p in paths)
     spill = _spill(clusters)
     try:
-        stats = run_batch(
-            items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
-        )
+        if cluster_spec is not None:
+            stats = _run_cluster(
+                cluster_spec, items, [spill] if spill else sinks, plan, make_job=job, total=len(paths),
+                progress=progress,
+            )
+        else:
+            stats = run_batch(
+                items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
+            )
         if spill is not None:
             _network_pass(
                 stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history")
@@ -914,6 +1064,132 @@ def score(
         _write_failed(exc, files, resumable=False)
     change_fail = _after_monitor(monitor, notify, stats, "score", quiet)
     _finish(stats, quiet, len(paths), files, change_fail)
+
+
+class HistoryFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+def _since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from datetime import date, datetime
+
+    try:
+        return (datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)).isoformat()
+    except ValueError:
+        die(f"--since expects a date (YYYY-MM-DD) or an ISO time, got {value!r}")
+
+
+def _print_rows(rows: list[dict[str, Any]], cols: tuple[str, ...], fmt: str) -> None:
+    """History rows as JSON, CSV (formula-safe cells) or aligned plain text (fast for 10,000 rows)."""
+    import json
+
+    from pharmcheck.safety import clean_text, csv_cell
+
+    out = sys.stdout
+    if fmt == "json":
+        json.dump(rows, out, ensure_ascii=False, indent=1)
+        out.write("\n")
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(cols)
+        for r in rows:
+            writer.writerow([csv_cell(r.get(c)) for c in cols])
+        return
+    free = [c in ("site", "summary") for c in cols]  # text from inputs and pages: made printable
+
+    def cell(value: Any, dirty: bool) -> str:
+        text = "" if value is None else str(value)
+        return clean_text(text, 300) if dirty else text
+
+    cells = [[cell(r.get(c), f) for c, f in zip(cols, free, strict=True)] for r in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(cols[:-1])]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths, strict=True)) + "  " + cols[-1]]
+    for row in cells:
+        lines.append("  ".join(v.ljust(w) for v, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    out.write("\n".join(lines) + "\n")
+
+
+@app.command("history")
+def history_cmd(
+    site: Annotated[
+        str | None, typer.Argument(help="A site (its input line or registered domain): its timeline.")
+    ] = None,
+    history: HistoryReadOpt = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="DATE", help="Only scans since then.")
+    ] = None,
+    format: Annotated[
+        HistoryFormat, typer.Option("-f", "--format", case_sensitive=False, help="text, json or csv.")
+    ] = HistoryFormat.text,
+) -> None:
+    """A site's timeline (verdict, score, what changed when), or the latest state of every site."""
+    from pharmcheck.history import HistoryError, latest_states, timeline
+
+    cfg = _settings({"history": history})
+    db = cfg["history"]
+    if db is None:
+        die("no history: give --history DB or set PHARMCHECK_HISTORY")
+    when = _since(since)
+    try:
+        rows = timeline(db, site, when) if site else latest_states(db, when)
+    except HistoryError as exc:
+        die(str(exc))
+    if site and not rows:
+        die(f"{site!r} is not in the history {db}")
+    cols = ("scanned_at", "verdict", "score", "change", "summary") if site else (
+        "site", "scanned_at", "verdict", "score", "change", "summary")
+    _print_rows(rows, cols, str(format))
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[Path, typer.Argument(help="The earlier report file (json or jsonl).", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="The later report file (json or jsonl).", show_default=False)],
+    format: Annotated[
+        HistoryFormat, typer.Option("-f", "--format", case_sensitive=False, help="text, json or csv.")
+    ] = HistoryFormat.text,
+    fail_on_change: FailOnChangeOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Text: list unchanged and new sites too.")] = False,
+) -> None:
+    """Compare two report files without a database: new, unchanged, changed and gone sites.
+
+    Exit codes: 0, or 1 when --fail-on-change matched; 2 when a file cannot be read.
+    """
+    from pharmcheck.changes import BaselineError, diff_reports, fails_on_change, load_baseline
+
+    loaded = []
+    for p in (old, new):
+        if not p.is_file():
+            die(f"report file not found: {p}")
+        try:
+            loaded.append(load_baseline(p))
+        except BaselineError as exc:
+            die(str(exc))
+    rows = diff_reports(loaded[0], loaded[1])
+    mode = str(fail_on_change) if fail_on_change else None
+    failing = sum(fails_on_change(r, mode) for r in rows)
+    if str(format) == "json":
+        _print_rows(rows, (), "json")
+    else:
+        shown = rows if show_all or str(format) == "csv" else [
+            r for r in rows if r["status"] in ("changed", "gone")]
+        flat = [{**r, "from": (r.get("verdict") or {}).get("from"), "to": (r.get("verdict") or {}).get("to"),
+                 "regression": "yes" if r.get("regression") else ""} for r in shown]
+        cols = ("site", "status", "regression", "from", "to", "score_delta", "summary")
+        _print_rows(flat, cols, str(format))
+        from pharmcheck.changes import tally
+
+        c = tally(rows)
+        sys.stderr.write(f"{c['new']} new, {c['unchanged']} unchanged, {c['changed']} changed, "
+                         f"{c['gone']} gone; {sum(bool(r.get('regression')) for r in rows)} regressions\n")
+    raise typer.Exit(EXIT_FAIL if failing else EXIT_OK)
 
 
 class ClusterFormat(StrEnum):

@@ -84,6 +84,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allowlist", "path", lambda: None, "allowlist file (TOML or text: domain and reason)"),
     Setting("rules", "paths", lambda: (), "extra rule-pack directories"),
     Setting("user_agent", "str", lambda: "", "User-Agent header (empty: pharmcheck's own)"),
+    Setting(
+        "cluster",
+        "str",
+        lambda: "",
+        "Dask scheduler address, local or local:N (empty: this machine; DASK_SCHEDULER_ADDRESS also counts)",
+    ),
     Setting("history", "path", lambda: None, "SQLite history of every result (monitoring)"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -22,7 +22,10 @@ TLS_WRONG_HOST = "wrong_host"
 TLS_NONE = "none"  # no HTTPS at all (connection refused / no TLS on 443)
 TLS_ERROR = "error"  # handshake failed for another reason
 TLS_UNKNOWN = "unknown"  # not probed (e.g. http:// target whose https was never tried)
-TLS_OUTCOMES = (TLS_VERIFIED, TLS_EXPIRED, TLS_SELF_SIGNED, TLS_WRONG_HOST, TLS_NONE, TLS_ERROR, TLS_UNKNOWN)
+TLS_ARCHIVED = "unknown_archived"  # judged from an archive (WARC): the certificate was not recorded
+TLS_OUTCOMES = (
+    TLS_VERIFIED, TLS_EXPIRED, TLS_SELF_SIGNED, TLS_WRONG_HOST, TLS_NONE, TLS_ERROR, TLS_UNKNOWN, TLS_ARCHIVED
+)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pharmcheck.checks import check
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.site import Site
 from pharmcheck.snapshot import (
+    TLS_ARCHIVED,
     TLS_ERROR,
     TLS_EXPIRED,
     TLS_NONE,
@@ -39,6 +40,9 @@ def certificate(site: Site) -> Iterator[Finding]:
     tls = site.snapshot.tls
     if tls.outcome == TLS_UNKNOWN:
         yield site.finding("PC101", Outcome.SKIP, "TLS was not tested for this site")
+        return
+    if tls.outcome == TLS_ARCHIVED:
+        yield site.finding("PC101", Outcome.SKIP, "judged from an archive: the certificate was not recorded")
         return
     host = tls.host or site.domain
     message = _TLS_MESSAGES.get(tls.outcome, "TLS outcome {outcome}").format(host=host, outcome=tls.outcome)

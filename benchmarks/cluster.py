@@ -1,0 +1,145 @@
+"""Cluster benchmark: the same batch through the local engine and through ``--cluster local:N``.
+
+Sites are the generated pharmacy-like sites of ``benchmarks/batch.py`` (one port per site, 30–80 kB
+pages, served by one server process on 127.0.0.1). Prints:
+
+- the local engine and ``--cluster local:N`` on the same list: wall time, sites/s, and the cluster
+  path's cost: start-up of the LocalCluster (measured alone on a one-site list) and the per-site
+  overhead left after it, (cluster wall - start-up - local wall) / sites;
+- with ``--refused N``, the client's peak RSS (the pharmcheck process only, not the workers)
+  scanning N targets on closed ports through the cluster, and its RSS per quarter of the run, to
+  show that the client stays flat (a bounded window of futures, each dropped once written).
+
+Usage: ``python benchmarks/cluster.py --sites 300 --pages 3 --workers-n 2 [--refused 100000]``.
+Needs ``pharmcheck[cluster]`` and psutil (test extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import contextlib
+
+from batch import machine, serve
+
+PHARMCHECK = [sys.executable, "-m", "pharmcheck"]
+
+
+def scan(urls: Path, out: Path, pages: int, workers: int, cluster: str | None) -> dict[str, Any]:
+    """One CLI run; samples the client process's RSS (not its children) every 50 ms."""
+    import psutil
+
+    out.unlink(missing_ok=True)
+    args = [*PHARMCHECK, "scan", "-i", str(urls), "-f", "jsonl", "-o", str(out), "--allow-private",
+            "--workers", str(workers), "--max-pages", str(pages + 1), "--fail-on", "never", "-q",
+            "--timeout", "10", "--deadline", "60"]
+    if cluster:
+        args += ["--cluster", cluster]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHARMCHECK_", "DASK_"))}
+    started = time.monotonic()
+    proc = psutil.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    timeline: list[tuple[float, int]] = []
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            timeline.append((time.monotonic() - started, proc.memory_info().rss))
+        time.sleep(0.05)
+    wall = time.monotonic() - started
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"pharmcheck failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+    lines = sum(1 for _ in out.open(encoding="utf-8"))
+    return {
+        "sites": lines,
+        "wall": wall,
+        "client_peak_mb": max((m for _t, m in timeline), default=0) / 2**20,
+        "client_quartiles_mb": [
+            max((m for t, m in timeline if q * wall / 4 <= t < (q + 1) * wall / 4), default=0) / 2**20
+            for q in range(4)
+        ],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sites", type=int, default=300)
+    ap.add_argument("--pages", type=int, default=3, help="pages per site")
+    ap.add_argument("--workers", type=int, default=min(32, 8 * (os.cpu_count() or 1)))
+    ap.add_argument("--workers-n", type=int, default=2, help="LocalCluster worker processes")
+    ap.add_argument("--refused", type=int, default=0, help="closed-port targets for the client memory run")
+    ap.add_argument("--long-only", action="store_true", help="only the closed-ports run (no site comparison)")
+    args = ap.parse_args()
+    print(machine(), flush=True)
+    cluster = f"local:{args.workers_n}"
+    ctx = multiprocessing.get_context("spawn")
+    ports_q, stop = ctx.Queue(), ctx.Event()
+    server = ctx.Process(target=serve, args=(args.sites, args.pages, ports_q, stop), daemon=True)
+    server.start()
+    urls = [f"http://127.0.0.1:{p}/" for p in ports_q.get(timeout=120)]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            (d / "urls.txt").write_text("\n".join(urls) + "\n")
+            (d / "one.txt").write_text(urls[0] + "\n")
+            if args.long_only:
+                refused = [f"http://127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/"
+                           for i in range(args.refused)]
+                (d / "long.txt").write_text("\n".join(refused) + "\n")
+                long = scan(d / "long.txt", d / "long.jsonl", 0, args.workers, cluster)
+                q = "  ".join(f"{m:.0f}" for m in long["client_quartiles_mb"])
+                print(f"{args.refused} closed ports, {cluster}: {long['wall']:.0f} s   "
+                      f"{long['sites'] / long['wall']:.0f} sites/s   {long['sites']} results   client peak "
+                      f"{long['client_peak_mb']:.0f} MB   per quarter {q} MB")
+                return
+            local = scan(d / "urls.txt", d / "local.jsonl", args.pages, args.workers, None)
+            print(f"  local engine: {local['wall']:.1f} s", flush=True)
+            remote = scan(d / "urls.txt", d / "cluster.jsonl", args.pages, args.workers, cluster)
+            print(f"  --cluster {cluster}: {remote['wall']:.1f} s", flush=True)
+            one_local = scan(d / "one.txt", d / "one-l.jsonl", args.pages, args.workers, None)
+            one_cluster = scan(d / "one.txt", d / "one-c.jsonl", args.pages, args.workers, cluster)
+            print(f"  one site: local {one_local['wall']:.1f} s, cluster {one_cluster['wall']:.1f} s",
+                  flush=True)
+            long = None
+            if args.refused:
+                refused = [f"http://127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/"
+                           for i in range(args.refused)]
+                (d / "long.txt").write_text("\n".join(refused) + "\n")
+                long = scan(d / "long.txt", d / "long.jsonl", 0, args.workers, cluster)
+    finally:
+        stop.set()
+        server.join(timeout=5)
+    startup = max(0.0, one_cluster["wall"] - one_local["wall"])
+    n = local["sites"]
+    per_site_ms = (remote["wall"] - startup - local["wall"]) / max(1, n) * 1000
+    steady = n / max(1e-9, remote["wall"] - startup)
+    rows = [
+        ("sites × pages", f"{args.sites} × {args.pages} (30–80 kB each), cores {os.cpu_count()}"),
+        ("local engine", f"{local['wall']:.1f} s   {n / local['wall']:.2f} sites/s   "
+                         f"client peak {local['client_peak_mb']:.0f} MB"),
+        (f"--cluster {cluster}", f"{remote['wall']:.1f} s   {remote['sites'] / remote['wall']:.2f} sites/s   "
+                                 f"client peak {remote['client_peak_mb']:.0f} MB"),
+        ("cluster start-up", f"{startup:.1f} s (one-site run, cluster minus local)"),
+        ("cluster after start-up",
+         f"{steady:.2f} sites/s   ({steady / (n / local['wall']) * 100:.0f}% of local)"),
+        ("per-site overhead", f"{per_site_ms:+.1f} ms/site"),
+    ]
+    if long is not None:
+        q = "  ".join(f"{m:.0f}" for m in long["client_quartiles_mb"])
+        rows.append((f"{args.refused} closed ports, {cluster}",
+                     f"{long['wall']:.0f} s   {long['sites'] / long['wall']:.0f} sites/s   client peak "
+                     f"{long['client_peak_mb']:.0f} MB   per quarter {q} MB"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+
+
+if __name__ == "__main__":
+    main()
