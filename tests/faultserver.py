@@ -23,6 +23,9 @@ Behaviours (``FaultServer.BEHAVIOURS``):
 - ``unavailable``: every URL answers 503 with ``Retry-After: 3600`` (``/other`` 500).
 - ``robots_all``: a normal site whose robots.txt disallows everything.
 - ``link_farm``: every page links to 3,000 generated same-site pages.
+- ``many_headers``: the good site, every response with 101 ``Set-Cookie`` headers.
+- ``dup_content_type``: the good site, ``Content-Type`` sent twice on every page.
+- ``robots_drip``: the good site, whose robots.txt drips one byte every ``drip_interval`` s, forever.
 """
 
 from __future__ import annotations
@@ -137,6 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         behaviour = self.server.behaviour
         try:
+            if self.path.startswith("/robots.txt") and behaviour == "robots_drip":
+                self._drip_robots()
+                return
             if self.path.startswith("/robots.txt"):
                 self._robots(disallow_all=behaviour == "robots_all")
                 return
@@ -146,6 +152,48 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _b_good(self) -> None:
         self._good()
+
+    def _b_many_headers(self) -> None:
+        path = self.path.split("?", 1)[0]
+        pages = {"/": GOOD_HOME, "/contact": GOOD_CONTACT, "/legal": GOOD_LEGAL}
+        body = pages.get(path, "<h1>Not found</h1>")
+        self.send_response(200 if path in ("/", "/contact", "/legal") else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        for i in range(101):
+            self.send_header("Set-Cookie", f"c{i}=v{i}; Path=/")
+        data = body.encode()
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _b_dup_content_type(self) -> None:
+        path = self.path.split("?", 1)[0]
+        pages = {"/": GOOD_HOME, "/contact": GOOD_CONTACT, "/legal": GOOD_LEGAL}
+        body = pages.get(path, "<h1>Not found</h1>")
+        self.send_response(200 if path in ("/", "/contact", "/legal") else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        data = body.encode()
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _b_robots_drip(self) -> None:
+        self._good()
+
+    def _drip_robots(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(10_000_000))
+        self.end_headers()
+        self.wfile.flush()
+        line = b"# " + b"x" * 60 + b"\n"
+        i = 0
+        while not self.server.stopping.is_set():
+            self.wfile.write(line[i % len(line):i % len(line) + 1])
+            self.wfile.flush()
+            i += 1
+            time.sleep(self.server.drip_interval)
 
     def _b_robots_all(self) -> None:
         self._good()
@@ -272,7 +320,7 @@ class FaultServer:
     BEHAVIOURS: ClassVar[tuple[str, ...]] = (
         "good", "slow_first_byte", "drip", "reset", "huge", "gzip_bomb", "redirect_loop",
         "redirect_chain", "random_bytes", "legacy_charset", "deep_nesting", "octet_stream",
-        "unavailable", "robots_all", "link_farm",
+        "unavailable", "robots_all", "link_farm", "many_headers", "dup_content_type", "robots_drip",
     )
 
     def __init__(self, behaviour: str, *, slow_seconds: float = 8.0, drip_interval: float = 0.2,

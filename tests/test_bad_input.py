@@ -67,9 +67,11 @@ def test_binary_file(tmp_path: Path) -> None:
     rng = random.Random(1234)
     path.write_bytes(bytes(rng.getrandbits(8) for _ in range(32 * 1024)))
     run, results = _scan_file(path)
-    assert results, "binary lines must give error results, not vanish"
-    assert all(r["verdict"] == "error" for r in results)
-    assert run.returncode in (2, 3)
+    # issue 11 #22: a file that is not text is refused as a whole (exit 2, one line), not read
+    # as thousands of targets
+    assert results == []
+    assert run.returncode == 2
+    assert "not a text file" in run.stderr
 
 
 def test_ten_megabyte_line(tmp_path: Path, good: FaultServer) -> None:

@@ -118,11 +118,13 @@ def test_fail_on_sets_exit_1_consistently(good: FaultServer) -> None:
 
 
 def test_env_fail_on_and_flag_precedence(good: FaultServer, tmp_path: Path) -> None:
-    (tmp_path / "pharmcheck.toml").write_text('fail-on = "suspicious"\nallow-private = true\n')
-    r = run("scan", good.url, "-f", "json", "--timeout", "2", "--max-pages", "3", "-q", cwd=tmp_path)
+    # allow-private is flag/env only (issue 11 #12): a config file cannot open the SSRF guard
+    (tmp_path / "pharmcheck.toml").write_text('fail-on = "suspicious"\n')
+    r = run("scan", good.url, "-f", "json", "--timeout", "2", "--max-pages", "3", "-q", "--allow-private",
+            cwd=tmp_path)
     verdict = json.loads(r.stdout)["verdict"]
     assert r.returncode == (1 if verdict in ("suspicious", "rogue") else 0)
-    r2 = run("scan", good.url, "-f", "json", "--fail-on", "never", "-q", cwd=tmp_path)
+    r2 = run("scan", good.url, "-f", "json", "--fail-on", "never", "-q", "--allow-private", cwd=tmp_path)
     assert r2.returncode == 0
 
 

@@ -237,6 +237,28 @@ def _check_link_farm(fr: FaultRun) -> None:
     assert len(gets) <= MAX_PAGES + 1, len(gets)
 
 
+def _judged_like_good(fr: FaultRun) -> dict[str, Any]:
+    """A site a browser renders is a site we judge: not unreachable, its home page read."""
+    report = _common(fr)
+    assert report["verdict"] not in ("unreachable", "error"), _errors(report)
+    assert any(p["status"] == 200 and p.get("kind") == "home" for p in report["pages"]), report["pages"]
+    return report
+
+
+def _check_many_headers(fr: FaultRun) -> None:
+    _judged_like_good(fr)  # 101 Set-Cookie headers: http.client alone would refuse the response
+
+
+def _check_dup_content_type(fr: FaultRun) -> None:
+    _judged_like_good(fr)  # "text/html, text/html" is still HTML
+
+
+def _check_robots_drip(fr: FaultRun) -> None:
+    # A robots.txt that never finishes is unusable, so it allows everything (RFC 9309 §2.3.1.3);
+    # it gets a few seconds, not the whole site deadline.
+    _judged_like_good(fr)
+
+
 CHECKS: dict[str, Callable[[FaultRun], None]] = {
     "good": _check_good,
     "slow_first_byte": _check_slow_first_byte,
@@ -253,6 +275,9 @@ CHECKS: dict[str, Callable[[FaultRun], None]] = {
     "unavailable": _check_unavailable,
     "robots_all": _check_robots_all,
     "link_farm": _check_link_farm,
+    "many_headers": _check_many_headers,
+    "dup_content_type": _check_dup_content_type,
+    "robots_drip": _check_robots_drip,
 }
 
 
@@ -417,15 +442,17 @@ def test_scan_refuses_private_literals(target: str) -> None:
 
 @pytest.mark.parametrize("location", ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:{port}/",
                                       "http://localhost:{port}/", "file:///etc/passwd"])
-def test_redirect_hop_guard(location: str) -> None:
+def test_redirect_hop_guard(location: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every redirect hop is checked: a public first hop cannot bounce the scanner inward.
 
-    The first hop (our local server, standing in for a public site) is allowed explicitly;
-    every later hop goes through the real guard with allow_private off.
+    The first hop (our local server, standing in for a public site) is allowed explicitly, by
+    the URL check and by the connect-time check (for its port only); every later hop goes
+    through the real guard with allow_private off.
     """
     import http.server
     import threading
 
+    import pharmcheck.fetch.session as session_mod
     from pharmcheck.fetch.netguard import check_url
     from pharmcheck.fetch.session import Deadline, Requester
     from pharmcheck.options import ScanOptions
@@ -446,6 +473,13 @@ def test_redirect_hop_guard(location: str) -> None:
         httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), R)
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         first = f"http://127.0.0.1:{httpd.server_address[1]}/start"
+        real_check_peer = session_mod.check_peer
+
+        def check_peer_but_first(sock: Any) -> None:
+            if sock.getpeername()[1] != httpd.server_address[1]:
+                real_check_peer(sock)
+
+        monkeypatch.setattr(session_mod, "check_peer", check_peer_but_first)
         try:
             opts = ScanOptions(timeout=1, deadline=4)
             req = Requester(opts, Deadline(opts.deadline))

@@ -30,7 +30,7 @@ def scan(target: str | Target, options: ScanOptions | None = None, **overrides: 
 
     run_lookups(snapshot, opts)  # with opts.offline it only records that lookups are off
     if opts.save_snapshot is not None:
-        save_snapshot(snapshot, opts.save_snapshot)
+        try_save_snapshot(snapshot, opts.save_snapshot)
     return scan_snapshot(snapshot, kb)
 
 
@@ -100,6 +100,17 @@ def _fingerprints(site: Any, findings: list[Any], domain: dict[str, Any]) -> dic
         return compute(site, findings, domain)
     except Exception as exc:  # a fingerprint bug is reported in the report, never raised
         return {"error": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def try_save_snapshot(snapshot: Snapshot, directory: Path) -> Path | None:
+    """Save the snapshot; a failure (disk full, permissions …) is a warning in ``errors``, not
+    a lost verdict: the judgement does not depend on the copy on disk."""
+    try:
+        return save_snapshot(snapshot, directory)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        snapshot.errors.append(f"warning: snapshot not saved to {directory}: {reason}")
+        return None
 
 
 def save_snapshot(snapshot: Snapshot, directory: Path) -> Path:

@@ -67,6 +67,7 @@ class BatchStats:
     elapsed_s: float = 0.0
     interrupted: int | None = None  # signal number that stopped the batch
     abandoned: int = 0  # sites still running when the batch stopped
+    unfinished: int = 0  # sites whose scoring process died during a stop: not written (resume redoes them)
 
     def exit_code(self) -> int:
         """DESIGN §4, with the precedence interrupt (128+signal) > 1 > 3 > 0."""
@@ -86,6 +87,8 @@ class Job:
     payload: Any  # a Target (scan) or a Path (score)
     host: str | None  # politeness key; None: no per-host limit
     allow_host: str  # host matched against the allowlist
+    snapshot: Any = None  # the fetched snapshot while it is being scored in a process
+    retries: int = 0  # scoring restarts after a broken process pool
 
 
 # --- work done outside the main thread -------------------------------------------------------
@@ -93,8 +96,16 @@ class Job:
 _CHILD_KB: dict[tuple[Path, ...], Knowledge] = {}
 
 
-def _child_init() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+def _child_init(batch_pid: int = 0) -> None:
+    # The parent decides what an interrupt means: a SIGINT/SIGTERM sent to the whole process
+    # group (Ctrl-C, `timeout`, systemd, CI cancel) must not kill a scorer mid-site, or its
+    # site would come back as a broken-pool error. The child dies with the batch instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if batch_pid:
+        from pharmcheck.childguard import guard_worker
+
+        guard_worker(batch_pid)
 
 
 def score_in_child(snapshot: Snapshot, rules_dirs: tuple[Path, ...]) -> Report:
@@ -110,14 +121,14 @@ def score_in_child(snapshot: Snapshot, rules_dirs: tuple[Path, ...]) -> Report:
 
 def fetch_snapshot(target: Any, options: ScanOptions) -> Snapshot:
     """The network part of :func:`pharmcheck.api.scan`: fetch, lookups, optional save."""
-    from pharmcheck.api import save_snapshot
+    from pharmcheck.api import try_save_snapshot
     from pharmcheck.fetch import fetch_site
     from pharmcheck.lookups import run_lookups
 
     snapshot = fetch_site(target, options)
     run_lookups(snapshot, options)  # with options.offline it only records that lookups are off
     if options.save_snapshot is not None:
-        save_snapshot(snapshot, options.save_snapshot)
+        try_save_snapshot(snapshot, options.save_snapshot)  # a failed save is a warning, not an error
     return snapshot
 
 
@@ -137,6 +148,7 @@ def _process_pool(size: int) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(
             [
+                "pharmcheck._forkserver_init",  # first: no traceback when interrupted during start-up
                 "pharmcheck.api",
                 "pharmcheck.checks",
                 "pharmcheck.site",
@@ -147,7 +159,9 @@ def _process_pool(size: int) -> ProcessPoolExecutor:
         )
     else:  # pragma: no cover - Windows/macOS default
         ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_child_init)
+    return ProcessPoolExecutor(
+        max_workers=size, mp_context=ctx, initializer=_child_init, initargs=(os.getpid(),)
+    )
 
 
 class ResultStore:
@@ -159,6 +173,7 @@ class ResultStore:
 
     def __init__(self) -> None:
         self._db: sqlite3.Connection | None = None
+        self.disabled = False  # a failed spill (disk full in TMPDIR): later duplicates are rescanned
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -176,8 +191,13 @@ class ResultStore:
     def put(self, key: Hashable, report: Report) -> None:
         import json
 
-        data = json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")
-        self._conn().execute("INSERT OR REPLACE INTO done VALUES (?, ?)", (repr(key), data))
+        if self.disabled:
+            return
+        try:
+            data = json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")
+            self._conn().execute("INSERT OR REPLACE INTO done VALUES (?, ?)", (repr(key), data))
+        except (sqlite3.Error, OSError):
+            self.disabled = True
 
     def get(self, key: Hashable) -> Report:
         import json
@@ -403,6 +423,10 @@ def run_batch(
 
     def crash(job: Job, exc: BaseException) -> Report:
         name = job.inputs[0]
+        from pharmcheck.snapshot import SnapshotError
+
+        if isinstance(exc, SnapshotError):  # the user's file, not our bug: say what is wrong with it
+            return error_report(name, str(exc)[:500])
         return error_report(name, f"internal error while scanning: {type(exc).__name__}: {exc}"[:500])
 
     try:
@@ -437,21 +461,37 @@ def run_batch(
                 for fut in done:
                     stage, job = inflight.pop(fut)
                     failure = fut.exception()
-                    if failure is not None:
+                    if (
+                        stage == "second"
+                        and isinstance(failure, BrokenProcessPool)
+                        and (stopper.signum is not None or job.retries < 1)
+                    ):
+                        # A scoring process died. During a stop (SIGTERM to the process group) the
+                        # site is unfinished, not an error: it is not written and --resume redoes it.
+                        # Otherwise (OOM?) it is scored once more in a fresh pool.
+                        if stopper.signum is not None:
+                            stats.unfinished += 1
+                            continue
+                        job.retries += 1
+                        procs = _fresh_pool(procs, plan.processes)
+                        again = procs.submit(score_in_child, job.snapshot, plan.rules_dirs)
+                        inflight[again] = ("second", job)
+                    elif failure is not None:
                         finish(job, crash(job, failure))
                     elif stage == "first" and procs is not None:
+                        job.snapshot = fut.result()
                         try:
-                            second = procs.submit(score_in_child, fut.result(), plan.rules_dirs)
+                            second = procs.submit(score_in_child, job.snapshot, plan.rules_dirs)
                         except BrokenProcessPool:  # a scoring process died (OOM?): start a fresh pool
-                            procs.shutdown(wait=False, cancel_futures=True)
-                            procs = _process_pool(plan.processes)
-                            second = procs.submit(score_in_child, fut.result(), plan.rules_dirs)
+                            procs = _fresh_pool(procs, plan.processes)
+                            second = procs.submit(score_in_child, job.snapshot, plan.rules_dirs)
                         inflight[second] = ("second", job)
                     else:
+                        job.snapshot = None
                         finish(job, fut.result())
             if stopper.signum is not None:
                 stats.interrupted = stopper.signum
-                _drain(inflight, finish, crash)
+                stats.unfinished += _drain(inflight, finish, crash)
                 stats.abandoned = len(inflight)
     finally:
         threads.shutdown(wait=not inflight, cancel_futures=True)
@@ -467,8 +507,14 @@ def run_batch(
             elapsed_s=stats.elapsed_s,
             interrupted=stats.interrupted is not None,
         )
+        close_error: OSError | None = None
         for sink in sinks:
-            sink.close(info)
+            try:
+                sink.close(info)
+            except OSError as exc:  # disk full …: close the others, then report it
+                close_error = close_error or exc
+        if close_error is not None:
+            raise close_error
     return stats
 
 
@@ -481,12 +527,22 @@ def _host_of(url: str) -> str:
         return ""
 
 
+def _fresh_pool(procs: ProcessPoolExecutor | None, size: int) -> ProcessPoolExecutor:
+    if procs is not None:
+        procs.shutdown(wait=False, cancel_futures=True)
+    return _process_pool(size)
+
+
 def _drain(
     inflight: dict[Future[Any], tuple[str, Job]],
     finish: Callable[[Job, Report], None],
     crash: Callable[[Job, BaseException], Report],
-) -> None:
-    """After a stop: cancel what has not started, give running work a short grace, keep what finished."""
+) -> int:
+    """After a stop: cancel what has not started, give running work a short grace, keep what finished.
+
+    Returns how many sites were dropped unfinished (their scoring process died in the stop).
+    """
+    dropped = 0
     for fut in list(inflight):
         if fut.cancel():
             inflight.pop(fut)
@@ -497,7 +553,10 @@ def _drain(
         for fut in done:
             stage, job = inflight.pop(fut)
             exc = fut.exception()
-            if exc is not None:
+            if isinstance(exc, BrokenProcessPool):
+                dropped += 1  # unfinished is not written: --resume scans it again
+            elif exc is not None:
                 finish(job, crash(job, exc))
             elif stage != "first":
                 finish(job, fut.result())
+    return dropped

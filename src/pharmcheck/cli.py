@@ -18,6 +18,7 @@ progress, warnings and the summary go to stderr.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections import Counter
@@ -48,6 +49,32 @@ app = typer.Typer(
 )
 
 
+def _plain_help_types() -> None:
+    """Help shows no type for flags (``--offline``, not ``--offline <bool>``, which reads as if
+    it took a value) and none for positional targets (not ``<list[str]>``)."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover
+        return
+    orig = getattr(TyperOption, "display_type_rich", None)
+    if orig is None or getattr(orig, "_pharmcheck", False):
+        return
+
+    def option_type(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else orig(self, ctx)
+
+    def argument_type(self: Any, ctx: Any) -> str | None:
+        return None
+
+    option_type._pharmcheck = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    if hasattr(TyperArgument, "display_type_rich"):
+        TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
+
+
+_plain_help_types()
+
+
 class Format(StrEnum):
     text = "text"
     json = "json"
@@ -75,6 +102,7 @@ def die(message: str, code: int = EXIT_USAGE) -> NoReturn:
     from pharmcheck.safety import clean_text
 
     sys.stderr.write(f"pharmcheck: error: {clean_text(message, 500)}\n")
+    _release_outputs()
     raise typer.Exit(code)
 
 
@@ -270,11 +298,14 @@ def _after_monitor(
 
 def _settings(flags: dict[str, Any]) -> Resolved:
     try:
-        return resolve(
+        cfg = resolve(
             {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in flags.items() if v is not None}
         )
     except ConfigError as exc:
         die(str(exc))
+    for message in cfg.warnings:
+        warn(message)
+    return cfg
 
 
 def _report_specs(fmt: str, output: Path | None, reports: list[str] | None) -> list[tuple[str, Path | None]]:
@@ -293,6 +324,113 @@ def _report_specs(fmt: str, output: Path | None, reports: list[str] | None) -> l
     return specs
 
 
+def _refuse_overlap(specs: list[tuple[str, Path | None]], inputs: list[Path]) -> None:
+    """An output that is also an input is refused before anything is opened (issue 11 #6)."""
+    from pharmcheck.outputlock import OutputError, refuse_overlap
+
+    try:
+        refuse_overlap([p for _f, p in specs if p is not None], inputs)
+    except OutputError as exc:
+        die(str(exc))
+
+
+_OUTPUT_LOCKS: list[int] = []  # held until the process exits
+
+
+def _lock_outputs(specs: list[tuple[str, Path | None]]) -> None:
+    """A second run writing the same output file is refused (advisory lock, issue 11 #7)."""
+    from pharmcheck.outputlock import OutputError, lock_outputs
+
+    try:
+        _OUTPUT_LOCKS.extend(lock_outputs(p for _f, p in specs if p is not None))
+    except OutputError as exc:
+        die(str(exc))
+
+
+def _progress_ok(specs: list[tuple[str, Path | None]], quiet: bool) -> bool:
+    """A progress bar on stderr, unless the report itself goes to the same terminal on stdout:
+    the bar would run into it (panel borders split, CSV lines glued to the bar)."""
+    if quiet or not sys.stderr.isatty():
+        return False
+    to_stdout = any(p is None for _f, p in specs)
+    return not (to_stdout and sys.stdout.isatty())
+
+
+def _release_outputs() -> None:
+    from pharmcheck.outputlock import release
+
+    release(_OUTPUT_LOCKS)
+
+
+def _quiet_stdout() -> None:
+    """stdout's reader went away (``| head``): send the rest to /dev/null, without a traceback."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+class _PipeSafeStdout(io.TextIOBase):
+    """stdout for consoles and the demo's sinks: a closed pipe (``| head``) ends the output
+    quietly instead of an exception that click would turn into exit 1."""
+
+    broken = False
+
+    def write(self, text: str) -> int:
+        if not _PipeSafeStdout.broken:
+            try:
+                sys.stdout.write(text)
+            except BrokenPipeError:
+                _PipeSafeStdout.broken = True
+                _quiet_stdout()
+        return len(text)
+
+    def flush(self) -> None:
+        if not _PipeSafeStdout.broken:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _PipeSafeStdout.broken = True
+                _quiet_stdout()
+
+    def isatty(self) -> bool:
+        try:
+            return sys.stdout.isatty()
+        except (ValueError, OSError):
+            return False
+
+    def writable(self) -> bool:
+        return True
+
+
+class _PipeSafeSink:
+    """A stdout sink that survives a closed pipe: the batch goes on (other outputs, exit code)."""
+
+    def __init__(self, inner: Sink) -> None:
+        self.inner = inner
+        self.broken = False
+
+    def write(self, report: Any) -> None:
+        if self.broken:
+            return
+        try:
+            self.inner.write(report)
+        except BrokenPipeError:
+            self.broken = True
+            _quiet_stdout()
+
+    def close(self, info: Any) -> None:
+        if self.broken:
+            return
+        try:
+            self.inner.close(info)
+        except BrokenPipeError:
+            self.broken = True
+            _quiet_stdout()
+
+
 def _open_sinks(
     specs: list[tuple[str, Path | None]],
     *,
@@ -309,7 +447,9 @@ def _open_sinks(
         if path is None:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
             sinks.append(
-                make_sink(fmt, sys.stdout, fail_on=fail_on, single=single, color=color, verbose=verbose)
+                _PipeSafeSink(
+                    make_sink(fmt, sys.stdout, fail_on=fail_on, single=single, color=color, verbose=verbose)
+                )
             )
             continue
         appending = resume_path is not None and path == resume_path
@@ -352,12 +492,30 @@ def _load_allowlist(path: Path | None) -> Any:
         die(str(exc))
 
 
+def _write_failed(exc: OSError, files: list[IO[str]], *, resumable: bool) -> NoReturn:
+    """Writing results failed (disk full, quota …): one line, exit 2; what was written stays."""
+    import contextlib
+
+    for fh in files:
+        with contextlib.suppress(OSError, ValueError):
+            fh.close()
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    hint = "; results written so far are kept"
+    if resumable:
+        hint += "; free space and run again with --resume"
+    die(f"cannot write results{where}: {exc.strerror or exc}{hint}", EXIT_USAGE)
+
+
 def _finish(
     stats: BatchStats, quiet: bool, total: int | None, files: list[IO[str]], change_fail: bool = False
 ) -> NoReturn:
     for fh in files:
         fh.close()
-    sys.stdout.flush()
+    _release_outputs()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
     if stats.interrupted:
         warn(f"interrupted: {stats.done} results written; run again with --resume to finish")
     if not quiet and (sum(stats.counts.values()) > 1 or stats.interrupted):
@@ -413,55 +571,46 @@ def _run_cluster(spec: Any, items: Any, sinks: Any, plan: Any, **kwargs: Any) ->
 
 
 def read_previous(path: Path, fail_on: str) -> tuple[Counter[str], Counter[str], int]:
-    """Inputs already done in a jsonl file, their verdict counts and failures; a torn last line is cut."""
-    import json
+    """Inputs already done in a jsonl file, their verdict counts and failures.
 
-    from pharmcheck.reporters import fails
+    Every valid line is kept; blank, torn or malformed lines anywhere are skipped and reported
+    (see :mod:`pharmcheck.resume`).
+    """
+    from pharmcheck.resume import read_previous as _read
 
-    done: Counter[str] = Counter()
-    counts: Counter[str] = Counter()
-    failing = 0
-    if not path.exists():
-        return done, counts, failing
-    good_end = 0
-    torn = 0
-    with path.open("rb") as fh:
-        for raw in fh:
-            try:
-                if not raw.endswith(b"\n"):
-                    raise ValueError("no newline")
-                obj = json.loads(raw)
-                inp, verdict = str(obj["input"]), str(obj["verdict"])
-            except (ValueError, KeyError, TypeError):
-                torn += 1
-                break
-            done[inp] += 1
-            counts[verdict] += 1
-            failing += fails(verdict, obj.get("suppressed"), fail_on)
-            good_end += len(raw)
-    if torn:
-        warn(f"{path}: skipping a torn or malformed line at byte {good_end} (and anything after it)")
-        with path.open("r+b") as fh:
-            fh.truncate(good_end)
-    return done, counts, failing
+    try:
+        prev = _read(path, fail_on)
+    except OSError as exc:
+        die(f"cannot read {path} for --resume: {exc.strerror or exc}")
+    if prev.bad_lines:
+        shown = ", ".join(str(n) for n in prev.bad_lines[:10]) + (" …" if len(prev.bad_lines) > 10 else "")
+        warn(f"{path}: skipped {len(prev.bad_lines)} torn or malformed line(s) (line {shown}); "
+             "every valid result is kept")
+    return prev.done, prev.counts, prev.failing
 
 
-def _replay_previous(path: Path, sinks: list[Sink]) -> None:
-    """With --resume, reports that are whole-batch views (HTML) get the results already in the jsonl too."""
-    if not sinks or not path.exists():
+def _replay_previous(
+    resume_path: Path, specs: list[tuple[str, Path | None]], sinks: list[Sink], fresh_csv: set[Path]
+) -> None:
+    """Reports written whole at the end (junit, markdown, json files, a fresh csv, html anywhere:
+    a whole-batch view) cover resumed results too."""
+    from pharmcheck.resume import iter_reports
+
+    replay = [
+        sink
+        for (fmt, path), sink in zip(specs, sinks, strict=True)
+        if fmt == "html"
+        or (
+            path is not None
+            and path != resume_path
+            and (fmt in ("junit", "markdown", "json") or path in fresh_csv)
+        )
+    ]
+    if not replay:
         return
-    import json
-
-    from pharmcheck.report import Report
-
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                report = Report.from_dict(json.loads(line))
-            except (ValueError, KeyError, TypeError):
-                continue
-            for sink in sinks:
-                sink.write(report)
+    for report in iter_reports(resume_path):
+        for sink in replay:
+            sink.write(report)
 
 
 def _skip_done(items: Any, done: Counter[str]) -> Any:
@@ -634,6 +783,7 @@ def scan(
         except TargetError as exc:
             die(f"bad target {t!r}: {exc}")
     specs = _report_specs(cfg["format"], output, report)
+    _refuse_overlap(specs, [Path(p) for p in inputs])
     _monitor_usage(cfg["history"], baseline, fail_on_change)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
@@ -652,6 +802,7 @@ def scan(
         n = count_targets(p)
         total = None if n is None or total is None else total + n
     items = iter_inputs(targets, sources)
+    _lock_outputs(specs)
     done_before: Counter[str] = Counter()
     prior: Counter[str] = Counter()
     prior_failing = 0
@@ -676,11 +827,15 @@ def scan(
         save_snapshot=save_snapshot,
     )
     single = len(targets) == 1 and not inputs
+    # A CSV report that starts empty on --resume gets the resumed results too (one with rows is appended to).
+    fresh_csv = {
+        p for f, p in specs if f == "csv" and p is not None and (not p.exists() or p.stat().st_size == 0)
+    }
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=single, verbose=verbose, resume_path=resume_path
     )
     if resume_path is not None:
-        _replay_previous(resume_path, [s for (f, _p), s in zip(specs, sinks, strict=True) if f == "html"])
+        _replay_previous(resume_path, specs, sinks, fresh_csv)
     change_mode = str(fail_on_change) if fail_on_change else None
     sinks, monitor = _monitor(sinks, cfg["history"], baseline, change_mode, "scan")
     if monitor is not None and resume_path is not None:
@@ -700,21 +855,24 @@ def scan(
         fail_on=cfg["fail_on"],
         allowlist=allow,
     )
-    progress = ProgressView(total) if sys.stderr.isatty() and not quiet and not single else None
+    progress = ProgressView(total) if _progress_ok(specs, quiet) and not single else None
     spill = _spill(clusters)
-    if cluster_spec is not None:
-        stats = _run_cluster(
-            cluster_spec, items, [spill] if spill else sinks, plan, total=total, progress=progress,
-            prior=prior, prior_failing=prior_failing,
-        )
-    else:
-        stats = run_batch(
-            items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
-            prior_failing=prior_failing,
-        )
-    if spill is not None:
-        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], prior, prior_failing,
-                      [resume_path] if resume_path is not None else [], cfg.values.get("history"))
+    try:
+        if cluster_spec is not None:
+            stats = _run_cluster(
+                cluster_spec, items, [spill] if spill else sinks, plan, total=total, progress=progress,
+                prior=prior, prior_failing=prior_failing,
+            )
+        else:
+            stats = run_batch(
+                items, [spill] if spill else sinks, plan, total=total, progress=progress, prior=prior,
+                prior_failing=prior_failing,
+            )
+        if spill is not None:
+            _network_pass(stats, spill, sinks, kb, cfg["fail_on"], prior, prior_failing,
+                          [resume_path] if resume_path is not None else [], cfg.values.get("history"))
+    except OSError as exc:
+        _write_failed(exc, files, resumable=resume_path is not None)
     if stats.done == 0 and not prior and not stats.interrupted:
         for fh in files:
             fh.close()
@@ -852,9 +1010,11 @@ def score(
     if not paths:
         die("no snapshot files given")
     specs = _report_specs(cfg["format"], output, report)
+    _refuse_overlap(specs, paths)
     _monitor_usage(cfg["history"], baseline, fail_on_change)
     allow = _load_allowlist(cfg["allowlist"])
     kb = _load_kb(cfg["rules"])
+    _lock_outputs(specs)
     sinks, files = _open_sinks(
         specs, fail_on=cfg["fail_on"], single=len(paths) == 1, verbose=verbose, resume_path=None
     )
@@ -883,20 +1043,25 @@ def score(
         allowlist=allow,
         echo_input=False,
     )
-    progress = ProgressView(len(paths)) if sys.stderr.isatty() and not quiet and len(paths) > 1 else None
+    progress = ProgressView(len(paths)) if _progress_ok(specs, quiet) and len(paths) > 1 else None
     items = (InputItem(str(p)) for p in paths)
     spill = _spill(clusters)
-    if cluster_spec is not None:
-        stats = _run_cluster(
-            cluster_spec, items, [spill] if spill else sinks, plan, make_job=job, total=len(paths),
-            progress=progress,
-        )
-    else:
-        stats = run_batch(
-            items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
-        )
-    if spill is not None:
-        _network_pass(stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history"))
+    try:
+        if cluster_spec is not None:
+            stats = _run_cluster(
+                cluster_spec, items, [spill] if spill else sinks, plan, make_job=job, total=len(paths),
+                progress=progress,
+            )
+        else:
+            stats = run_batch(
+                items, [spill] if spill else sinks, plan, make_job=job, total=len(paths), progress=progress
+            )
+        if spill is not None:
+            _network_pass(
+                stats, spill, sinks, kb, cfg["fail_on"], Counter(), 0, [], cfg.values.get("history")
+            )
+    except OSError as exc:
+        _write_failed(exc, files, resumable=False)
     change_fail = _after_monitor(monitor, notify, stats, "score", quiet)
     _finish(stats, quiet, len(paths), files, change_fail)
 
@@ -1094,13 +1259,17 @@ def rules(
     from rich.table import Table
     from rich.text import Text
 
+    from pharmcheck.safety import clean_text
+
     kb = _load_kb(tuple(rules_dir or ()))
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("id", "name", "severity", "title", "origin"):
         table.add_column(col, overflow="fold")
     for rid in sorted(kb.rules):
         m = kb.rules[rid]
-        table.add_row(m.id, m.name, m.severity, Text(m.title), Path(m.origin).name)
+        # Rule packs are input too: no rich markup, no terminal escapes (issue 11 #14).
+        cells = (m.id, m.name, m.severity, m.title, Path(m.origin).name)
+        table.add_row(*(Text(clean_text(str(c), 2000)) for c in cells))
     _stdout_console().print(table)
 
 
@@ -1117,7 +1286,16 @@ def explain(
         die(f"unknown rule ID {rule_id!r} (see: pharmcheck rules)")
     from rich.text import Text
 
+    from pharmcheck.safety import clean_text
+
     console = _stdout_console()
+    out = _explain_text(meta, kb)
+    console.print(Text(clean_text(out.plain, 100_000), spans=out.spans), end="")
+
+
+def _explain_text(meta: Any, kb: Any) -> Any:
+    from rich.text import Text
+
     weights = kb.scoring.get("weights", {}).get(meta.id, {})
     from pharmcheck.scoring import legitimate_needs, named_in, rule_outcomes
 
@@ -1156,7 +1334,7 @@ def explain(
         out.append("\nSources\n", style="bold")
         for s in meta.sources:
             out.append(f"  {s}\n")
-    console.print(out, end="")
+    return out
 
 
 @app.command("config")
@@ -1173,12 +1351,19 @@ def config_cmd() -> None:
         die(str(exc))
     console = _stdout_console()
     where = str(found[0]) if found else "(none: ./pharmcheck.toml or ./pyproject.toml [tool.pharmcheck])"
-    console.print(f"config file: {where}", markup=False)
+    from pharmcheck.safety import clean_text as _clean
+
+    console.print(f"config file: {_clean(where)}", markup=False)
     table = Table(box=None, pad_edge=False)
     for col in ("setting", "value", "source", "env", "meaning"):
         table.add_column(col, overflow="fold")
+    from rich.text import Text
+
+    from pharmcheck.safety import clean_text
+
     for s in SETTINGS:
-        table.add_row(s.flag.lstrip("-"), show(cfg[s.name]), cfg.sources[s.name], s.env, s.help)
+        cells = (s.flag.lstrip("-"), show(cfg[s.name]), cfg.sources[s.name], s.env, s.help)
+        table.add_row(*(Text(clean_text(c, 2000)) for c in cells))
     console.print(table)
 
 
@@ -1192,9 +1377,12 @@ def demo(
     """Serve the bundled sample sites on 127.0.0.1 and scan them (works offline)."""
     from pharmcheck.demo import main_demo
 
+    fmt = str(format or "text")
+    # Machine formats on stdout carry nothing else: the summary table goes to stderr then.
+    console = _stdout_console() if fmt == "text" else _stderr()
+    out: Any = _PipeSafeStdout()
     extra, files = _extra_report_sinks(report, title="pharmcheck demo")
-    code = main_demo(_stdout_console(), str(format or "text"), max_pages=max_pages, verbose=verbose,
-                     extra_sinks=extra)
+    code = main_demo(console, fmt, max_pages=max_pages, verbose=verbose, out=out, extra_sinks=extra)
     for fh in files:
         fh.close()
     raise typer.Exit(code)
@@ -1263,14 +1451,89 @@ def _stdout_console() -> Console:
     """Tables at terminal width on a terminal; wide (no wrapping of IDs and names) when piped."""
     from rich.console import Console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    from pharmcheck.reporters import output_width
+
+    stdout: Any = _PipeSafeStdout()
+    return Console(file=stdout, highlight=False, width=output_width(sys.stdout))
+
+
+class _Interrupted(BaseException):
+    """SIGINT/SIGTERM before the batch installed its own handler (start-up, rule-pack loading)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_SIGNALS_SEEN: list[int] = []  # by _early_interrupt, so the exit code names the signal received
+
+
+def _early_interrupt(signum: int, frame: object) -> None:
+    _SIGNALS_SEEN.append(signum)
+    raise _Interrupted(signum)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Runs the app outside click's standalone mode so that an interrupt at any moment (even in
+    the first second, before the batch handles signals itself) ends with the "interrupted"
+    message and 130/143, never click's "Aborted!" and exit 1 or a traceback.
+    """
+    import signal
+
+    aborts, click_errors, exits = _click_exceptions()
+    interrupts: tuple[type[BaseException], ...] = (KeyboardInterrupt, *aborts)
+    if threading_main():
+        signal.signal(signal.SIGINT, _early_interrupt)
+        signal.signal(signal.SIGTERM, _early_interrupt)
+    code: Any = 0
     try:
-        app()
-    except BrokenPipeError:  # `pharmcheck … | head`: not an error worth a traceback
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_FAIL)
+        code = app(standalone_mode=False)
+    except _Interrupted as exc:
+        warn("interrupted")
+        code = 128 + exc.signum
+    except interrupts:  # our _Interrupted turned into KeyboardInterrupt/Abort on its way up
+        warn("interrupted")
+        code = 128 + (_SIGNALS_SEEN[-1] if _SIGNALS_SEEN else signal.SIGINT)
+    except exits as exc:
+        code = getattr(exc, "exit_code", EXIT_USAGE)
+        if code == 128 + signal.SIGINT and _SIGNALS_SEEN:  # typer: KeyboardInterrupt -> Exit(130)
+            code = 128 + _SIGNALS_SEEN[-1]
+    except click_errors as exc:
+        shown: Any = exc
+        shown.show()
+        code = shown.exit_code
+    except BrokenPipeError:  # `pharmcheck rules | head`: not an error worth a traceback
+        _quiet_stdout()
+        code = EXIT_OK
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_exceptions() -> tuple[
+    tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]
+]:
+    """(Abort, ClickException, Exit) classes of click and of the click typer vendors (0.29+)."""
+    import importlib
+
+    found: dict[str, list[Any]] = {"Abort": [], "ClickException": [], "Exit": []}
+    for name in ("typer.exceptions", "typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        for attr, seen in found.items():
+            cls = getattr(mod, attr, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in seen:
+                seen.append(cls)
+    return tuple(found["Abort"]), tuple(found["ClickException"]), tuple(found["Exit"])
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -8,6 +8,7 @@ prints it with the source of each value. Kept free of heavy imports: it runs at 
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -15,9 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pharmcheck.options import DEFAULT_DEADLINE, DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES, DEFAULT_TIMEOUT
+from pharmcheck.options import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_TIMEOUT,
+    LIMITS,
+    OptionError,
+    check_number,
+)
 
 ENV_PREFIX = "PHARMCHECK_"
+# Settings a config file in the working directory may not turn on: a checkout of someone
+# else's project must not be able to open the SSRF guard. Flag or environment only.
+FLAG_OR_ENV_ONLY = frozenset({"allow_private"})
 FORMATS = ("text", "json", "jsonl", "csv", "markdown", "junit", "html")
 FAIL_ON = ("rogue", "suspicious", "never")
 _TRUE = ("1", "true", "yes", "on")
@@ -87,6 +99,7 @@ BY_NAME = {s.name: s for s in SETTINGS}
 class Resolved:
     values: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -109,7 +122,14 @@ def convert(setting: Setting, raw: Any, where: str, base: Path | None = None) ->
         if kind in ("int", "float"):
             if isinstance(raw, bool):
                 raise ValueError
+            if setting.name in LIMITS:  # the range shared with the library (options.LIMITS)
+                try:
+                    return check_number(setting.name, raw, name)
+                except OptionError as exc:
+                    raise ConfigError(str(exc)) from None
             num: float = int(str(raw).strip()) if kind == "int" else float(str(raw).strip())
+            if not math.isfinite(num):
+                raise ConfigError(f"{name}: must be a finite number, got {raw!r}")
             if setting.minimum is not None and num < setting.minimum:
                 raise ConfigError(f"{name}: must be at least {setting.minimum:g}, got {raw!r}")
             return num
@@ -149,13 +169,26 @@ def find_config_file(cwd: Path) -> tuple[Path, dict[str, Any]] | None:
     own = cwd / "pharmcheck.toml"
     if own.is_file():
         doc = _read_toml(own)
-        table = doc.get("tool", {}).get("pharmcheck", doc) if "tool" in doc else doc
+        if "tool" in doc:
+            tool = doc["tool"]
+            if not isinstance(tool, dict):
+                raise ConfigError(f"{own}: 'tool' must be a table, got {tool!r}")
+            table = tool.get("pharmcheck", doc)
+        else:
+            table = doc
+        if not isinstance(table, dict):
+            raise ConfigError(f"{own}: [tool.pharmcheck] must be a table, got {table!r}")
         return own, table
     py = cwd / "pyproject.toml"
     if py.is_file():
-        table = _read_toml(py).get("tool", {}).get("pharmcheck")
+        tool = _read_toml(py).get("tool", {})
+        if not isinstance(tool, dict):
+            return None  # someone else's pyproject: not ours to judge
+        table = tool.get("pharmcheck")
         if isinstance(table, dict):
             return py, table
+        if table is not None:
+            raise ConfigError(f"{py}: [tool.pharmcheck] must be a table, got {table!r}")
     return None
 
 
@@ -192,6 +225,13 @@ def resolve(
                 raise ConfigError(f"{path}: unknown setting '{key}' (known: {known})")
             file_values[name] = value
     out = Resolved()
+    for name in sorted(FLAG_OR_ENV_ONLY & set(file_values)):
+        del file_values[name]
+        flag = BY_NAME[name].flag
+        out.warnings.append(
+            f"{file_label}: '{name}' is ignored in a config file (security-relevant): "
+            f"use {flag} or {BY_NAME[name].env}"
+        )
     for s in SETTINGS:
         if s.name in flags and flags[s.name] is not None:
             out.values[s.name] = convert(s, flags[s.name], s.flag)

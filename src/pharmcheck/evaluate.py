@@ -220,7 +220,7 @@ def render(m: dict[str, Any], wall: float, console: Console) -> None:
     ft = m["false_trust"]
     console.print(Text(f"false trust (rogue/not_pharmacy called legitimate): {ft}",
                        style="bold red" if ft else "bold green"))
-    console.print(f"rogue caught (verdict rogue): {_pct(m['rogue_recall'])}   "
+    console.print(f"rogue recall (verdict rogue): {_pct(m['rogue_recall'])}   "
                   f"rogue flagged (rogue or suspicious): {_pct(m['rogue_caught'])}", markup=False)
     console.print(f"legitimate accepted: {_pct(m['legit_accept'])}   "
                   f"not_pharmacy accuracy: {_pct(m['np_acc'])}   "

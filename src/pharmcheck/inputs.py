@@ -8,12 +8,14 @@ scanned (:func:`open_inputs`) so a missing file is a usage error with nothing do
 
 from __future__ import annotations
 
+import codecs
+import io
 import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from pharmcheck.target import Target, TargetError, parse_target, redact
 
@@ -43,6 +45,68 @@ def item_for(text: str) -> InputItem:
         return InputItem(redact(text), None, f"bad target: {exc}")
 
 
+SNIFF_BYTES = 8192
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _check_text(name: str, stream: BinaryIO) -> BinaryIO:
+    """A list file must be text: NUL bytes or mostly control bytes in its first 8 KiB mean a binary
+    file (or /dev/zero), refused with one line. A UTF-16 file with a BOM is transcoded to UTF-8."""
+    peek = getattr(stream, "peek", None)
+    head = bytes(peek(SNIFF_BYTES)[:SNIFF_BYTES]) if peek is not None else b""
+    if head.startswith(_UTF16_BOMS):
+        return cast(BinaryIO, _Utf16(stream))
+    if b"\x00" in head:
+        raise InputError(f"{name}: not a text file (NUL bytes); give one URL or domain per line")
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32 or b == 127)
+    if head and controls > max(8, len(head) // 50):
+        raise InputError(f"{name}: not a text file (binary content); give one URL or domain per line")
+    return stream
+
+
+class _Utf16(io.RawIOBase):
+    """A UTF-16 (BOM) byte stream read as UTF-8 lines."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._raw = raw
+        self._text = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline=None)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = size if size is not None and size >= 0 else MAX_LINE_BYTES * 4
+        if not self._pending:
+            self._pending = self._text.readline(limit).encode("utf-8")
+        out, self._pending = self._pending[:limit], self._pending[limit:]
+        return out
+
+    def close(self) -> None:
+        if self._raw is sys.stdin.buffer:
+            self._text.detach()  # leave stdin open
+        else:
+            self._text.close()
+        super().close()
+
+
+def bounded_lines(stream: BinaryIO, max_len: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """Lines of at most ``max_len + 1`` bytes: a longer line yields its head (longer than the
+    limit, so the caller reports it) and the rest is skipped in bounded reads; memory stays
+    flat even for a 400 MB line without a newline."""
+    while True:
+        raw = stream.readline(max_len + 1)
+        if not raw:
+            return
+        if len(raw) > max_len and not raw.endswith(b"\n"):
+            while True:
+                more = stream.readline(max_len + 1)
+                if not more or more.endswith(b"\n"):
+                    break
+        yield raw
+
+
 def open_inputs(paths: list[str]) -> list[tuple[str, BinaryIO]]:
     """Open every ``-i`` source up front; ``-`` is stdin. Raises :class:`InputError`."""
     opened: list[tuple[str, BinaryIO]] = []
@@ -52,14 +116,21 @@ def open_inputs(paths: list[str]) -> list[tuple[str, BinaryIO]]:
             if stdin_used:
                 raise InputError("stdin ('-') given more than once")
             stdin_used = True
-            opened.append(("<stdin>", sys.stdin.buffer))
+            opened.append(("<stdin>", _check_text("<stdin>", sys.stdin.buffer)))
             continue
         path = Path(p)
         if path.is_dir():
             raise InputError(f"input file is a directory: {p}")
         try:
-            opened.append((p, path.open("rb")))
+            fh = path.open("rb")
         except OSError as exc:
+            raise InputError(f"cannot read input file {p}: {exc.strerror or exc}") from None
+        try:
+            opened.append((p, _check_text(p, fh)))
+        except (InputError, OSError) as exc:
+            fh.close()
+            if isinstance(exc, InputError):
+                raise
             raise InputError(f"cannot read input file {p}: {exc.strerror or exc}") from None
     return opened
 
@@ -83,7 +154,7 @@ def decode_line(raw: bytes, first: bool) -> tuple[str | None, str | None]:
 
 def iter_file(stream: BinaryIO) -> Iterator[InputItem]:
     first = True
-    for raw in stream:
+    for raw in bounded_lines(stream):
         text, error = decode_line(raw, first)
         first = False
         if error is not None:
@@ -100,9 +171,13 @@ def count_targets(path: str) -> int | None:
     if not p.is_file():
         return None
     n = 0
-    with p.open("rb") as fh:
+    with p.open("rb") as raw_fh:
+        try:
+            fh = _check_text(path, raw_fh)
+        except InputError:
+            return None
         first = True
-        for raw in fh:
+        for raw in bounded_lines(fh):
             text, error = decode_line(raw, first)
             first = False
             n += text is not None or error is not None

@@ -69,6 +69,13 @@ class TLSInfo:
     cert: CertInfo | None = None
 
 
+MAX_SNAPSHOT_BYTES = 100_000_000  # a snapshot file larger than this is refused, never read whole
+
+
+class SnapshotError(ValueError):
+    """A file given to ``score`` is not a usable snapshot; ``str(exc)`` names it and why."""
+
+
 @dataclass
 class Snapshot:
     """Everything the crawler saw of one site."""
@@ -118,4 +125,35 @@ class Snapshot:
 
     @classmethod
     def load(cls, path: Path) -> Snapshot:
-        return cls.from_json(path.read_text(encoding="utf-8"))
+        """Read a saved snapshot; a file that is too big or not a snapshot is a :class:`SnapshotError`
+        naming the file and what is wrong (never Python internals)."""
+        try:
+            size = path.stat().st_size
+            if size > MAX_SNAPSHOT_BYTES:
+                raise SnapshotError(
+                    f"{path}: {size / 1e6:.0f} MB is larger than a snapshot can be "
+                    f"({MAX_SNAPSHOT_BYTES // 1_000_000} MB); not read"
+                )
+            with path.open("rb") as fh:
+                data = fh.read(MAX_SNAPSHOT_BYTES + 1)
+            doc = json.loads(data.decode("utf-8"))
+        except OSError as exc:
+            raise SnapshotError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, ValueError) as exc:
+            if isinstance(exc, SnapshotError):
+                raise
+            raise SnapshotError(f"{path}: not JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            kind = type(doc).__name__
+            raise SnapshotError(f"{path}: not a pharmcheck snapshot (a JSON {kind}, not an object)")
+        missing = [k for k in ("input", "url") if k not in doc]
+        if missing:
+            raise SnapshotError(
+                f"{path}: not a pharmcheck snapshot: missing {', '.join(repr(m) for m in missing)}"
+                " (save one with scan --save-snapshot)"
+            )
+        try:
+            return cls.from_dict(doc)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            detail = str(exc).split("__init__() ", 1)[-1]
+            raise SnapshotError(f"{path}: malformed pharmcheck snapshot: {detail}") from None

@@ -3,42 +3,32 @@
 A scanner fed untrusted target lists must not become a way to reach the machine it runs
 on or its network (cloud metadata at 169.254.169.254, admin consoles on 10.x …). Every
 hop's host is resolved and *all* its addresses must be public. When a proxy is
-configured for the URL the proxy resolves names, so only literal IP hosts are checked.
-A residual gap remains: the name is resolved again when connecting (DNS rebinding);
-deployments that need more should run behind an egress proxy.
+configured for the URL the proxy resolves names, so only literal IP hosts (in every
+numeric spelling) are checked. The host is read with the parser that connects (see
+:mod:`pharmcheck.connguard`), and without a proxy the address actually connected to is
+checked again at connect time (fetch/session.py), so DNS rebinding cannot slip through.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests.utils
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from pharmcheck.connguard import IPAddress, connecting_host, is_public, literal_ip
 
-
-def is_public(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_loopback
-        or ip.is_private
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
+__all__ = ["IPAddress", "check_url", "is_public", "resolve", "uses_proxy"]
 
 
 def _literal_ip(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None
+    return literal_ip(host)
+
+
+def resolve(host: str, port: int) -> list[Any]:
+    """DNS for the guard (a function so tests can stand in for a resolver)."""
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
 def uses_proxy(url: str) -> bool:
@@ -59,12 +49,14 @@ def check_url(url: str, allow_private: bool = False, proxy: str | None = None) -
     """
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return f"malformed URL {url!r}"
     if parts.scheme not in ("http", "https"):
         return f"refusing {parts.scheme or 'schemeless'} URL (only http and https are fetched): {url}"
+    host, problem = connecting_host(url)
+    if problem:
+        return problem
     if not host:
         return f"URL without a host: {url}"
     if allow_private:
@@ -77,7 +69,7 @@ def check_url(url: str, allow_private: bool = False, proxy: str | None = None) -
     if proxy or uses_proxy(url):
         return None  # the proxy resolves the name; we cannot see what it connects to
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = resolve(host, port)
     except (OSError, UnicodeError) as exc:
         return f"DNS lookup failed for {host}: {exc}"
     for info in infos:

@@ -1,7 +1,8 @@
 """robots.txt, one per origin, fetched before the first page of that origin.
 
-Policy (documented choice): a missing robots.txt (4xx), an unreachable one or a server
-error allows everything — a scan reads a dozen pages, like one visitor, and a 5xx
+Policy (documented choice): a missing robots.txt (4xx), an unreachable one, a server
+error or one that is still arriving after ``ROBOTS_BUDGET_S`` (a drip) allows everything
+(an unusable robots.txt, RFC 9309 §2.3.1.3) — a scan reads a dozen pages, like one visitor, and a 5xx
 robots.txt must not make a site unjudgeable. The file is read over TLS without
 verification if the certificate is bad: it is public and nothing is sent.
 """
@@ -14,6 +15,7 @@ from urllib.robotparser import RobotFileParser
 from pharmcheck.fetch.session import Requester, Result
 
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 §2.5: parse at least 500 KiB
+ROBOTS_BUDGET_S = 5.0  # at most this (and --timeout) per robots.txt, redirects included
 
 
 def origin(url: str) -> str:
@@ -40,8 +42,9 @@ class Robots:
             return 200 <= r.status < 300
 
         url = org + "/robots.txt"
+        budget = min(ROBOTS_BUDGET_S, self.requester.options.timeout)
         res = self.requester.get(
-            url, check=check, max_bytes=ROBOTS_MAX_BYTES, want_body=any_text, max_redirects=5
+            url, check=check, max_bytes=ROBOTS_MAX_BYTES, want_body=any_text, max_redirects=5, budget=budget
         )
         if res.ssl_error:
             res = self.requester.get(
@@ -51,6 +54,7 @@ class Robots:
                 max_bytes=ROBOTS_MAX_BYTES,
                 want_body=any_text,
                 max_redirects=5,
+                budget=budget,
             )
         if not (200 <= res.status < 300) or res.error:
             return None

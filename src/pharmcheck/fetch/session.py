@@ -11,7 +11,9 @@ byte per second cannot hold a scan past it.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
+import re
 import socket
 import threading
 import time
@@ -25,8 +27,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from pharmcheck import __version__
+from pharmcheck.connguard import AddressRefused, check_peer
 from pharmcheck.fetch.comments import RAW_FACTOR, CommentSkipper
 from pharmcheck.options import ScanOptions
 
@@ -34,6 +38,7 @@ USER_AGENT = f"pharmcheck/{__version__} (+https://github.com/pharmcheck/pharmche
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _READ_CHUNK = 64 * 1024
+MAX_HEADERS = 1000  # response header lines accepted (http.client's default is 100)
 _DRAIN_BYTES = 64 * 1024  # a redirect body up to this size is read so the connection can be reused
 
 HopCheck = Callable[[str], str | None]  # URL -> None (allowed) or a reason
@@ -98,19 +103,46 @@ class _SocketRegistry:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-class _TrackingAdapter(HTTPAdapter):
-    """An adapter whose connections register themselves with the scan's registry."""
+def _guarded_new_conn(conn: HTTPConnection, sock: socket.socket) -> socket.socket:
+    """Connect-time SSRF check: the peer of a direct connection must be public.
 
-    def __init__(self, registry: _SocketRegistry) -> None:
+    Through a proxy the peer is the proxy (configured by the operator), so nothing to check.
+    """
+    if conn.proxy is None:
+        try:
+            check_peer(sock)
+        except AddressRefused as exc:
+            sock.close()
+            raise NewConnectionError(conn, str(exc)) from None
+    return sock
+
+
+class _TrackingAdapter(HTTPAdapter):
+    """An adapter whose connections register themselves with the scan's registry.
+
+    Unless ``allow_private``, every direct connection checks the address it reached
+    (``getpeername`` after connect) and is closed before a byte is sent if it is not public.
+    """
+
+    def __init__(self, registry: _SocketRegistry, allow_private: bool = False) -> None:
         self.registry = registry
         reg = registry
+        guard = not allow_private
 
         class _Http(HTTPConnection):
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                return _guarded_new_conn(self, sock) if guard else sock
+
             def connect(self) -> None:
                 super().connect()
                 reg.add(self)
 
         class _Https(HTTPSConnection):
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                return _guarded_new_conn(self, sock) if guard else sock
+
             def connect(self) -> None:
                 super().connect()
                 reg.add(self)
@@ -143,10 +175,13 @@ class _TrackingAdapter(HTTPAdapter):
 
 def make_session(options: ScanOptions) -> tuple[requests.Session, _SocketRegistry]:
     """A session honouring the proxy and CA environment, with an honest User-Agent."""
+    # http.client refuses a response with more than 100 header lines (101 Set-Cookie is an easy
+    # way to look unreachable); browsers accept far more. Header bytes stay bounded per line.
+    http.client._MAXHEADERS = max(http.client._MAXHEADERS, MAX_HEADERS)  # type: ignore[attr-defined]
     session = requests.Session()
     session.trust_env = True  # HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, .netrc
     registry = _SocketRegistry()
-    adapter = _TrackingAdapter(registry)
+    adapter = _TrackingAdapter(registry, options.allow_private)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update(
@@ -180,7 +215,14 @@ class Result:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("Content-Type", "")
+        """The Content-Type; when the header is repeated (joined with ", "), the last valid one,
+        as browsers do."""
+        raw = self.headers.get("Content-Type", "")
+        if "," in raw:
+            valid = [p.strip() for p in raw.split(",") if "/" in p.split(";", 1)[0]]
+            if valid:
+                return valid[-1]
+        return raw
 
     @property
     def maybe_html(self) -> bool:
@@ -196,14 +238,28 @@ class Result:
         return ctype in HTML_TYPES
 
 
+_POOL_NOISE = re.compile(
+    r"\w*Pool\(host=[^)]*\): Max retries exceeded with url: \S+ \(Caused by \w+\(|"
+    r"<[\w.]+ object at 0x[0-9a-f]+>: |\w*(?:Pool|Connection)\(host=[^)]*\)[:,]? ?",
+)
+
+
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
+    """The exception's text on one line, without urllib3's pool/object plumbing."""
+    text = " ".join(str(exc).split())
+    cleaned = _POOL_NOISE.sub("", text)
+    if cleaned != text:
+        cleaned = cleaned.rstrip(")'\" ").lstrip("'\"") or text
+    return cleaned[:300]
 
 
 def describe_error(url: str, exc: BaseException) -> tuple[str, bool]:
     """A one-line message for a request exception and whether it was a refused connection."""
     text = str(exc)
     low = text.lower()
+    m = re.search(r"refusing connection to non-public address [^;'\")]+", text)
+    if m:
+        return f"{url}: {m.group(0)}; allow_private is off", False
     if isinstance(exc, requests.exceptions.ProxyError):
         return f"{url}: proxy error: {_one_line(exc)}", False
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -237,6 +293,7 @@ class Requester:
             {"http": options.proxy, "https": options.proxy} if options.proxy else {}
         )
         self._last_request: dict[str, float] = {}
+        self._budget_end: float | None = None  # a shorter limit for one get() (robots.txt)
         self._watchdog = threading.Timer(max(0.0, deadline.remaining()), self.registry.abort)
         self._watchdog.daemon = True
         self._watchdog.start()
@@ -245,8 +302,14 @@ class Requester:
         self._watchdog.cancel()
         self.session.close()
 
+    def _remaining(self) -> float:
+        left = self.deadline.remaining()
+        if self._budget_end is not None:
+            left = min(left, self._budget_end - time.monotonic())
+        return left
+
     def _timeout(self) -> tuple[float, float]:
-        t = max(0.05, min(self.options.timeout, self.deadline.remaining()))
+        t = max(0.05, min(self.options.timeout, self._remaining()))
         return (t, t)
 
     def _pace(self, url: str) -> None:
@@ -268,9 +331,15 @@ class Requester:
         max_bytes: int | None = None,
         want_body: Callable[[Result], bool] = lambda r: r.maybe_html,
         max_redirects: int | None = None,
+        budget: float | None = None,
     ) -> Result:
-        """Fetch ``url`` following redirects; every failure is data in the Result."""
+        """Fetch ``url`` following redirects; every failure is data in the Result.
+
+        ``budget``: seconds this fetch may take at most (within the site deadline); a body
+        still arriving then is cut with an error (a dripping robots.txt must not eat the site).
+        """
         started = time.monotonic()
+        self._budget_end = started + budget if budget is not None else None
         limit = self.options.max_redirects if max_redirects is None else max_redirects
         res = Result(url=url)
         seen: set[str] = set()
@@ -298,6 +367,7 @@ class Requester:
             res.error = f"{url}: more than {limit} redirects"
             return res
         finally:
+            self._budget_end = None
             res.elapsed_ms = int((time.monotonic() - started) * 1000)
 
     def _request(
@@ -371,7 +441,10 @@ class Requester:
         raw_read, raw_limit = 0, max_bytes * RAW_FACTOR
         try:
             while True:
-                remaining = self.deadline.remaining()
+                if self._budget_end is not None and time.monotonic() >= self._budget_end:
+                    res.error = f"{res.url}: still arriving after its time budget; cut"
+                    break
+                remaining = self._remaining()
                 if remaining <= 0 or self.registry.aborted:
                     res.error = (
                         f"{res.url}: site deadline of {self.options.deadline:g}s reached while reading"

@@ -54,6 +54,18 @@ class Sink(Protocol):
     def close(self, info: RunInfo) -> None: ...
 
 
+PIPED_WIDTH = 200  # text written to a file or pipe: one width for every command
+
+
+def output_width(stream: object) -> int | None:
+    """Terminal width on a terminal; PIPED_WIDTH when piped or written to a file."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return None if isatty is not None and isatty() else PIPED_WIDTH
+    except (ValueError, OSError):
+        return PIPED_WIDTH
+
+
 def make_sink(
     fmt: str,
     stream: TextIO,
@@ -103,7 +115,12 @@ class TextSink:
         self.stream = stream
         self.verbose = verbose
         self.console = Console(
-            file=stream, force_terminal=color or None, no_color=not color, highlight=False, soft_wrap=False
+            file=stream,
+            force_terminal=color or None,
+            no_color=not color,
+            highlight=False,
+            soft_wrap=False,
+            width=output_width(stream),
         )
 
     def write(self, report: Report) -> None:

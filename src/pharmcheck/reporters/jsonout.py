@@ -17,7 +17,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def dumps(report: Report, indent: int | None = None) -> str:
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=indent)
+    from pharmcheck.safety import json_safe
+
+    return json_safe(json.dumps(report.to_dict(), ensure_ascii=False, indent=indent))
 
 
 class JsonlSink:

@@ -27,8 +27,10 @@ MAX_ROWS = 5000  # rows listed in full; the rest are counted
 def md_escape(text: object, max_len: int = 300) -> str:
     s = clean_text("" if text is None else str(text), max_len)
     s = " ".join(s.split())
-    s = html.escape(s, quote=True)
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    # Markdown specials first, then HTML: escaping the other way round would turn the "#" of
+    # an entity (&#x27;) into "\#" and show the entity as text (issue 11 #20).
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return html.escape(s, quote=False)
 
 
 class Row(NamedTuple):

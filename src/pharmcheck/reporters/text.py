@@ -52,10 +52,10 @@ def render_report(report: Report, console: Console, verbose: bool = False) -> No
         head.append(")")
     lines: list[Text] = [head]
     site = Text("site: ")
-    site.append_text(safe(redact(report.final_url or report.url or report.input), 300))
+    site.append_text(safe(redact(report.final_url or report.url or report.input), 4000))
     if report.final_url and report.url and report.final_url.rstrip("/") != report.url.rstrip("/"):
         site.append("  (from ")
-        site.append_text(safe(redact(report.url), 300))
+        site.append_text(safe(redact(report.url), 4000))
         site.append(")")
     lines.append(site)
     if report.verdict not in ("unreachable", "error"):
@@ -91,7 +91,7 @@ def render_report(report: Report, console: Console, verbose: bool = False) -> No
     table.add_column("rule", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
     table.add_column("pts", justify="right", no_wrap=True)
-    table.add_column("finding and evidence", ratio=1)
+    table.add_column("finding and evidence", ratio=1, overflow="fold")  # a URL wraps, never cut
     findings = sorted(
         report.findings,
         key=lambda f: (not f.decisive, OUTCOME_ORDER.get(str(f.outcome), 9), -abs(f.points), f.id),
@@ -104,7 +104,7 @@ def render_report(report: Report, console: Console, verbose: bool = False) -> No
             body = Text("DECISIVE ", style="bold red") + body
         for ev in f.evidence[: (3 if verbose else 1)]:
             body.append("\n")
-            body.append_text(Text(clean_text(redact(ev.url), 200), style="dim underline"))
+            body.append_text(Text(clean_text(redact(ev.url), 4000), style="dim underline"))  # never cut
             if ev.excerpt:
                 body.append("\n  “")
                 body.append_text(Text(clean_text(ev.excerpt, 260), style="italic"))
