@@ -21,12 +21,12 @@ import re
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 from pharmcheck.checks.context import context_of, education_page
 from pharmcheck.checks.lang import page_language
 from pharmcheck.checks.scope import analyse as analyse_scope
+from pharmcheck.checks.scope import jsonld_types
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
@@ -140,24 +140,6 @@ class RoleView:
     @property
     def other_cues(self) -> int:
         return len(self.publisher) + len(self.forum) + len(self.clinic)
-
-
-def _jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], depth: int = 0) -> None:
-    if budget[0] <= 0 or depth > 8:
-        return
-    budget[0] -= 1
-    if isinstance(node, list):
-        for item in node:
-            _jsonld_types(item, out, budget, depth + 1)
-    elif isinstance(node, dict):
-        t = node.get("@type")
-        name = node.get("name")
-        for typ in t if isinstance(t, list) else [t]:
-            if isinstance(typ, str):
-                out.append((typ, name if isinstance(name, str) else ""))
-        for value in node.values():
-            if isinstance(value, list | dict):
-                _jsonld_types(value, out, budget, depth + 1)
 
 
 def _first(pattern: re.Pattern[str] | None, page: ParsedPage) -> Evidence | None:
@@ -280,7 +262,7 @@ def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
             break
     types: list[tuple[str, str]] = []
     for doc in page.jsonld:
-        _jsonld_types(doc, types, [MAX_JSONLD_NODES])
+        jsonld_types(doc, types, [MAX_JSONLD_NODES])
     for typ, name in types:
         if typ in sp.drug_types or (typ in sp.product_types and name and sp.drugs.search(name)):
             view.offers.setdefault("medicine product data (JSON-LD)",
@@ -300,7 +282,7 @@ def _analyse(site: Site) -> RoleView:
         _offers(page, site, view)
         types: list[tuple[str, str]] = []
         for doc in page.jsonld:
-            _jsonld_types(doc, types, [MAX_JSONLD_NODES])
+            jsonld_types(doc, types, [MAX_JSONLD_NODES])
         for typ, name in types:
             ev = Evidence(page.url, f"@type {typ} {name}".strip())
             if typ in data.identity_types:

@@ -147,13 +147,14 @@ def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]
             yield "buy", text
 
 
-def _jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], depth: int = 0) -> None:
+def jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], depth: int = 0) -> None:
+    """Every (@type, name) pair in a JSON-LD document, within a node budget (scope and role share it)."""
     if budget[0] <= 0 or depth > 8:
         return
     budget[0] -= 1
     if isinstance(node, list):
         for item in node:
-            _jsonld_types(item, out, budget, depth + 1)
+            jsonld_types(item, out, budget, depth + 1)
     elif isinstance(node, dict):
         t = node.get("@type")
         name = node.get("name")
@@ -162,7 +163,7 @@ def _jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], dept
                 out.append((typ, name if isinstance(name, str) else ""))
         for value in node.values():
             if isinstance(value, list | dict):
-                _jsonld_types(value, out, budget, depth + 1)
+                jsonld_types(value, out, budget, depth + 1)
 
 
 def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool) -> None:
@@ -192,7 +193,7 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
 
     types: list[tuple[str, str]] = []
     for doc in page.jsonld:
-        _jsonld_types(doc, types, [MAX_JSONLD_NODES])
+        jsonld_types(doc, types, [MAX_JSONLD_NODES])
     for typ, name in types:
         medicine_product = typ in pats.product_types and (
             (pats.medicine is not None and pats.medicine.search(name)) or (not name and medicine_here)
