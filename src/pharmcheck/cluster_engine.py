@@ -183,8 +183,14 @@ def task_for(first: Callable[[Any], Snapshot], rules_dirs: tuple[Path, ...]) -> 
     return partial(site_task, first=first, rules_dirs=rules_dirs)
 
 
-def run_on_cluster(spec: ClusterSpec, items: Any, sinks: Any, plan: Any, **kwargs: Any) -> Any:
-    """:func:`pharmcheck.batch.run_batch` with every site sent to the cluster; same stats and sinks."""
+def run_on_cluster(
+    spec: ClusterSpec, items: Any, sinks: Any, plan: Any, *, task: Callable[[Any], Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """:func:`pharmcheck.batch.run_batch` with every site sent to the cluster; same stats and sinks.
+
+    ``task`` replaces the per-site task, e.g. one WARC file per task that returns a list of
+    ``(allow host, report dict)`` (:func:`pharmcheck.warc.file_task`)."""
     from dataclasses import replace
 
     from pharmcheck.batch import run_batch
@@ -193,7 +199,7 @@ def run_on_cluster(spec: ClusterSpec, items: Any, sinks: Any, plan: Any, **kwarg
         remote_plan = replace(
             plan,
             remote=conn.executor,
-            task=task_for(plan.first, plan.rules_dirs),
+            task=task or task_for(plan.first, plan.rules_dirs),
             window=max(conn.window, plan.window),
             processes=0,
         )
