@@ -179,7 +179,22 @@ def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iter
 KEY_CACHE_EVERY = 2000  # submits between clearing Dask's key_split cache in the client process
 
 
-def _key_cache_clearing(executor: Executor) -> Executor:
+def _trim_span_metadata(scheduler: Any) -> None:
+    """Dedupe the span metadata of an in-process scheduler (``local``): Dask appends one
+    ``{"type": "Future"}`` to the default span's ``collections`` list per ``submit``, forever."""
+    spans = getattr(scheduler, "extensions", {}).get("spans")
+    for span in list(getattr(spans, "spans", {}).values()):
+        meta = getattr(span, "_metadata", None)
+        cols = meta.get("collections") if isinstance(meta, dict) else None
+        if isinstance(cols, list) and len(cols) > 1:
+            unique: list[Any] = []
+            for c in cols:
+                if c not in unique:
+                    unique.append(c)
+            cols[:] = unique
+
+
+def _key_cache_clearing(executor: Executor, scheduler: Any = None) -> Executor:
     """``executor`` whose every ``KEY_CACHE_EVERY``-th submit clears ``dask.utils.key_split``'s cache.
 
     ``key_split`` is an ``lru_cache(100000)`` keyed by task key, called by the client and by a
@@ -199,6 +214,9 @@ def _key_cache_clearing(executor: Executor) -> Executor:
             self.submitted += 1
             if self.submitted % KEY_CACHE_EVERY == 0:
                 dask.utils.key_split.cache_clear()
+                if scheduler is not None:  # on the scheduler's own event loop (thread-safe hand-over)
+                    with suppress(Exception):  # Dask internals: never fail a batch over a trim
+                        scheduler.loop.add_callback(_trim_span_metadata, scheduler)
             return executor.submit(fn, *args, **kwargs)
 
         def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -227,9 +245,13 @@ def run_on_cluster(
     from pharmcheck.batch import run_batch
 
     with connect(spec, workers=plan.workers) as conn:
+        # a ``local`` cluster's scheduler runs in this process: its per-submit metadata is trimmed
+        local_scheduler = getattr(getattr(conn.client, "cluster", None), "scheduler", None)
+        if spec.address is not None:
+            local_scheduler = None
         remote_plan = replace(
             plan,
-            remote=_key_cache_clearing(conn.executor),
+            remote=_key_cache_clearing(conn.executor, local_scheduler),
             task=task or task_for(plan.first, plan.rules_dirs),
             window=max(conn.window, plan.window),
             processes=0,
