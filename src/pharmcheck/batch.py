@@ -401,7 +401,14 @@ def run_batch(
         else:
             start(job)
 
-    def finish(job: Job, report: Report | dict[str, Any]) -> None:
+    def finish(job: Job, report: Report | dict[str, Any] | list[Any]) -> None:
+        if isinstance(report, list):  # one task, many sites (a WARC file on the cluster): (host, dict)
+            from pharmcheck.report import Report
+
+            jobs.pop(job.key, None)
+            for allow_host, one in report:
+                emit(Report.from_dict(one), allow_host or job.allow_host)
+            return
         if isinstance(report, dict):  # from the cluster engine: the report's JSON-safe dict
             from pharmcheck.report import Report
 

@@ -931,8 +931,12 @@ def _score_warc(
     progress = ProgressView(None) if sys.stderr.isatty() and not quiet else None
     job = partial(warcmod.job_for_item, options=options)
     items = warcmod.iter_items(files)
-    if cluster_spec is not None:
-        stats = _run_cluster(cluster_spec, items, sinks, plan, make_job=job, progress=progress)
+    if cluster_spec is not None:  # one task per WARC file: the worker indexes, groups and judges it
+        stats = _run_cluster(
+            cluster_spec, warcmod.iter_file_items(files), sinks, plan, make_job=warcmod.job_for_file,
+            task=partial(warcmod.file_task, options=options, rules_dirs=tuple(cfg["rules"])),
+            progress=progress,
+        )
     else:
         stats = run_batch(items, sinks, plan, make_job=job, progress=progress)
     if stats.done == 0 and not stats.interrupted:

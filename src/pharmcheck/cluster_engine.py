@@ -176,6 +176,55 @@ def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iter
                 cluster.close(timeout=10)
 
 
+KEY_CACHE_EVERY = 2000  # submits between clearing Dask's key_split cache in the client process
+
+
+def _trim_span_metadata(scheduler: Any) -> None:
+    """Dedupe the span metadata of an in-process scheduler (``local``): Dask appends one
+    ``{"type": "Future"}`` to the default span's ``collections`` list per ``submit``, forever."""
+    spans = getattr(scheduler, "extensions", {}).get("spans")
+    for span in list(getattr(spans, "spans", {}).values()):
+        meta = getattr(span, "_metadata", None)
+        cols = meta.get("collections") if isinstance(meta, dict) else None
+        if isinstance(cols, list) and len(cols) > 1:
+            unique: list[Any] = []
+            for c in cols:
+                if c not in unique:
+                    unique.append(c)
+            cols[:] = unique
+
+
+def _key_cache_clearing(executor: Executor, scheduler: Any = None) -> Executor:
+    """``executor`` whose every ``KEY_CACHE_EVERY``-th submit clears ``dask.utils.key_split``'s cache.
+
+    ``key_split`` is an ``lru_cache(100000)`` keyed by task key, called by the client and by a
+    ``local`` cluster's scheduler (which runs in this process). Every site has a unique key, so
+    without this the cache keeps ~100,000 dead keys: client memory climbs for the first 100,000
+    sites before it levels off. It is a cache: clearing it only costs a recomputed split."""
+    from concurrent.futures import Executor as _Executor
+    from concurrent.futures import Future
+
+    import dask.utils
+
+    class _Clearing(_Executor):
+        def __init__(self) -> None:
+            self.submitted = 0
+
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+            self.submitted += 1
+            if self.submitted % KEY_CACHE_EVERY == 0:
+                dask.utils.key_split.cache_clear()
+                if scheduler is not None:  # on the scheduler's own event loop (thread-safe hand-over)
+                    with suppress(Exception):  # Dask internals: never fail a batch over a trim
+                        scheduler.loop.add_callback(_trim_span_metadata, scheduler)
+            return executor.submit(fn, *args, **kwargs)
+
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    return _Clearing()
+
+
 def task_for(first: Callable[[Any], Snapshot], rules_dirs: tuple[Path, ...]) -> Callable[[Any], Any]:
     """The callable submitted per site (a picklable partial of :func:`site_task`)."""
     from functools import partial
@@ -183,17 +232,27 @@ def task_for(first: Callable[[Any], Snapshot], rules_dirs: tuple[Path, ...]) -> 
     return partial(site_task, first=first, rules_dirs=rules_dirs)
 
 
-def run_on_cluster(spec: ClusterSpec, items: Any, sinks: Any, plan: Any, **kwargs: Any) -> Any:
-    """:func:`pharmcheck.batch.run_batch` with every site sent to the cluster; same stats and sinks."""
+def run_on_cluster(
+    spec: ClusterSpec, items: Any, sinks: Any, plan: Any, *, task: Callable[[Any], Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """:func:`pharmcheck.batch.run_batch` with every site sent to the cluster; same stats and sinks.
+
+    ``task`` replaces the per-site task, e.g. one WARC file per task that returns a list of
+    ``(allow host, report dict)`` (:func:`pharmcheck.warc.file_task`)."""
     from dataclasses import replace
 
     from pharmcheck.batch import run_batch
 
     with connect(spec, workers=plan.workers) as conn:
+        # a ``local`` cluster's scheduler runs in this process: its per-submit metadata is trimmed
+        local_scheduler = getattr(getattr(conn.client, "cluster", None), "scheduler", None)
+        if spec.address is not None:
+            local_scheduler = None
         remote_plan = replace(
             plan,
-            remote=conn.executor,
-            task=task_for(plan.first, plan.rules_dirs),
+            remote=_key_cache_clearing(conn.executor, local_scheduler),
+            task=task or task_for(plan.first, plan.rules_dirs),
             window=max(conn.window, plan.window),
             processes=0,
         )

@@ -20,7 +20,7 @@ warcio reads the files (``pip install 'pharmcheck[warc]'``); it is imported only
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -291,4 +291,55 @@ def job_for_item(item: InputItem, options: ScanOptions) -> Any:
     c = item.captures
     return Job(
         key=(c.warc, c.domain), inputs=[item.input], payload=(c, options), host=None, allow_host=c.domain
+    )
+
+
+# --- with --cluster: one WARC file is one task -----------------------------------------------------
+
+
+def file_reports(path: Path, options: ScanOptions, kb: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Judge every registered domain of one WARC file: ``(domain, report dict)`` per domain.
+
+    Indexing, grouping, snapshots and judging all happen here (on a worker with ``--cluster``);
+    only the small report dicts travel back. A domain split across two files is judged per file.
+    A file that breaks while it is indexed gives one ``error`` result named after the file."""
+    from pharmcheck.api import scan_snapshot
+    from pharmcheck.report import error_report
+
+    out: list[tuple[str, dict[str, Any]]] = []
+    try:
+        domains = list(index_warc(path))
+    except WarcError as exc:
+        return [("", error_report(str(path), str(exc)).to_dict())]
+    for captures in domains:
+        start = captures.start_url() or captures.domain
+        try:
+            report = replace(scan_snapshot(snapshot_from_payload((captures, options)), kb), input=start)
+        except Exception as exc:  # one domain's failure is that domain's error result, as locally
+            report = error_report(start, f"internal error while scanning: {type(exc).__name__}: {exc}"[:500])
+        out.append((captures.domain, report.to_dict()))
+    return out
+
+
+def file_task(
+    path: str, options: ScanOptions, rules_dirs: tuple[Path, ...]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The cluster task for one WARC file (the rule pack loaded once per worker process)."""
+    from pharmcheck.cluster_engine import _worker_kb
+
+    return file_reports(Path(path), options, _worker_kb(rules_dirs))
+
+
+def iter_file_items(paths: list[Path]) -> Iterator[InputItem]:
+    """One item per WARC file (``--cluster``): the file is the unit of work; the worker indexes it."""
+    for path in paths:
+        yield InputItem(str(path))
+
+
+def job_for_file(item: InputItem) -> Any:
+    """The batch job for one WARC file; its task returns one report per registered domain."""
+    from pharmcheck.batch import Job
+
+    return Job(
+        key=("warc-file", item.input), inputs=[item.input], payload=item.input, host=None, allow_host=""
     )
