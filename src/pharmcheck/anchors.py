@@ -15,13 +15,17 @@ Folding coarser than ``re`` is safe for a prefilter (it can only answer "maybe" 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 MIN_ANCHOR = 3  # shorter anchors hit nearly every page: not worth the lookup
 MAX_ANCHORS = 400
 _LAST_CASED = 0x1FFFF
 
-Node = tuple[Any, ...]  # ("lit", ch) | ("other",) | ("group", seq) | ("branch", [seq]) | ("repeat", min, seq)
+Node = tuple[Any, ...]
+# ("lit", ch) | ("set", may_newline, all_space, all_digit) (one character of a class, ".", \\d …)
+# | ("zero",) (^ $ \\b …) | ("look", ahead, seq) | ("group", seq) | ("branch", [seq])
+# | ("repeat", min, seq, max or None)
 
 
 class _Unsure(Exception):
@@ -29,9 +33,10 @@ class _Unsure(Exception):
 
 
 class _Reader:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, flags: int = 0) -> None:
         self.s = source
         self.i = 0
+        self.dotall = bool(flags & re.DOTALL)
 
     def peek(self, k: int = 0) -> str:
         j = self.i + k
@@ -56,8 +61,10 @@ class _Reader:
     def quantified(self, atom: Node) -> Node:
         c = self.peek()
         low: int | None = None
+        high: int | None = None
         if c and c in "*?":
             low = 0
+            high = 1 if c == "?" else None
             self.i += 1
         elif c == "+":
             low = 1
@@ -66,6 +73,7 @@ class _Reader:
             m = re.compile(r"\{(\d*)(,?)(\d*)\}").match(self.s, self.i)
             if m and (m.group(1) or (m.group(2) and m.group(3))):  # {m}, {m,}, {m,n}, {,n}
                 low = int(m.group(1) or 0)
+                high = int(m.group(3)) if m.group(3) else (None if m.group(2) else low)
                 self.i = m.end()
         if low is None:
             return atom
@@ -74,7 +82,7 @@ class _Reader:
         nxt = self.peek()
         if (nxt and nxt in "*+?") or (nxt == "{" and re.match(r"\{\d", self.s[self.i :])):
             raise _Unsure  # a repeat of a repeat: leave it to re
-        return ("repeat", low, [atom])
+        return ("repeat", low, [atom], high)
 
     def atom(self) -> Node | None:
         c = self.peek()
@@ -82,12 +90,13 @@ class _Reader:
         if c == "(":
             return self.group()
         if c == "[":
-            self.char_class()
-            return ("other",)
+            return self.char_class()
         if c == "\\":
             return self.escape()
-        if c and c in ".^$":
-            return ("other",)
+        if c == ".":
+            return ("set", self.dotall, False, False)
+        if c and c in "^$":
+            return ("zero",)
         if c and c in "*+?":
             raise _Unsure  # nothing to repeat: re would refuse it
         return ("lit", c)
@@ -107,10 +116,11 @@ class _Reader:
             self.i = end + 1
             return self.close(("group", self.alternation()))
         if (c and c in "=!") or (c == "<" and self.peek(1) and self.peek(1) in "=!"):
-            self.i += 1 if c in "=!" else 2
-            self.alternation()  # zero width: contributes no characters
-            self.close(("other",))
-            return ("other",)
+            ahead = c in "=!"
+            self.i += 1 if ahead else 2
+            inner = self.alternation()  # zero width: contributes no characters
+            self.close(("zero",))
+            return ("look", ahead, inner)
         if c == "#":
             end = self.s.find(")", self.i)
             if end < 0:
@@ -131,29 +141,72 @@ class _Reader:
         self.i += 1
         return node
 
-    def char_class(self) -> None:
-        if self.peek() == "^":
+    def char_class(self) -> Node:
+        """One character of a class: ("set", may be a newline, only whitespace, only digits)."""
+        negated = self.peek() == "^"
+        if negated:
             self.i += 1
-        if self.peek() == "]":
-            self.i += 1
+        items: list[tuple[int, int] | str] = []  # code point ranges, or a class escape letter
+        first = True
         while self.i < len(self.s):
             c = self.peek()
-            self.i += 1
-            if c == "\\":
+            if c == "]" and not first:
                 self.i += 1
-            elif c == "]":
-                return
-            elif c == "[" and self.peek() == ":":
+                return _class_node(items, negated)
+            first = False
+            if c == "[" and self.peek(1) == ":":
                 raise _Unsure  # possible set syntax of future versions
+            lo = self.class_char()
+            if isinstance(lo, str):
+                items.append(lo)
+                continue
+            if self.peek() == "-" and self.peek(1) not in ("]", ""):
+                self.i += 1
+                hi = self.class_char()
+                if isinstance(hi, str) or hi < lo:
+                    raise _Unsure  # re refuses these ranges
+                items.append((lo, hi))
+            else:
+                items.append((lo, lo))
         raise _Unsure
+
+    def class_char(self) -> int | str:
+        """A code point of a class, or the letter of a class escape (d, s, w, D, S, W)."""
+        c = self.peek()
+        self.i += 1
+        if c != "\\":
+            return ord(c)
+        e = self.peek()
+        self.i += 1
+        if not e:
+            raise _Unsure
+        if e in "dswDSW":
+            return e
+        special = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a", "b": "\b"}
+        if e in special:
+            return ord(special[e])
+        width = {"x": 2, "u": 4, "U": 8}.get(e)
+        if width is not None:
+            digits = self.s[self.i : self.i + width]
+            if len(digits) != width or not all(h in "0123456789abcdefABCDEF" for h in digits):
+                raise _Unsure
+            self.i += width
+            if int(digits, 16) > 0x10FFFF:
+                raise _Unsure
+            return int(digits, 16)
+        if e.isalnum():
+            raise _Unsure  # octal, \N{…} and unknown letters: not followed
+        return ord(e)
 
     def escape(self) -> Node:
         c = self.peek()
         self.i += 1
         if not c:
             raise _Unsure
-        if c in "dDwWsSbBAZ":  # c is one character here
-            return ("other",)
+        if c in "bBAZ":  # c is one character here
+            return ("zero",)
+        if c in "dDwWsS":
+            return _ESCAPE_SETS[c]
         if c.isdigit() or c in "xuUNgp":
             raise _Unsure  # backreferences, octal and numeric escapes: not followed
         special = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a"}
@@ -162,6 +215,35 @@ class _Reader:
         if c.isalpha():
             raise _Unsure  # an unknown letter escape is an error in re
         return ("lit", c)
+
+
+# one character of \d, \s … : ("set", may be a newline, only whitespace, only digits)
+_ESCAPE_SETS: dict[str, Node] = {
+    "d": ("set", False, False, True), "D": ("set", True, False, False),
+    "s": ("set", True, True, False), "S": ("set", False, False, False),
+    "w": ("set", False, False, False), "W": ("set", True, False, False),
+}
+_NL = ord("\n")
+
+
+def _class_node(items: list[tuple[int, int] | str], negated: bool) -> Node:
+    if negated:  # a negated class holds a newline unless one of its items does
+        holds_nl = any(_ESCAPE_SETS[it][1] if isinstance(it, str) else it[0] <= _NL <= it[1] for it in items)
+        return ("set", not holds_nl, False, False)
+    may_nl, space, digit = False, True, True
+    for it in items:
+        if isinstance(it, str):
+            _, nl, sp, dg = _ESCAPE_SETS[it]
+        else:
+            lo, hi = it
+            nl = lo <= _NL <= hi
+            chars = [chr(c) for c in range(lo, hi + 1)] if hi - lo < 256 else None
+            sp = chars is not None and all(c.isspace() for c in chars)
+            dg = chars is not None and all(c.isdecimal() for c in chars)
+        may_nl = may_nl or nl
+        space = space and sp
+        digit = digit and dg
+    return ("set", may_nl, space, digit)
 
 
 def _required(items: list[Node], icase: bool) -> list[str] | None:
@@ -207,7 +289,7 @@ def required_literals(source: str, flags: int) -> frozenset[str] | None:
     if flags & (re.VERBOSE | re.LOCALE):
         return None
     try:
-        reader = _Reader(source)
+        reader = _Reader(source, flags)
         seq = reader.alternation()
         if reader.i != len(source):
             return None  # an unbalanced ")": re would refuse the pattern
@@ -215,6 +297,135 @@ def required_literals(source: str, flags: int) -> frozenset[str] | None:
     except (_Unsure, RecursionError, ValueError):
         return None
     return frozenset(got) if got else None
+
+
+# --- where a match can be: the windows of pharmcheck.site -------------------------------------
+#
+# A width is a bound on the characters some part of a match consumes on a given page:
+# ``const + per_space * (longest whitespace run of the page) + per_digit * (longest digit run)``.
+# A repeat of a part that consumes only whitespace (``\\s+``, `` *``) consumes one run of it, so the
+# page's longest run bounds it however the pattern repeats it; likewise for digits.
+
+Width = tuple[int, int, int]  # (const, per longest whitespace run, per longest digit run)
+_ZERO: Width = (0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a regex says about where its matches can be (see ``pharmcheck.site.ParsedPage.finditer``)."""
+
+    anchors: frozenset[str] | None  # one of these (folded if IGNORECASE) is in every match
+    digit: bool  # every match holds a decimal digit (``\\d``)
+    width: Width | None  # the most characters a match consumes; None: no bound
+    look: Width | None  # the most characters a lookahead examines past where it stands; None: no bound
+    newline: bool  # a match may hold a "\n"
+    folded: bool  # the anchors are folded (:func:`fold`): look for them in folded text
+
+    @property
+    def needs_runs(self) -> bool:
+        """Whether the bounds depend on the page's longest whitespace or digit run."""
+        return any(w is not None and (w[1] or w[2]) for w in (self.width, self.look))
+
+    def bound(self, space_run: int, digit_run: int) -> tuple[int | None, int | None]:
+        """(width, look) on a page whose longest whitespace and digit runs are given."""
+        return _value(self.width, space_run, digit_run), _value(self.look, space_run, digit_run)
+
+
+def _value(w: Width | None, space_run: int, digit_run: int) -> int | None:
+    return None if w is None else w[0] + w[1] * space_run + w[2] * digit_run
+
+
+@dataclass(frozen=True)
+class _Measure:
+    width: Width | None
+    look: Width | None
+    newline: bool
+    space: bool  # consumes only whitespace
+    digit: bool  # consumes only digits
+    needs_digit: bool  # every match consumes a digit
+
+
+def _add(a: Width | None, b: Width | None) -> Width | None:
+    return None if a is None or b is None else (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+def _most(a: Width | None, b: Width | None) -> Width | None:
+    return None if a is None or b is None else (max(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2]))
+
+
+def _measure_seq(items: list[Node]) -> _Measure:
+    width: Width | None = _ZERO
+    look: Width | None = _ZERO
+    newline = needs = False
+    space = digit = True
+    for node in items:
+        m = _measure(node)
+        width = _add(width, m.width)
+        look = _most(look, m.look)
+        newline = newline or m.newline
+        space = space and m.space
+        digit = digit and m.digit
+        needs = needs or m.needs_digit
+    return _Measure(width, look, newline, space, digit, needs)
+
+
+def _measure(node: Node) -> _Measure:
+    kind = node[0]
+    if kind == "lit":
+        ch = node[1]
+        return _Measure((1, 0, 0), _ZERO, ch == "\n", ch.isspace(), ch.isdecimal(), ch.isdecimal())
+    if kind == "set":
+        _, nl, sp, dg = node
+        return _Measure((1, 0, 0), _ZERO, nl, sp, dg, dg)
+    if kind == "zero":
+        return _Measure(_ZERO, _ZERO, False, True, True, False)
+    if kind == "look":
+        inner = _measure_seq(node[2])
+        reach = _add(inner.width, inner.look) if node[1] else inner.look  # lookbehind: only nested lookaheads
+        return _Measure(_ZERO, reach, False, True, True, False)
+    if kind == "group":
+        return _measure_seq(node[1])
+    if kind == "branch":
+        alts = [_measure_seq(alt) for alt in node[1]]
+        width: Width | None = _ZERO
+        look: Width | None = _ZERO
+        for a in alts:
+            width, look = _most(width, a.width), _most(look, a.look)
+        return _Measure(width, look, any(a.newline for a in alts), all(a.space for a in alts),
+                        all(a.digit for a in alts), all(a.needs_digit for a in alts))
+    if kind == "repeat":
+        _, low, seq, high = node
+        inner = _measure_seq(seq)
+        if inner.width == _ZERO:
+            width = _ZERO
+        elif inner.space:
+            width = (0, 1, 0)  # one run of whitespace
+        elif inner.digit:
+            width = (0, 0, 1)  # one run of digits
+        elif high is None or inner.width is None:
+            width = None
+        else:
+            width = (high * inner.width[0], high * inner.width[1], high * inner.width[2])
+        return _Measure(width, inner.look, inner.newline, inner.space, inner.digit,
+                        low >= 1 and inner.needs_digit)
+    raise _Unsure
+
+
+def shape(source: str, flags: int) -> Shape | None:
+    """Where matches of ``source`` (compiled with ``flags``) can be, or None when the reader is unsure."""
+    if flags & (re.VERBOSE | re.LOCALE):
+        return None
+    try:
+        reader = _Reader(source, flags)
+        seq = reader.alternation()
+        if reader.i != len(source):
+            return None
+        icase = bool(flags & re.IGNORECASE)
+        got = _required(seq, icase)
+        m = _measure_seq(seq)
+    except (_Unsure, RecursionError, ValueError):
+        return None
+    return Shape(frozenset(got) if got else None, m.needs_digit, m.width, m.look, m.newline, icase)
 
 
 # What derive_fold_table() gives on this Python's Unicode data (tests/test_anchors.py checks it):

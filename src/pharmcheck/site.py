@@ -8,6 +8,7 @@ parses HTML again. Nothing here touches the network; nothing executes page conte
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import threading
@@ -18,8 +19,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from pharmcheck.anchors import Shape, required_literals, shape
 from pharmcheck.anchors import fold as _fold
-from pharmcheck.anchors import required_literals
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.pageview import Element, PageMarkup
@@ -39,9 +40,15 @@ FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granulari
 JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
 
+WINDOW_GAP = 256  # windows of a regex scan closer than this are scanned as one
+WINDOW_SHARE = 2  # windows covering more than 1/WINDOW_SHARE of the text: the whole text is scanned
+
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
 _LD_JSON = re.compile("ld\\+json", re.I)
 _BLOCK = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+_SPACE_RUNS = re.compile(r"\s\s+")
+_DIGIT_RUNS = re.compile(r"\d+")
+_NEWLINE = re.compile("\n")
 
 
 @dataclass
@@ -191,6 +198,11 @@ class AnchorIndex:
 
     def present(self, hay: str) -> tuple[frozenset[str], set[str]]:
         """(anchors the automaton knows, those of them that occur in ``hay``)."""
+        known, where = self.occurrences(hay)
+        return known, set(where)
+
+    def occurrences(self, hay: str) -> tuple[frozenset[str], dict[str, list[int]]]:
+        """(anchors the automaton knows, where each of them that occurs in ``hay`` starts)."""
         with self._lock:
             if self._pending:
                 import ahocorasick  # type: ignore[import-not-found,unused-ignore]
@@ -199,15 +211,19 @@ class AnchorIndex:
                 self._pending = set()
                 automaton = ahocorasick.Automaton()
                 for word in self._known:
-                    automaton.add_word(word, word)
+                    automaton.add_word(word, (word, len(word) - 1))
                 automaton.make_automaton()
                 self._automaton = automaton
             automaton, known = self._automaton, self._known
-        found: set[str] = set()
+        where: dict[str, list[int]] = {}
         if automaton is not None and hay:
-            for _, word in automaton.iter(hay):
-                found.add(word)
-        return known, found
+            for end, (word, back) in automaton.iter(hay):
+                starts = where.get(word)
+                if starts is None:
+                    where[word] = [end - back]
+                else:
+                    starts.append(end - back)
+        return known, where
 
 
 class ParsedPage:
@@ -220,7 +236,8 @@ class ParsedPage:
         self._may: dict[re.Pattern[str], bool] = {}  # may_match answers
         self._index = index or AnchorIndex()
         self._link_cache = link_cache if link_cache is not None else {}
-        self._present: dict[bool, tuple[frozenset[str], set[str]]] = {}  # folded? -> (covered, found)
+        self._present: dict[bool, tuple[frozenset[str], dict[str, list[int]]]] = {}  # folded? -> anchors
+        self._plans: dict[re.Pattern[str], list[tuple[int, int, int]] | None] = {}  # finditer windows
 
     @cached_property
     def _extract(self) -> _Extract:
@@ -410,32 +427,132 @@ class ParsedPage:
 
     @cached_property
     def _folded(self) -> str:
-        """The text folded as ``re.IGNORECASE`` compares it (for :meth:`may_match`)."""
+        """The text folded as ``re.IGNORECASE`` compares it (for :meth:`may_match`); same length as text."""
         return fold(self.text)
+
+    def _anchor_starts(self, wanted: frozenset[str], folded: bool) -> dict[str, list[int]]:
+        """Where each word of ``wanted`` occurring in the (folded) text starts (one automaton pass a page)."""
+        hay = self._folded if folded else self.text
+        self._index.learn(wanted)
+        entry = self._present.get(folded)
+        if entry is None:
+            entry = self._present[folded] = self._index.occurrences(hay)
+        covered, where = entry
+        out = {a: where[a] for a in wanted if a in where}
+        for a in wanted - covered:  # learnt after this page's pass: str.find (first pages of a process)
+            starts = []
+            at = hay.find(a)
+            while at >= 0:
+                starts.append(at)
+                at = hay.find(a, at + 1)
+            if starts:
+                out[a] = starts
+        return out
 
     def may_match(self, pattern: re.Pattern[str]) -> bool:
         """False only when ``pattern`` certainly has no match in ``text`` (see :func:`anchors`)."""
         known = self._may.get(pattern)
         if known is None:
-            wanted = anchors(pattern) if isinstance(pattern, re.Pattern) else None  # RE2: no prefilter
-            if wanted is None:
+            got = pattern_shape(pattern)
+            if got is None or got.anchors is None:
                 known = True
             else:
-                folded = bool(pattern.flags & re.IGNORECASE)
-                hay = self._folded if folded else self.text
-                self._index.learn(wanted)
-                entry = self._present.get(folded)
-                if entry is None:
-                    entry = self._present[folded] = self._index.present(hay)
-                covered, found = entry
-                known = not wanted.isdisjoint(found) or any(a in hay for a in wanted - covered)
+                known = bool(self._anchor_starts(got.anchors, got.folded))
             self._may[pattern] = known
         return known
 
-    def search(self, pattern: re.Pattern[str]) -> Iterator[Hit]:
-        if not self.may_match(pattern):
+    def finditer(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        """The matches of ``pattern.finditer(self.text)``, the same spans and groups, found by scanning
+        only windows of the text around the places a match must include (anchor words, digits)."""
+        text = self.text
+        if pattern in self._plans:
+            plan = self._plans[pattern]
+        else:
+            plan = self._plans[pattern] = self._windows(pattern)
+        if plan is None:
+            yield from pattern.finditer(text)
             return
-        for m in pattern.finditer(self.text):
+        last = 0
+        for first, final, end in plan:  # match starts in [first, final]; the scan may look up to end
+            pos = first if first > last else last
+            if pos > final:
+                continue
+            for m in pattern.finditer(text, pos, end):
+                if m.start() > final:
+                    break
+                last = m.end()
+                yield m
+
+    def _windows(self, pattern: re.Pattern[str]) -> list[tuple[int, int, int]] | None:
+        """Windows (first start, last start, end of scan) that hold every match; None: scan the text."""
+        got = pattern_shape(pattern)
+        if got is None or (got.anchors is None and not got.digit):
+            return None
+        text = self.text
+        n = len(text)
+        space_run, digit_run = self._runs if got.needs_runs else (0, 0)
+        width, look = got.bound(space_run, digit_run)
+        if look is None or (width is None and got.newline):
+            return None
+        spans: list[tuple[int, int]] = []  # (first char a match must include, end of that part)
+        if got.anchors is not None:
+            for word, starts in self._anchor_starts(got.anchors, got.folded).items():
+                k = len(word)
+                spans.extend((at, at + k) for at in starts)
+            if not spans:
+                return []
+        else:
+            spans = self._digit_runs
+        starts_of_lines = self._line_starts if width is None else []
+        cands: list[tuple[int, int]] = []
+        whole = got.anchors is not None  # the match holds all of the part (a word), else one of its digits
+        for a, b in spans:
+            hi = a if whole else b - 1
+            if width is None:  # no "\n" in a match: it starts on the line of the part
+                cands.append((starts_of_lines[bisect.bisect_right(starts_of_lines, a) - 1], hi))
+            else:
+                lo = (b if whole else a + 1) - width
+                cands.append((lo if lo > 0 else 0, hi))
+        cands.sort()
+        merged: list[list[int]] = []
+        for lo, hi in cands:
+            if merged and lo <= merged[-1][1] + WINDOW_GAP:
+                if hi > merged[-1][1]:
+                    merged[-1][1] = hi
+            else:
+                merged.append([lo, hi])
+        out: list[tuple[int, int, int]] = []
+        covered = 0
+        for lo, hi in merged:
+            if width is None:
+                i = bisect.bisect_right(starts_of_lines, hi)
+                last_end = starts_of_lines[i] - 1 if i < len(starts_of_lines) else n
+            else:
+                last_end = hi + width
+            end = min(n, last_end + look + 2)  # + 2: "$" and "\b" look at the next characters
+            out.append((lo, hi, end))
+            covered += end - lo
+        return None if covered * WINDOW_SHARE > n else out
+
+    @cached_property
+    def _runs(self) -> tuple[int, int]:
+        """(longest run of whitespace, longest run of digits) in the text: bounds on ``\\s+``, ``\\d+``."""
+        text = self.text
+        space = max(map(len, _SPACE_RUNS.findall(text)), default=1)
+        digit = max((b - a for a, b in self._digit_runs), default=0)
+        return space, digit
+
+    @cached_property
+    def _digit_runs(self) -> list[tuple[int, int]]:
+        return [m.span() for m in _DIGIT_RUNS.finditer(self.text)]
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        return [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
+
+    def search(self, pattern: re.Pattern[str]) -> Iterator[Hit]:
+        """Hits of ``pattern`` in text order (as ``pattern.finditer(self.text)``, in windows)."""
+        for m in self.finditer(pattern):
             yield Hit(self, m)
 
 
@@ -563,6 +680,23 @@ _ANCHORS: dict[tuple[str, int], frozenset[str] | None] = {}
 def fold(text: str) -> str:
     """Case folding as ``re.IGNORECASE`` compares characters (see :func:`pharmcheck.anchors.fold`)."""
     return _fold(text)
+
+
+_SHAPES: dict[tuple[str, int], Shape | None] = {}
+
+
+def pattern_shape(pattern: re.Pattern[str]) -> Shape | None:
+    """Anchors, width and lines of a ``re`` pattern (:func:`pharmcheck.anchors.shape`); None for RE2."""
+    if not isinstance(pattern, re.Pattern):
+        return None
+    key = (pattern.pattern, pattern.flags)
+    if key in _SHAPES:
+        return _SHAPES[key]
+    result = shape(pattern.pattern, pattern.flags)
+    if len(_SHAPES) > 4096:
+        _SHAPES.clear()
+    _SHAPES[key] = result
+    return result
 
 
 def anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
