@@ -37,6 +37,7 @@ class _Reader:
         self.s = source
         self.i = 0
         self.dotall = bool(flags & re.DOTALL)
+        self.scoped_case = False  # a group sets or clears IGNORECASE for its part, e.g. (?i:…)
 
     def peek(self, k: int = 0) -> str:
         j = self.i + k
@@ -131,9 +132,22 @@ class _Reader:
         if m:
             if "x" in m.group() or "L" in m.group():
                 raise _Unsure
+            self.dotall = self.dotall or "s" in m.group()
             self.i = m.end()
             return None
-        raise _Unsure  # scoped flags (?i:…), conditionals, (?P=name), atomic groups …
+        m = re.compile(r"([aimsux]*)(?:-([imsx]+))?:").match(self.s, self.i)  # scoped flags (?i:…)
+        if m and (m.group(1) or m.group(2)):
+            on, off = m.group(1), m.group(2) or ""
+            if "x" in on + off:
+                raise _Unsure
+            self.i = m.end()
+            outer = self.dotall
+            self.dotall = "s" in on or (outer and "s" not in off)
+            self.scoped_case = self.scoped_case or "i" in on + off
+            node = self.close(("group", self.alternation()))
+            self.dotall = outer
+            return node
+        raise _Unsure  # conditionals, (?P=name), atomic groups …
 
     def close(self, node: Node) -> Node:
         if self.peek() != ")":
@@ -293,6 +307,8 @@ def required_literals(source: str, flags: int) -> frozenset[str] | None:
         seq = reader.alternation()
         if reader.i != len(source):
             return None  # an unbalanced ")": re would refuse the pattern
+        if reader.scoped_case:
+            return None  # the anchors would be folded in part: see shape()
         got = _required(seq, bool(flags & re.IGNORECASE))
     except (_Unsure, RecursionError, ValueError):
         return None
@@ -420,7 +436,7 @@ def shape(source: str, flags: int) -> Shape | None:
         seq = reader.alternation()
         if reader.i != len(source):
             return None
-        icase = bool(flags & re.IGNORECASE)
+        icase = bool(flags & re.IGNORECASE) or reader.scoped_case  # folding every literal is coarser: safe
         got = _required(seq, icase)
         m = _measure_seq(seq)
     except (_Unsure, RecursionError, ValueError):
