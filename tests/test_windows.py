@@ -69,9 +69,8 @@ def engine_patterns() -> list[re.Pattern[str]]:
         kb = knowledge_with(())
         for snap in all_cases().values():
             scan_snapshot(snap, kb)
-    modules = [pharmcheck.role, site_mod] + [
-        importlib.import_module(f"pharmcheck.checks.{m.name}") for m in pkgutil.iter_modules(pharmcheck.checks.__path__)
-    ]
+    names = [f"pharmcheck.checks.{m.name}" for m in pkgutil.iter_modules(pharmcheck.checks.__path__)]
+    modules = [pharmcheck.role, site_mod, *map(importlib.import_module, names)]
     for mod in modules:
         for value in vars(mod).values():
             if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
@@ -84,7 +83,8 @@ def test_windows_give_the_matches_of_the_whole_text_on_every_saved_page(
 ) -> None:
     windowed = [p for p in engine_patterns if (s := shape(p.pattern, p.flags)) and (s.anchors or s.digit)]
     assert len(engine_patterns) > 150 and len(windowed) > 100
-    texts = sorted({site_mod.ParsedPage(p, "").text for snap in all_cases().values() for p in snap.pages if p.html})
+    pages = [p for snap in all_cases().values() for p in snap.pages if p.html]
+    texts = sorted({site_mod.ParsedPage(p, "").text for p in pages})
     assert len(texts) > 100
     used = 0
     for text in texts:
@@ -129,9 +129,14 @@ TRICKY = [
     r"\d{2}(?i: ?x)",
     r"(?:foo|bar)[a-z ]{0,8}",
     r"\d(?: ?\d){0,4}",
+    r"\d{4} ?[A-Z]{2}|\bfoo\s?bar",
+    r"(?:\d{2}|x)\d{2}",
+    r"(?<!\d)\d{3}(?!\d)|(?i:kelvin)",
+    r"[1-9]\d{2,}(?:,\d{3})*",
 ]
-PIECES = ["foo", "bar", "FOO", "Bar", "mg", "tel", "fax", "x", "a", "1", "42", "2024", "ab", "AB", "ß", "SS", "ſ",
-          "K", "İ", ".", ",", "+", "-", "<", " ", "  ", "\n", "\u2003", "\u3000", "\t", "٣", "straße", "kelvin"]
+PIECES = ["foo", "bar", "FOO", "Bar", "mg", "tel", "fax", "x", "a", "1", "42", "2024", "ab", "AB", "ß", "SS",
+          "ſ", "K", "İ", ".", ",", "+", "-", "<", " ", "  ", "\n", "\u2003", "\u3000", "\t", "٣", "straße",
+          "kelvin"]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -149,20 +154,25 @@ def test_windows_on_long_text(source: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "flags", "width", "newline", "digit"),
+    ("source", "flags", "width", "newline", "digit", "words"),
     [
-        (r"foo\s+bar", 0, (6, 1, 0), True, False),
-        (r"\d{1,5}(?:[.,]\d{2})?", 0, (1, 0, 2), False, True),
-        (r"x.*foo", 0, None, False, False),
-        (r"(?s)x.*foo", 0, None, True, False),
-        (r"[^<]{2,4}", 0, (4, 0, 0), True, False),
-        (r"(?:ab){2}c?", 0, (5, 0, 0), False, False),
+        (r"foo\s+bar", 0, (6, 1, 0), True, 0, {"foo"}),
+        (r"\d{1,5}(?:[.,]\d{2})?", 0, (1, 0, 2), False, 1, None),
+        (r"x.*foo", 0, None, False, 0, {"foo"}),
+        (r"(?s)x.*foo", 0, None, True, 0, {"foo"}),
+        (r"[^<]{2,4}", 0, (4, 0, 0), True, 0, None),
+        (r"(?:ab){2}c?", 0, (5, 0, 0), False, 0, None),
+        (r"[A-Z]{2} ?[1-9]\d{4}\b", 0, (3, 1, 1), False, 5, None),  # runs: " ?" spaces, \d{4} digits
+        (r"(?i)\$\d+|\bper (?:pill|tab)", re.I, (8, 0, 1), False, 1, {"per "}),
+        (r"(?:\d\d|foo)x", 0, (4, 0, 0), False, 0, None),  # "foo" alone is no anchor of the whole
     ],
 )
-def test_shape(source: str, flags: int, width: tuple[int, int, int] | None, newline: bool, digit: bool) -> None:
+def test_shape(source: str, flags: int, width: tuple[int, int, int] | None, newline: bool, digit: int,
+               words: set[str] | None) -> None:
     got = shape(source, flags)
     assert got is not None
     assert (got.width, got.newline, got.digit) == (width, newline, digit)
+    assert (set(got.anchors) if got.anchors else None) == words
 
 
 @pytest.mark.parametrize(

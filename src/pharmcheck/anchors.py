@@ -330,8 +330,8 @@ _ZERO: Width = (0, 0, 0)
 class Shape:
     """What a regex says about where its matches can be (see ``pharmcheck.site.ParsedPage.finditer``)."""
 
-    anchors: frozenset[str] | None  # one of these (folded if IGNORECASE) is in every match
-    digit: bool  # every match holds a decimal digit (``\\d``)
+    anchors: frozenset[str] | None  # every match holds one of these words (folded if ``folded``) …
+    digit: int  # … or (when > 0) a run of at least this many decimal digits (``\\d``)
     width: Width | None  # the most characters a match consumes; None: no bound
     look: Width | None  # the most characters a lookahead examines past where it stands; None: no bound
     newline: bool  # a match may hold a "\n"
@@ -358,7 +358,8 @@ class _Measure:
     newline: bool
     space: bool  # consumes only whitespace
     digit: bool  # consumes only digits
-    needs_digit: bool  # every match consumes a digit
+    least: int  # the fewest characters a match consumes
+    digits: int  # every match consumes a run of at least this many digits (0: none needed)
 
 
 def _add(a: Width | None, b: Width | None) -> Width | None:
@@ -372,8 +373,9 @@ def _most(a: Width | None, b: Width | None) -> Width | None:
 def _measure_seq(items: list[Node]) -> _Measure:
     width: Width | None = _ZERO
     look: Width | None = _ZERO
-    newline = needs = False
+    newline = False
     space = digit = True
+    least = digits = block = 0  # block: digits consumed by the current stretch of digit-only parts
     for node in items:
         m = _measure(node)
         width = _add(width, m.width)
@@ -381,24 +383,27 @@ def _measure_seq(items: list[Node]) -> _Measure:
         newline = newline or m.newline
         space = space and m.space
         digit = digit and m.digit
-        needs = needs or m.needs_digit
-    return _Measure(width, look, newline, space, digit, needs)
+        least += m.least
+        block = block + m.least if m.digit else 0
+        digits = max(digits, m.digits, block)
+    return _Measure(width, look, newline, space, digit, least, digits)
 
 
 def _measure(node: Node) -> _Measure:
     kind = node[0]
     if kind == "lit":
         ch = node[1]
-        return _Measure((1, 0, 0), _ZERO, ch == "\n", ch.isspace(), ch.isdecimal(), ch.isdecimal())
+        dg = ch.isdecimal()
+        return _Measure((1, 0, 0), _ZERO, ch == "\n", ch.isspace(), dg, 1, int(dg))
     if kind == "set":
         _, nl, sp, dg = node
-        return _Measure((1, 0, 0), _ZERO, nl, sp, dg, dg)
+        return _Measure((1, 0, 0), _ZERO, nl, sp, dg, 1, int(dg))
     if kind == "zero":
-        return _Measure(_ZERO, _ZERO, False, True, True, False)
+        return _Measure(_ZERO, _ZERO, False, True, True, 0, 0)
     if kind == "look":
         inner = _measure_seq(node[2])
         reach = _add(inner.width, inner.look) if node[1] else inner.look  # lookbehind: only nested lookaheads
-        return _Measure(_ZERO, reach, False, True, True, False)
+        return _Measure(_ZERO, reach, False, True, True, 0, 0)
     if kind == "group":
         return _measure_seq(node[1])
     if kind == "branch":
@@ -408,7 +413,7 @@ def _measure(node: Node) -> _Measure:
         for a in alts:
             width, look = _most(width, a.width), _most(look, a.look)
         return _Measure(width, look, any(a.newline for a in alts), all(a.space for a in alts),
-                        all(a.digit for a in alts), all(a.needs_digit for a in alts))
+                        all(a.digit for a in alts), min(a.least for a in alts), min(a.digits for a in alts))
     if kind == "repeat":
         _, low, seq, high = node
         inner = _measure_seq(seq)
@@ -422,9 +427,41 @@ def _measure(node: Node) -> _Measure:
             width = None
         else:
             width = (high * inner.width[0], high * inner.width[1], high * inner.width[2])
-        return _Measure(width, inner.look, inner.newline, inner.space, inner.digit,
-                        low >= 1 and inner.needs_digit)
+        least = low * inner.least
+        digits = (least if inner.digit else inner.digits) if low >= 1 else 0
+        return _Measure(width, inner.look, inner.newline, inner.space, inner.digit, least, digits)
     raise _Unsure
+
+
+def _sources(seq: list[Node], icase: bool) -> tuple[list[str] | None, int]:
+    """(anchor words, digit run length): every match holds one of the words or such a run of digits.
+
+    Anchor words when the sequence has them, else a run of digits, else, for an alternation at the
+    top (``a|b``), what each alternative needs: words from some, digits from others.
+    """
+    words = _required(seq, icase)
+    if words:
+        return words, 0
+    digits = _measure_seq(seq).digits
+    if digits:
+        return None, digits
+    top = seq[0] if len(seq) == 1 else None
+    while top is not None and top[0] == "group" and len(top[1]) == 1:
+        top = top[1][0]
+    if top is None or top[0] != "branch":
+        return None, 0
+    merged: set[str] = set()
+    least_digits = 0
+    for alt in top[1]:
+        alt_words, alt_digits = _sources(alt, icase)
+        if not (alt_words or alt_digits):
+            return None, 0
+        merged.update(alt_words or ())
+        if alt_digits:
+            least_digits = min(least_digits, alt_digits) if least_digits else alt_digits
+    if len(merged) > MAX_ANCHORS:
+        return None, 0
+    return (sorted(merged) if merged else None), least_digits
 
 
 def shape(source: str, flags: int) -> Shape | None:
@@ -437,11 +474,11 @@ def shape(source: str, flags: int) -> Shape | None:
         if reader.i != len(source):
             return None
         icase = bool(flags & re.IGNORECASE) or reader.scoped_case  # folding every literal is coarser: safe
-        got = _required(seq, icase)
+        words, digits = _sources(seq, icase)
         m = _measure_seq(seq)
     except (_Unsure, RecursionError, ValueError):
         return None
-    return Shape(frozenset(got) if got else None, m.needs_digit, m.width, m.look, m.newline, icase)
+    return Shape(frozenset(words) if words else None, digits, m.width, m.look, m.newline, icase)
 
 
 # What derive_fold_table() gives on this Python's Unicode data (tests/test_anchors.py checks it):

@@ -40,7 +40,7 @@ FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granulari
 JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
 
-WINDOW_GAP = 256  # windows of a regex scan closer than this are scanned as one
+WINDOW_GAP = 32  # windows of a regex scan closer than this are scanned as one (a call costs ~ 30 chars)
 WINDOW_SHARE = 2  # windows covering more than 1/WINDOW_SHARE of the text: the whole text is scanned
 
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
@@ -454,7 +454,7 @@ class ParsedPage:
         known = self._may.get(pattern)
         if known is None:
             got = pattern_shape(pattern)
-            if got is None or got.anchors is None:
+            if got is None or got.anchors is None or got.digit:  # digit runs are not looked up here
                 known = True
             else:
                 known = bool(self._anchor_starts(got.anchors, got.folded))
@@ -487,31 +487,30 @@ class ParsedPage:
         """Windows (first start, last start, end of scan) that hold every match; None: scan the text."""
         got = pattern_shape(pattern)
         if got is None or (got.anchors is None and not got.digit):
-            return None
+            return None  # no part every match must hold: the whole text
         text = self.text
         n = len(text)
         space_run, digit_run = self._runs if got.needs_runs else (0, 0)
         width, look = got.bound(space_run, digit_run)
         if look is None or (width is None and got.newline):
             return None
-        spans: list[tuple[int, int]] = []  # (first char a match must include, end of that part)
+        parts: list[tuple[int, int]] = []  # (last start, first end) of a match holding a word or digit run
         if got.anchors is not None:
             for word, starts in self._anchor_starts(got.anchors, got.folded).items():
                 k = len(word)
-                spans.extend((at, at + k) for at in starts)
-            if not spans:
-                return []
-        else:
-            spans = self._digit_runs
+                parts.extend((at, at + k) for at in starts)
+        if got.digit:
+            k = got.digit
+            parts.extend((b - k, a + k) for a, b in self._digit_runs if b - a >= k)
+        if not parts:
+            return []
         starts_of_lines = self._line_starts if width is None else []
         cands: list[tuple[int, int]] = []
-        whole = got.anchors is not None  # the match holds all of the part (a word), else one of its digits
-        for a, b in spans:
-            hi = a if whole else b - 1
+        for hi, need in parts:
             if width is None:  # no "\n" in a match: it starts on the line of the part
-                cands.append((starts_of_lines[bisect.bisect_right(starts_of_lines, a) - 1], hi))
+                cands.append((starts_of_lines[bisect.bisect_right(starts_of_lines, hi) - 1], hi))
             else:
-                lo = (b if whole else a + 1) - width
+                lo = need - width
                 cands.append((lo if lo > 0 else 0, hi))
         cands.sort()
         merged: list[list[int]] = []
