@@ -67,3 +67,13 @@ def test_prefilter_never_skips_a_pattern_that_matches(monkeypatch: pytest.Monkey
                 checked += 1
                 assert any(a in hay for a in wanted), (pattern.pattern[:80], sorted(wanted)[:5])
     assert checked > 50
+
+
+def test_fold_is_the_table_applied_to_the_lower_case_and_keeps_length() -> None:
+    assert not set(FOLD_TABLE.values()) & {chr(c) for c in FOLD_TABLE}  # replacing one by one = translate
+    samples = ["PREſCRIPTION İstanbul ΣΊΣΥΦΟΣ ς µg Kelvin K ẛ ﬅ ᲀ", "plain ascii TEXT", "", "İ" * 3,
+               "".join(chr(c) for c in range(0x20, 0x3000))]
+    for text in samples:
+        got = fold(text)
+        assert got == text.replace("\u0130", "i").lower().translate(FOLD_TABLE)
+        assert len(got) == len(text)

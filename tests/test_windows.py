@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import random
 import re
 from typing import Any
 
@@ -86,6 +87,13 @@ def test_windows_give_the_matches_of_the_whole_text_on_every_saved_page(
     pages = [p for snap in all_cases().values() for p in snap.pages if p.html]
     texts = sorted({site_mod.ParsedPage(p, "").text for p in pages})
     assert len(texts) > 100
+    rng = random.Random(10)
+    texts += [
+        rng.randbytes(20_000).decode("latin-1"),  # every kind of space, digit-like and cased character
+        "".join(rng.choice(["Tel ", "+44 ", "0", "٣", "1234", "\u2003\u2003", " ", "\n", "SW1A 1AA", "£9.99 ",
+                            "no prescription ", "PO Box ", "x"]) for _ in range(5_000)),
+        "7" * 5_000 + " pharmacy " + "\u3000" * 300 + "licence 12345\n" * 50,
+    ]
     used = 0
     for text in texts:
         page = _page(text)

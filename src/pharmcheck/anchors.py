@@ -338,9 +338,14 @@ class Shape:
     folded: bool  # the anchors are folded (:func:`fold`): look for them in folded text
 
     @property
-    def needs_runs(self) -> bool:
-        """Whether the bounds depend on the page's longest whitespace or digit run."""
-        return any(w is not None and (w[1] or w[2]) for w in (self.width, self.look))
+    def needs_space_run(self) -> bool:
+        """Whether the bounds depend on the page's longest whitespace run."""
+        return any(w is not None and w[1] for w in (self.width, self.look))
+
+    @property
+    def needs_digit_run(self) -> bool:
+        """Whether the bounds depend on the page's longest digit run."""
+        return any(w is not None and w[2] for w in (self.width, self.look))
 
     def bound(self, space_run: int, digit_run: int) -> tuple[int | None, int | None]:
         """(width, look) on a page whose longest whitespace and digit runs are given."""
@@ -535,11 +540,20 @@ def derive_fold_table() -> dict[int, str]:
     return out
 
 
-_FOLD_NEEDED = re.compile("[" + re.escape("".join(chr(c) for c in FOLD_TABLE)) + "]")
+_FOLD_PAIRS = tuple((chr(c), rep) for c, rep in FOLD_TABLE.items())  # no representative is itself a key
 
 
 def fold(text: str) -> str:
     """Case folding for the prefilter: simple lower case, then one representative per class of
-    characters ``re.IGNORECASE`` may take as equal (İ is lowered to a plain i, as ``re`` does)."""
+    characters ``re.IGNORECASE`` may take as equal (İ is lowered to a plain i, as ``re`` does).
+
+    Keeps the length (a position in the folded text is the same position in ``text``); ASCII text is
+    only lowered, other text gets one ``str.replace`` per table character that occurs in it.
+    """
     low = text.replace("\u0130", "i").lower()
-    return low.translate(FOLD_TABLE) if _FOLD_NEEDED.search(low) else low
+    if low.isascii():
+        return low
+    for ch, rep in _FOLD_PAIRS:
+        if ch in low:
+            low = low.replace(ch, rep)
+    return low

@@ -42,12 +42,14 @@ EXCERPT_RADIUS = 90
 
 WINDOW_GAP = 32  # windows of a regex scan closer than this are scanned as one (a call costs ~ 30 chars)
 WINDOW_SHARE = 2  # windows covering more than 1/WINDOW_SHARE of the text: the whole text is scanned
+WINDOW_DIGIT_SPACING = 64  # digit runs closer than this on average: digit windows would cover the text
 
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
 _LD_JSON = re.compile("ld\\+json", re.I)
 _BLOCK = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 _SPACE_RUNS = re.compile(r"\s\s+")
 _DIGIT_RUNS = re.compile(r"\d+")
+_ASCII_DIGIT_RUNS = re.compile(r"[0-9]+")  # the same on ASCII text, and faster
 _NEWLINE = re.compile("\n")
 
 
@@ -177,12 +179,13 @@ def _extract(html: str) -> _Extract:
 
 
 class AnchorIndex:
-    """Every anchor word of the rule pack's patterns in one Aho-Corasick automaton (pyahocorasick).
+    """Every anchor word of the rule pack's patterns in one Aho-Corasick automaton (ahocorasick-rs).
 
-    One pass over a page's text finds which anchors occur; a pattern none of whose anchors occurs
-    is not run on that page. Anchors are learnt as rules ask (the first page of a process checks
-    new ones with ``str.find``) and the automaton is rebuilt before the next page. One index per
-    rule pack (``Knowledge.cache``), shared by the threads that judge with it.
+    One pass over a page's text finds where the anchors occur; a pattern none of whose anchors occurs
+    is not run on that page, and one that is runs only in windows around them. Anchors are learnt as
+    rules ask (the first page of a process finds new ones with ``str.find``) and the automaton is
+    rebuilt before the next page. One index per rule pack (``Knowledge.cache``), shared by the threads
+    that judge with it.
     """
 
     def __init__(self) -> None:
@@ -190,6 +193,7 @@ class AnchorIndex:
         self._known: frozenset[str] = frozenset()
         self._pending: set[str] = set()
         self._automaton: Any = None
+        self._words: list[str] = []
 
     def learn(self, anchors: frozenset[str]) -> None:
         if not anchors <= self._known:
@@ -205,24 +209,24 @@ class AnchorIndex:
         """(anchors the automaton knows, where each of them that occurs in ``hay`` starts)."""
         with self._lock:
             if self._pending:
-                import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+                import ahocorasick_rs
 
                 self._known = self._known | self._pending
                 self._pending = set()
-                automaton = ahocorasick.Automaton()
-                for word in self._known:
-                    automaton.add_word(word, (word, len(word) - 1))
-                automaton.make_automaton()
-                self._automaton = automaton
-            automaton, known = self._automaton, self._known
+                self._words = sorted(self._known)
+                self._automaton = ahocorasick_rs.AhoCorasick(
+                    self._words, matchkind=ahocorasick_rs.MatchKind.Standard,
+                    implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+            automaton, known, words = self._automaton, self._known, self._words
         where: dict[str, list[int]] = {}
         if automaton is not None and hay:
-            for end, (word, back) in automaton.iter(hay):
+            for i, start, _ in automaton.find_matches_as_indexes(hay, overlapping=True):
+                word = words[i]
                 starts = where.get(word)
                 if starts is None:
-                    where[word] = [end - back]
+                    where[word] = [start]
                 else:
-                    starts.append(end - back)
+                    starts.append(start)
         return known, where
 
 
@@ -238,6 +242,7 @@ class ParsedPage:
         self._link_cache = link_cache if link_cache is not None else {}
         self._present: dict[bool, tuple[frozenset[str], dict[str, list[int]]]] = {}  # folded? -> anchors
         self._plans: dict[re.Pattern[str], list[tuple[int, int, int]] | None] = {}  # finditer windows
+        self._digit_cache: dict[int, list[tuple[int, int]] | None] = {}  # runs of k+ digits
 
     @cached_property
     def _extract(self) -> _Extract:
@@ -490,8 +495,8 @@ class ParsedPage:
             return None  # no part every match must hold: the whole text
         text = self.text
         n = len(text)
-        space_run, digit_run = self._runs if got.needs_runs else (0, 0)
-        width, look = got.bound(space_run, digit_run)
+        width, look = got.bound(self._space_run if got.needs_space_run else 0,
+                                self._digit_run if got.needs_digit_run else 0)
         if look is None or (width is None and got.newline):
             return None
         parts: list[tuple[int, int]] = []  # (last start, first end) of a match holding a word or digit run
@@ -501,7 +506,10 @@ class ParsedPage:
                 parts.extend((at, at + k) for at in starts)
         if got.digit:
             k = got.digit
-            parts.extend((b - k, a + k) for a, b in self._digit_runs if b - a >= k)
+            runs = self._digit_spans(k)
+            if runs is None:
+                return None
+            parts.extend((b - k, a + k) for a, b in runs)
         if not parts:
             return []
         starts_of_lines = self._line_starts if width is None else []
@@ -534,16 +542,35 @@ class ParsedPage:
         return None if covered * WINDOW_SHARE > n else out
 
     @cached_property
-    def _runs(self) -> tuple[int, int]:
-        """(longest run of whitespace, longest run of digits) in the text: bounds on ``\\s+``, ``\\d+``."""
-        text = self.text
-        space = max(map(len, _SPACE_RUNS.findall(text)), default=1)
-        digit = max((b - a for a, b in self._digit_runs), default=0)
-        return space, digit
+    def _space_run(self) -> int:
+        """The longest run of whitespace in the text (bounds ``\\s+``: lines are collapsed, so ~1)."""
+        return max(map(len, _SPACE_RUNS.findall(self.text)), default=1)
 
     @cached_property
-    def _digit_runs(self) -> list[tuple[int, int]]:
-        return [m.span() for m in _DIGIT_RUNS.finditer(self.text)]
+    def _digit_run(self) -> int:
+        """The longest run of digits in the text (bounds ``\\d+``)."""
+        text = self.text
+        if text.isascii() and not any(d in text for d in "0123456789"):
+            return 0
+        return max(map(len, (_ASCII_DIGIT_RUNS if text.isascii() else _DIGIT_RUNS).findall(text)), default=0)
+
+    def _digit_spans(self, k: int) -> list[tuple[int, int]] | None:
+        """Runs of at least ``k`` digits, or None when there are so many that windows would not pay."""
+        if k in self._digit_cache:
+            return self._digit_cache[k]
+        text = self.text
+        spans: list[tuple[int, int]] = []
+        out: list[tuple[int, int]] | None = spans
+        if not (text.isascii() and not any(d in text for d in "0123456789")):
+            most = len(text) // WINDOW_DIGIT_SPACING + 8
+            runs = re.compile(("[0-9]{%d,}" if text.isascii() else r"\d{%d,}") % k)  # whole runs: greedy
+            for m in runs.finditer(text):
+                spans.append(m.span())
+                if len(spans) > most:
+                    out = None
+                    break
+        self._digit_cache[k] = out
+        return out
 
     @cached_property
     def _line_starts(self) -> list[int]:
