@@ -95,11 +95,15 @@ def test_windows_give_the_matches_of_the_whole_text_on_every_saved_page(
         "7" * 5_000 + " pharmacy " + "\u3000" * 300 + "licence 12345\n" * 50,
     ]
     used = 0
-    for text in texts:
+    for n, text in enumerate(texts):
         page = _page(text)
+        third = len(text) // 3
         for pattern in windowed:
             _same(page, pattern)
             used += page._plans[pattern] is not None
+            if n % 8 == 0:  # a range of the text, as address rules scan around a postcode
+                want = [(m.span(), m.groups()) for m in pattern.finditer(text, third, 2 * third)]
+                assert [(m.span(), m.groups()) for m in page.finditer(pattern, third, 2 * third)] == want
     assert used > 1000  # most scans ran in windows, not on the whole text
 
 
@@ -151,6 +155,25 @@ PIECES = ["foo", "bar", "FOO", "Bar", "mg", "tel", "fax", "x", "a", "1", "42", "
 @given(st.sampled_from(TRICKY), st.lists(st.sampled_from(PIECES), max_size=60))
 def test_windows_are_exact_on_hostile_strings(source: str, pieces: list[str]) -> None:
     _same(_page("".join(pieces)), re.compile(source), always=True)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(TRICKY), st.lists(st.sampled_from(PIECES), max_size=60), st.integers(-2, 90),
+       st.one_of(st.none(), st.integers(-2, 90)))
+def test_windows_within_a_range(source: str, pieces: list[str], pos: int, endpos: int | None) -> None:
+    """``finditer(p, pos, endpos)`` and ``first`` are ``p.finditer(text, pos, endpos)`` and ``p.search``."""
+    page, pattern = _page("".join(pieces)), re.compile(source)
+    text = page.text
+    stop = len(text) if endpos is None else endpos
+    want = [(m.span(), m.groups()) for m in pattern.finditer(text, pos, stop)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(site_mod, "WINDOW_SHARE", 0)
+        mp.setattr(site_mod, "WINDOW_GAP", 0)
+        got = [(m.span(), m.groups()) for m in page.finditer(pattern, pos, endpos)]
+        first = page.first(pattern, pos, endpos)
+    assert got == want
+    found = pattern.search(text, pos, stop)
+    assert (first.span() if first else None) == (found.span() if found else None)
 
 
 @pytest.mark.parametrize("source", TRICKY)

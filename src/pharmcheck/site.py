@@ -466,27 +466,37 @@ class ParsedPage:
             self._may[pattern] = known
         return known
 
-    def finditer(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
-        """The matches of ``pattern.finditer(self.text)``, the same spans and groups, found by scanning
-        only windows of the text around the places a match must include (anchor words, digits)."""
+    def finditer(self, pattern: re.Pattern[str], pos: int = 0,
+                 endpos: int | None = None) -> Iterator[re.Match[str]]:
+        """The matches of ``pattern.finditer(self.text, pos, endpos)``, the same spans and groups, found by
+        scanning only windows of the text around the places a match must include (anchor words, digits)."""
         text = self.text
+        stop = len(text) if endpos is None else max(0, min(endpos, len(text)))
         if pattern in self._plans:
             plan = self._plans[pattern]
         else:
             plan = self._plans[pattern] = self._windows(pattern)
         if plan is None:
-            yield from pattern.finditer(text)
+            yield from pattern.finditer(text, pos, stop)
             return
-        last = 0
-        for first, final, end in plan:  # match starts in [first, final]; the scan may look up to end
-            pos = first if first > last else last
-            if pos > final:
+        last = max(pos, 0)
+        at = bisect.bisect_left(plan, last, key=_last_start) if last else 0
+        for first, final, end in plan[at:]:  # match starts in [first, final]; the scan may look up to end
+            if first >= stop:
+                break
+            start = first if first > last else last
+            if start > final:
                 continue
-            for m in pattern.finditer(text, pos, end):
+            for m in pattern.finditer(text, start, end if end < stop else stop):
                 if m.start() > final:
                     break
                 last = m.end()
                 yield m
+
+    def first(self, pattern: re.Pattern[str], pos: int = 0,
+              endpos: int | None = None) -> re.Match[str] | None:
+        """``pattern.search(self.text, pos, endpos)``, in windows (see :meth:`finditer`)."""
+        return next(self.finditer(pattern, pos, endpos), None)
 
     def _windows(self, pattern: re.Pattern[str]) -> list[tuple[int, int, int]] | None:
         """Windows (first start, last start, end of scan) that hold every match; None: scan the text."""
@@ -709,6 +719,10 @@ def fold(text: str) -> str:
 
 
 _SHAPES: dict[tuple[str, int], Shape | None] = {}
+
+
+def _last_start(window: tuple[int, int, int]) -> int:
+    return window[1]
 
 
 def pattern_shape(pattern: re.Pattern[str]) -> Shape | None:
