@@ -219,3 +219,15 @@ def test_shape(source: str, flags: int, width: tuple[int, int, int] | None, newl
 )
 def test_windows_at_their_edges(source: str, text: str) -> None:
     _same(_page(text), re.compile(source), always=True)
+
+
+def test_word_starts_and_linear_patterns() -> None:
+    from pharmcheck.linear import compile_linear
+
+    page = _page("Viagra and VIAGRA; viagra\nCialis, Straße ſ")
+    got = page.word_starts(["Viagra", "cialis", "STRASSE", "strasse"])
+    assert got == {"viagra": [0, 11, 19], "cialis": [26]}  # ß does not fold to ss (re.IGNORECASE neither)
+    assert page.word_starts(["Viagra"], folded=False) == {"Viagra": [0]}
+    user = compile_linear(r"(?i)viagra|cialis", 0)  # a user pack's pattern (RE2): scanned whole
+    want = [m.span() for m in user.finditer(page.text)]
+    assert [m.span() for m in page.finditer(user)] == want and len(want) == 4

@@ -454,6 +454,13 @@ class ParsedPage:
                 out[a] = starts
         return out
 
+    def word_starts(self, words: Iterable[str], folded: bool = True) -> dict[str, list[int]]:
+        """Where each of ``words`` occurs in the text (all occurrences, overlapping ones too), from the
+        page's one automaton pass; ``folded``: compared as ``re.IGNORECASE`` would (keys are then the
+        folded words). Offsets are offsets of ``text``. Words shorter than 1 character are ignored."""
+        wanted = frozenset(fold(w) if folded else w for w in words if w)
+        return self._anchor_starts(wanted, folded) if wanted else {}
+
     def may_match(self, pattern: re.Pattern[str]) -> bool:
         """False only when ``pattern`` certainly has no match in ``text`` (see :func:`anchors`)."""
         known = self._may.get(pattern)
