@@ -518,7 +518,10 @@ class ParsedPage:
             return None
         parts: list[tuple[int, int]] = []  # (last start, first end) of a match holding a word or digit run
         if got.anchors is not None:
-            for word, starts in self._anchor_starts(got.anchors, got.folded).items():
+            found = self._anchor_starts(got.anchors, got.folded)
+            if sum(map(len, found.values())) > n // WINDOW_GAP + 8:
+                return None  # so many hits that the windows would cover the text: not worth building them
+            for word, starts in found.items():
                 k = len(word)
                 parts.extend((at, at + k) for at in starts)
         if got.digit:
