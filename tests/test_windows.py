@@ -145,6 +145,7 @@ TRICKY = [
     r"(?:\d{2}|x)\d{2}",
     r"(?<!\d)\d{3}(?!\d)|(?i:kelvin)",
     r"[1-9]\d{2,}(?:,\d{3})*",
+    r"(?<!\w)(?:no\s+rx|fo\s+\d|(?:bar|x)\d{2})(?!\w)",
 ]
 PIECES = ["foo", "bar", "FOO", "Bar", "mg", "tel", "fax", "x", "a", "1", "42", "2024", "ab", "AB", "ß", "SS",
           "ſ", "K", "İ", ".", ",", "+", "-", "<", " ", "  ", "\n", "\u2003", "\u3000", "\t", "٣", "straße",
@@ -192,10 +193,12 @@ def test_windows_on_long_text(source: str) -> None:
         (r"x.*foo", 0, None, False, 0, {"foo"}),
         (r"(?s)x.*foo", 0, None, True, 0, {"foo"}),
         (r"[^<]{2,4}", 0, (4, 0, 0), True, 0, None),
-        (r"(?:ab){2}c?", 0, (5, 0, 0), False, 0, None),
+        (r"(?:ab){2}c?", 0, (5, 0, 0), False, 0, {"ab"}),  # two-letter words where nothing else serves
         (r"[A-Z]{2} ?[1-9]\d{4}\b", 0, (3, 1, 1), False, 5, None),  # runs: " ?" spaces, \d{4} digits
         (r"(?i)\$\d+|\bper (?:pill|tab)", re.I, (8, 0, 1), False, 1, {"per "}),
-        (r"(?:\d\d|foo)x", 0, (4, 0, 0), False, 0, None),  # "foo" alone is no anchor of the whole
+        (r"(?:\d\d|foo)x", 0, (4, 0, 0), False, 2, {"foo"}),  # "foo" or two digits
+        (r"(?<!\w)(?:no\s+rx|without\s+prescription)(?!\w)", re.I, (19, 1, 0), True, 0,
+         {"no", "prescription"}),
     ],
 )
 def test_shape(source: str, flags: int, width: tuple[int, int, int] | None, newline: bool, digit: int,

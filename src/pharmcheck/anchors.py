@@ -260,14 +260,14 @@ def _class_node(items: list[tuple[int, int] | str], negated: bool) -> Node:
     return ("set", may_nl, space, digit)
 
 
-def _required(items: list[Node], icase: bool) -> list[str] | None:
+def _required(items: list[Node], icase: bool, shortest: int = MIN_ANCHOR) -> list[str] | None:
     """Literals one of which every match of the sequence contains (None: unknown)."""
     best: list[str] | None = None
     run: list[str] = []
 
     def better(cand: list[str] | None) -> None:
         nonlocal best
-        if not cand or min(len(a) for a in cand) < MIN_ANCHOR or len(cand) > MAX_ANCHORS:
+        if not cand or min(len(a) for a in cand) < shortest or len(cand) > MAX_ANCHORS:
             return
         if best is None or (min(len(a) for a in cand), -len(cand)) > (min(len(a) for a in best), -len(best)):
             best = cand
@@ -282,18 +282,18 @@ def _required(items: list[Node], icase: bool) -> list[str] | None:
         better(["".join(run)] if run else None)
         run = []
         if node[0] == "group":
-            better(_required(node[1], icase))
+            better(_required(node[1], icase, shortest))
         elif node[0] == "branch":
             alts: list[str] = []
             for alt in node[1]:
-                got = _required(alt, icase)
+                got = _required(alt, icase, shortest)
                 if got is None:
                     alts = []
                     break
                 alts.extend(got)
             better(sorted(set(alts)) if alts else None)
         elif node[0] == "repeat" and node[1] >= 1:
-            better(_required(node[2], icase))
+            better(_required(node[2], icase, shortest))
     better(["".join(run)] if run else None)
     return best
 
@@ -438,11 +438,21 @@ def _measure(node: Node) -> _Measure:
     raise _Unsure
 
 
-def _sources(seq: list[Node], icase: bool) -> tuple[list[str] | None, int]:
+Sources = tuple[list[str] | None, int]  # (anchor words, digit run length): one of them is in every match
+WINDOW_ANCHOR = 2  # for windows, shorter words than MIN_ANCHOR serve where nothing better is known
+
+
+def _rank(got: Sources) -> int:
+    words, digits = got
+    return min(min(map(len, words)) if words else 99, digits or 99)
+
+
+def _sources(seq: list[Node], icase: bool) -> Sources:
     """(anchor words, digit run length): every match holds one of the words or such a run of digits.
 
-    Anchor words when the sequence has them, else a run of digits, else, for an alternation at the
-    top (``a|b``), what each alternative needs: words from some, digits from others.
+    Anchor words when the sequence has them, else a run of digits, else what a group of the sequence
+    needs when each alternative of it needs words or digits (``(?<!\\w)(?:a|b)``: words from some
+    alternatives, digits from others), else words of two characters.
     """
     words = _required(seq, icase)
     if words:
@@ -450,23 +460,37 @@ def _sources(seq: list[Node], icase: bool) -> tuple[list[str] | None, int]:
     digits = _measure_seq(seq).digits
     if digits:
         return None, digits
-    top = seq[0] if len(seq) == 1 else None
-    while top is not None and top[0] == "group" and len(top[1]) == 1:
-        top = top[1][0]
-    if top is None or top[0] != "branch":
-        return None, 0
-    merged: set[str] = set()
-    least_digits = 0
-    for alt in top[1]:
-        alt_words, alt_digits = _sources(alt, icase)
-        if not (alt_words or alt_digits):
-            return None, 0
-        merged.update(alt_words or ())
-        if alt_digits:
-            least_digits = min(least_digits, alt_digits) if least_digits else alt_digits
-    if len(merged) > MAX_ANCHORS:
-        return None, 0
-    return (sorted(merged) if merged else None), least_digits
+    best: Sources | None = None
+    for node in seq:
+        got = _node_sources(node, icase)
+        if got is not None and (best is None or _rank(got) > _rank(best)):
+            best = got
+    if best is not None:
+        return best
+    return _required(seq, icase, WINDOW_ANCHOR), 0
+
+
+def _node_sources(node: Node, icase: bool) -> Sources | None:
+    if node[0] == "group":
+        words, digits = _sources(node[1], icase)
+    elif node[0] == "repeat" and node[1] >= 1:
+        words, digits = _sources(node[2], icase)
+    elif node[0] == "branch":
+        merged: set[str] = set()
+        digits = 0
+        for alt in node[1]:
+            alt_words, alt_digits = _sources(alt, icase)
+            if not (alt_words or alt_digits):
+                return None
+            merged.update(alt_words or ())
+            if alt_digits:
+                digits = min(digits, alt_digits) if digits else alt_digits
+        if len(merged) > MAX_ANCHORS:
+            return None
+        words = sorted(merged) if merged else None
+    else:
+        return None
+    return (words, digits) if words or digits else None
 
 
 def shape(source: str, flags: int) -> Shape | None:

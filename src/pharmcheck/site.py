@@ -519,7 +519,7 @@ class ParsedPage:
         parts: list[tuple[int, int]] = []  # (last start, first end) of a match holding a word or digit run
         if got.anchors is not None:
             found = self._anchor_starts(got.anchors, got.folded)
-            if sum(map(len, found.values())) > n // WINDOW_GAP + 8:
+            if sum(map(len, found.values())) > n // max(WINDOW_GAP, 1) + 8:
                 return None  # so many hits that the windows would cover the text: not worth building them
             for word, starts in found.items():
                 k = len(word)
