@@ -41,7 +41,7 @@ def _same(page: site_mod.ParsedPage, pattern: re.Pattern[str], always: bool = Fa
     want = [(m.span(), m.groups()) for m in pattern.finditer(page.text)]
     with pytest.MonkeyPatch.context() as mp:
         if always:
-            mp.setattr(site_mod, "WINDOW_SHARE", 0)
+            mp.setattr(site_mod, "WINDOW_COVER", 1e9)
             mp.setattr(site_mod, "WINDOW_GAP", 0)
         got = [(m.span(), m.groups()) for m in page.finditer(pattern)]
     assert got == want, (pattern.pattern[:120], page.text[:200])
@@ -168,7 +168,7 @@ def test_windows_within_a_range(source: str, pieces: list[str], pos: int, endpos
     stop = len(text) if endpos is None else endpos
     want = [(m.span(), m.groups()) for m in pattern.finditer(text, pos, stop)]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(site_mod, "WINDOW_SHARE", 0)
+        mp.setattr(site_mod, "WINDOW_COVER", 1e9)
         mp.setattr(site_mod, "WINDOW_GAP", 0)
         got = [(m.span(), m.groups()) for m in page.finditer(pattern, pos, endpos)]
         first = page.first(pattern, pos, endpos)

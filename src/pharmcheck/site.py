@@ -41,7 +41,7 @@ JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well unde
 EXCERPT_RADIUS = 90
 
 WINDOW_GAP = 32  # windows of a regex scan closer than this are scanned as one (a call costs ~ 30 chars)
-WINDOW_SHARE = 2  # windows covering more than 1/WINDOW_SHARE of the text: the whole text is scanned
+WINDOW_COVER = 0.8  # windows covering more than this share of the text: the whole text is scanned
 WINDOW_DIGIT_SPACING = 64  # digit runs closer than this on average: digit windows would cover the text
 
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
@@ -559,7 +559,7 @@ class ParsedPage:
             end = min(n, last_end + look + 2)  # + 2: "$" and "\b" look at the next characters
             out.append((lo, hi, end))
             covered += end - lo
-        return None if covered * WINDOW_SHARE > n else out
+        return None if covered > n * WINDOW_COVER else out
 
     @cached_property
     def _space_run(self) -> int:
