@@ -336,6 +336,8 @@ class Shape:
     look: Width | None  # the most characters a lookahead examines past where it stands; None: no bound
     newline: bool  # a match may hold a "\n"
     folded: bool  # the anchors are folded (:func:`fold`): look for them in folded text
+    choice: Choice | None = None  # every way to find the places matches must hold (chosen per page)
+    choice_words: frozenset[str] = frozenset()  # every word in ``choice``
 
     @property
     def needs_space_run(self) -> bool:
@@ -493,6 +495,60 @@ def _node_sources(node: Node, icase: bool) -> Sources | None:
     return (words, digits) if words or digits else None
 
 
+# Where every match must hold something, as a tree to choose from per page (fewest hits wins):
+# ("words", {w}) a literal run | ("digits", k) a run of k digits | ("any", options) one option
+# suffices | ("all", parts) every alternative of an alternation needs its part.
+Choice = tuple[Any, ...]
+
+
+def _choice(seq: list[Node], icase: bool) -> Choice | None:
+    options: list[Choice] = []
+    short: list[Choice] = []  # two-letter runs: only when nothing else serves
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= MIN_ANCHOR:
+            options.append(("words", frozenset(["".join(run)])))
+        elif len(run) >= WINDOW_ANCHOR:
+            short.append(("words", frozenset(["".join(run)])))
+        run.clear()
+
+    for node in seq:
+        if node[0] == "lit":
+            ch = fold(node[1]) if icase else node[1]
+            if len(ch) == 1:
+                run.append(ch)
+                continue
+        flush()
+        got: Choice | None = None
+        if node[0] == "group":
+            got = _choice(node[1], icase)
+        elif node[0] == "repeat" and node[1] >= 1:
+            got = _choice(node[2], icase)
+        elif node[0] == "branch":
+            alts = [_choice(alt, icase) for alt in node[1]]
+            got = ("all", tuple(alts)) if all(a is not None for a in alts) else None
+        if got is not None:
+            options.append(got)
+    flush()
+    digits = _measure_seq(seq).digits
+    if digits:
+        options.append(("digits", digits))
+    options = options or short
+    if not options:
+        return None
+    return options[0] if len(options) == 1 else ("any", tuple(options))
+
+
+def _choice_words(choice: Choice, out: set[str]) -> set[str]:
+    if choice[0] == "words":
+        out |= choice[1]
+    elif choice[0] in ("any", "all"):
+        for sub in choice[1]:
+            _choice_words(sub, out)
+    return out
+
+
 def shape(source: str, flags: int) -> Shape | None:
     """Where matches of ``source`` (compiled with ``flags``) can be, or None when the reader is unsure."""
     if flags & (re.VERBOSE | re.LOCALE):
@@ -505,9 +561,12 @@ def shape(source: str, flags: int) -> Shape | None:
         icase = bool(flags & re.IGNORECASE) or reader.scoped_case  # folding every literal is coarser: safe
         words, digits = _sources(seq, icase)
         m = _measure_seq(seq)
+        choice = _choice(seq, icase) if words or digits else None
+        choice_words = frozenset(_choice_words(choice, set())) if choice is not None else frozenset()
     except (_Unsure, RecursionError, ValueError):
         return None
-    return Shape(frozenset(words) if words else None, digits, m.width, m.look, m.newline, icase)
+    return Shape(frozenset(words) if words else None, digits, m.width, m.look, m.newline, icase, choice,
+                 choice_words)
 
 
 # What derive_fold_table() gives on this Python's Unicode data (tests/test_anchors.py checks it):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 import threading
 import time
@@ -19,7 +20,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from pharmcheck.anchors import Shape, required_literals, shape
+from pharmcheck.anchors import Choice, Shape, required_literals, shape
 from pharmcheck.anchors import fold as _fold
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
@@ -516,20 +517,9 @@ class ParsedPage:
                                 self._digit_run if got.needs_digit_run else 0)
         if look is None or (width is None and got.newline):
             return None
-        parts: list[tuple[int, int]] = []  # (last start, first end) of a match holding a word or digit run
-        if got.anchors is not None:
-            found = self._anchor_starts(got.anchors, got.folded)
-            if sum(map(len, found.values())) > n // max(WINDOW_GAP, 1) + 8:
-                return None  # so many hits that the windows would cover the text: not worth building them
-            for word, starts in found.items():
-                k = len(word)
-                parts.extend((at, at + k) for at in starts)
-        if got.digit:
-            k = got.digit
-            runs = self._digit_spans(k)
-            if runs is None:
-                return None
-            parts.extend((b - k, a + k) for a, b in runs)
+        parts = self._parts(got)
+        if parts is None:
+            return None
         if not parts:
             return []
         starts_of_lines = self._line_starts if width is None else []
@@ -560,6 +550,51 @@ class ParsedPage:
             out.append((lo, hi, end))
             covered += end - lo
         return None if covered > n * WINDOW_COVER else out
+
+    def _parts(self, got: Shape) -> list[tuple[int, int]] | None:
+        """(last start, first end) of a match for each place a match must hold, by the cheapest of the
+        pattern's choices on this page; [] when no match can be here; None: too many (scan the text)."""
+        if got.choice is None:
+            return None
+        found = self._anchor_starts(got.choice_words, got.folded) if got.choice_words else {}
+        costs: dict[int, float] = {}
+
+        def cost(c: Choice) -> float:
+            key = id(c)
+            if key not in costs:
+                if c[0] == "words":
+                    costs[key] = sum(len(found.get(w, ())) for w in c[1])
+                elif c[0] == "digits":
+                    runs = self._digit_spans(c[1])
+                    costs[key] = math.inf if runs is None else len(runs)
+                elif c[0] == "any":
+                    costs[key] = min(cost(sub) for sub in c[1])
+                else:
+                    costs[key] = sum(cost(sub) for sub in c[1])
+            return costs[key]
+
+        total = cost(got.choice)
+        if total > len(self.text) // max(WINDOW_GAP, 1) + 8:
+            return None  # so many hits that the windows would cover the text: not worth building them
+        out: list[tuple[int, int]] = []
+
+        def collect(c: Choice) -> None:
+            if c[0] == "words":
+                for w in c[1]:
+                    k = len(w)
+                    out.extend((at, at + k) for at in found.get(w, ()))
+            elif c[0] == "digits":
+                k = c[1]
+                out.extend((b - k, a + k) for a, b in self._digit_spans(k) or ())
+            elif c[0] == "any":
+                collect(min(c[1], key=cost))
+            else:
+                for sub in c[1]:
+                    collect(sub)
+
+        if total:
+            collect(got.choice)
+        return out
 
     @cached_property
     def _space_run(self) -> int:
