@@ -4,7 +4,11 @@ A small reader of Python regex syntax finds, for a pattern, the set of literal s
 which any match contains (a literal run of the sequence, or the union over the alternatives of a
 branch). The prefilter of :mod:`pharmcheck.site` looks these words up in a page (one Aho-Corasick
 pass) and skips a pattern none of whose words occurs. Anything the reader does not follow exactly
-(scoped inline flags, verbose mode, numeric escapes …) gives None: no prefilter, never a wrong one.
+(verbose mode, backreferences, numeric escapes …) gives None: no prefilter, never a wrong one.
+
+:func:`shape` reads more for the windowed search of :meth:`pharmcheck.site.ParsedPage.finditer`:
+every place a match must hold (words, runs of digits, as a tree to choose from per page), the most
+characters a match consumes and its lookaheads examine, and whether a match can cross a line.
 
 Case-insensitive patterns compare folded text: :func:`fold` maps every character to one
 representative of the characters ``re.IGNORECASE`` may treat as equal to it (simple lower case,
