@@ -25,7 +25,7 @@ import pharmcheck.role
 import pharmcheck.site as site_mod
 from pharmcheck.anchors import shape
 from pharmcheck.api import scan_snapshot
-from pharmcheck.knowledge import knowledge_with
+from pharmcheck.knowledge import builtin_pack_dir, load_pack
 from pharmcheck.snapshot import Page
 
 
@@ -67,7 +67,7 @@ def engine_patterns() -> list[re.Pattern[str]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(linear_mod, "compile_for", recording)
         mp.setattr(site_mod, "pattern_shape", shapes)
-        kb = knowledge_with(())
+        kb = load_pack([builtin_pack_dir()])  # a fresh pack: its regexes compile here, whatever ran before
         for snap in all_cases().values():
             scan_snapshot(snap, kb)
     names = [f"pharmcheck.checks.{m.name}" for m in pkgutil.iter_modules(pharmcheck.checks.__path__)]
