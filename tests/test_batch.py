@@ -169,7 +169,8 @@ def test_scorers_dying_together_every_site_gets_a_result() -> None:
         fail_on="never",
     )
     result: list[BatchStats] = []
-    runner = threading.Thread(target=lambda: result.append(run_batch(iter(item_for(n) for n in names), [sink], plan)))
+    items = iter([item_for(n) for n in names])
+    runner = threading.Thread(target=lambda: result.append(run_batch(items, [sink], plan)))
     runner.start()
     runner.join(300)  # a hang guard, not a timing assertion
     assert not runner.is_alive(), "the batch hung after its scoring processes died"
