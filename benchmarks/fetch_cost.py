@@ -87,7 +87,7 @@ def main() -> None:
                     req.close()
             figures.append((time.thread_time() - started) * 1000 / (a.sites * a.per_site))
     server.shutdown()
-    print(f"bundle {len(base) // 1024} kB; {a.sites} sites x {a.per_site} requests, each a new TLS connection")
+    print(f"bundle {len(base) // 1024} kB; {a.sites} sites x {a.per_site} requests, one TLS connection each")
     print(f"fetch CPU per connection: {statistics.median(figures):.2f} ms (runs: "
           + ", ".join(f"{f:.2f}" for f in figures) + f"); load {os.getloadavg()[0]:.2f}")
 
