@@ -96,3 +96,54 @@ def test_environment_read_once_per_origin_same_answer(monkeypatch: pytest.Monkey
     got["proxies"]["https"] = "changed"  # a caller changing its copy does not change the memo
     assert ours.merge_environment_settings("https://shop.example/", {}, True, "/ca.pem", None)[
         "proxies"]["https"] == "http://proxy.invalid:3128"
+
+
+# --- link resolution fast path (fetch/discovery.py join_link) ------------------------------------
+
+_BASES = [
+    "https://shop.example/", "https://shop.example/a/b.html?x=1", "http://Shop.Example:8080/dir/",
+    "https://user@shop.example/p;q?r#f", "http://[::1]:80/x", "https://shop.example", "ftp://files.example/",
+    "file:///tmp/x.html", "https://xn--bcher-kva.example/%7Euser/",
+]
+_PIECES = ["/", "//", "a", "B", ".", "..", "?", "#", "=", "&", ";", ":", "@", "%20", "%", " ", "\t", "~",
+           "http:", "https:", "HTTPS:", "x.example", ":8443", "[::1]", "\\", "'", "(", "*", "é", "-", "_"]
+
+
+def _reference(base: str, href: str) -> str:
+    from urllib.parse import urljoin
+
+    from pharmcheck.fetch.session import strip_fragment
+
+    return strip_fragment(urljoin(base, href))
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_join_link_equals_urljoin(base: str) -> None:
+    import random
+
+    from pharmcheck.fetch.discovery import _origin, join_link
+
+    rng = random.Random(base)
+    origin = _origin(base)
+    hrefs = ["/", "/a/b?c=d", "https://x.example", "https://x.example?q=1", "http://x.example:81/a//b/../c",
+             "/a//b", "/a/./b", "/a/..", "/a?", "/a?#f", "//x.example/a", "/a;b", "/%7E/x?y=/z?w"]
+    hrefs += ["".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 9))) for _ in range(3000)]
+    for href in hrefs:
+        try:
+            want: str | type[ValueError] = _reference(base, href)
+        except ValueError:
+            want = ValueError
+        try:
+            got: str | type[ValueError] = join_link(base, origin, href)
+        except ValueError:
+            got = ValueError
+        assert got == want, (base, href)
+
+
+def test_join_link_linear_on_hostile_hrefs() -> None:
+    from pharmcheck.fetch.discovery import _origin, join_link
+
+    base = "https://shop.example/"
+    long = "a" * 100_000
+    for href in ("/" + long + " ", "/" + "a/" * 50_000 + "<", "https://x.example/" + long + "<"):
+        assert join_link(base, _origin(base), href) == _reference(base, href)
