@@ -16,7 +16,6 @@ appointment vocabulary). The cue lists are data in ``rules/role.toml``.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import weakref
 from collections.abc import Iterator
@@ -25,8 +24,9 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks.context import context_of, education_page
 from pharmcheck.checks.lang import page_language
+from pharmcheck.checks.pagehits import controls, first_match, matches
 from pharmcheck.checks.scope import analyse as analyse_scope
-from pharmcheck.checks.scope import jsonld_types
+from pharmcheck.checks.scope import drug_hits, jsonld_types
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
@@ -143,9 +143,7 @@ class RoleView:
 
 
 def _first(pattern: re.Pattern[str] | None, page: ParsedPage) -> Evidence | None:
-    if pattern is None or not page.may_match(pattern):
-        return None
-    m = pattern.search(page.text)
+    m = first_match(page, pattern)
     return Evidence(page.url, page.excerpt(m.start(), m.end())) if m else None
 
 
@@ -192,13 +190,8 @@ _NAME_BEFORE = re.compile(r"[A-ZÀ-ÝĀ-Ž][\w'’-]+\s+[A-ZÀ-ÝĀ-Ž][\w'’-]
 
 def _named_pharmacist(page: ParsedPage, data: RoleData) -> Evidence | None:
     """A responsible pharmacist named by the site: the title next to a person's name."""
-    pattern = data.pharmacist
-    if pattern is None or not page.may_match(pattern):
-        return None
     text = page.text
-    for i, m in enumerate(pattern.finditer(text)):
-        if i >= 20:
-            break
+    for m in matches(page, data.pharmacist, 20):
         if _NAME_AFTER.match(text, m.end()) or _NAME_BEFORE.search(text[max(0, m.start() - 60): m.start()]):
             return Evidence(page.url, page.excerpt(m.start(), m.end()))
     return None
@@ -231,29 +224,31 @@ def _bylines(page: ParsedPage, data: RoleData) -> Evidence | None:
 def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
     """Named medicines offered on this page: next to prices, a cart or an order control."""
     sp = scope_patterns(site.kb)
-    if sp.drugs is None or not page.may_match(sp.drugs):
+    if sp.drugs is None:
         return
     text = page.text
-    drugs = list(sp.drugs.finditer(text))[:300]
+    drugs = drug_hits(page, sp, 300)
     if not drugs:
         return
     view.drugs_named = True
     priced: dict[int, Evidence] = {}
     for m in drugs:
         p = sp.price.search(text, m.end(), m.end() + sp.price_window)
-        if p:
-            priced.setdefault(p.start(), Evidence(page.url, page.excerpt(m.start(), p.end(), radius=30)))
+        if p and p.start() not in priced:
+            priced[p.start()] = Evidence(page.url, page.excerpt(m.start(), p.end(), radius=30))
+            if len(priced) >= 2:
+                break  # two prices decide, the first is the evidence: the rest cannot change either
     if len(priced) >= 2:
         view.offers.setdefault("prices next to medicine names", next(iter(priced.values())))
         view.offer_pages.add(page.url)
-    for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
-        text_ = " ".join(tag.get_text(" ").split())[:60] if tag.name != "input" else str(tag.get("value", ""))
+    for control in controls(page)[:MAX_CONTROLS]:
+        tag = control.tag
+        text_ = control.text[:60] if tag.name != "input" else str(tag.get("value", ""))
         classes = " ".join(str(c) for c in (tag.get("class") or []))
         href = tag.get("href")
         cart = bool(sp.cart_class is not None and sp.cart_class.search(classes))
-        if isinstance(href, str) and sp.cart_path is not None:
-            with contextlib.suppress(ValueError):
-                cart = cart or bool(sp.cart_path.search(urlsplit(href.strip()).path))
+        if isinstance(href, str) and sp.cart_path is not None and control.path is not None:
+            cart = cart or bool(sp.cart_path.search(control.path))
         buy = bool(text_ and len(text_) <= 40 and sp.buy is not None and sp.buy.search(text_))
         if cart or buy:
             view.offers.setdefault("order control next to named medicines",
@@ -329,10 +324,10 @@ def _analyse(site: Site) -> RoleView:
             view.forum.setdefault("repeated post blocks",
                                   Evidence(page.url, f"{posts} lines of post furniture"))
             view.talk_pages.add(page.url)
-        if data.reported is not None and page.may_match(data.reported):
-            n = sum(1 for _ in zip(range(3), data.reported.finditer(page.text), strict=False))
-            if n >= 3:
-                m = data.reported.search(page.text)
+        if data.reported is not None:
+            reported = matches(page, data.reported, 3)
+            if len(reported) >= 3:
+                m = reported[0]
                 if m:
                     view.publisher.setdefault("reported speech",
                                              Evidence(page.url, page.excerpt(m.start(), m.end())))
