@@ -149,9 +149,8 @@ def find_affirmed(
         page_lang = page_language(page, site.kb)
         count = 0
         for lang, pattern in patterns.items():
-            if not page.may_match(pattern):  # cheap literal test: most patterns miss most pages
-                continue
-            for m in pattern.finditer(text):
+            for hit in page.search(pattern):  # runs the regex only where its anchor words occur
+                m = hit.match
                 if use_context and judge(text, m.start(), m.end(), lang, ctx, extra_before, page_lang):
                     continue
                 yield TextHit(page, m.start(), m.end(), lang, m.group())

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pharmcheck.checks import check
+from pharmcheck.checks.pagehits import matches
 from pharmcheck.checks.scope import analyse
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import (
@@ -103,11 +104,8 @@ class Hit:
 
 
 def _hits(page: ParsedPage, pattern: Tagged) -> Iterator[Hit]:
-    if pattern is None or not page.may_match(pattern):
-        return
-    for i, m in enumerate(pattern.finditer(page.text)):
-        if i >= MAX_HITS_PER_PAGE:
-            break
+    """The phrase's matches on the page (the first MAX_HITS_PER_PAGE), read once per page."""
+    for m in matches(page, pattern, MAX_HITS_PER_PAGE):
         yield Hit(page, m.lastgroup or "en", m.start(), m.end(), m.group())
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from pharmcheck.checks import check
 from pharmcheck.checks.context import Context, context_of, education_page, find_affirmed, judge
 from pharmcheck.checks.lang import page_language
+from pharmcheck.checks.pagehits import matches
 from pharmcheck.checks.textmatch import compile_all, compile_by_lang, compile_phrases, lang_table, per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
@@ -156,9 +157,7 @@ def _controlled_offers(site: Site) -> list[_Offer]:
             continue
         lang = _lang(page, site.kb)
         text = page.text
-        for i, m in enumerate(lex.controlled.finditer(text) if page.may_match(lex.controlled) else ()):
-            if i >= MAX_NAME_HITS:
-                break
+        for m in matches(page, lex.controlled, MAX_NAME_HITS):
             if judge(text, m.start(), m.end(), lang, ctx):
                 continue
             a, b = _near_lines(text, m.start(), m.end(), lex.window)
@@ -229,13 +228,14 @@ def _price(raw: str) -> float:
     return float(raw.replace(",", "."))
 
 
-def _tiers(text: str, lex: Lexicon) -> list[tuple[int, float]]:
+def _tiers(page: ParsedPage, lex: Lexicon) -> list[tuple[int, float]]:
     """Longest run of pack sizes with rising quantity and falling price per pill on one page."""
     best: list[tuple[int, float]] = []
     run: list[tuple[int, float]] = []
-    for i, m in enumerate(lex.tier.finditer(text)):
+    for i, hit in enumerate(page.search(lex.tier)):
         if i > 400:
             break
+        m = hit.match
         qty = int(m.group(1))
         raw = m.group(2) or m.group(3)
         if not qty or not raw:
@@ -267,14 +267,15 @@ def volume_discount(site: Site) -> Iterator[Finding]:
             continue
         lang = _lang(page, site.kb)
         text = page.text
-        for i, m in enumerate(lex.discount.finditer(text)):
+        for i, hit in enumerate(page.search(lex.discount)):
             if i > 100:
                 break
+            m = hit.match
             pct = int(m.group(1) or m.group(2) or 0)
             if pct >= lex.min_discount and not judge(text, m.start(), m.end(), lang, ctx):
                 fails.append(Evidence(page.url, page.excerpt(m.start(), m.end())))
                 found.append(f"{pct}%")
-        tiers = _tiers(text, lex)
+        tiers = _tiers(page, lex)
         if len(tiers) >= 3:
             summary = ", ".join(f"{q}: {u:.2f}/pill" for q, u in tiers[:6])
             if tiers[-1][0] > lex.max_supply:
@@ -320,6 +321,10 @@ def unapproved_generic(site: Site) -> Iterator[Finding]:
 
 
 def _per_pill_lines(page: ParsedPage, lex: Lexicon) -> Iterator[int]:
+    # a line holds a per-pill match only if the page text holds its anchor words
+    per_pill = lex.per_pill is not None and page.may_match(lex.per_pill)
+    if not (per_pill or page.may_match(lex.per_pill_slash)):
+        return
     for i, line in enumerate(page.lines[:5000]):
         if not lex.price.search(line):
             continue

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import LANGS, find_affirmed
+from pharmcheck.checks.pagehits import first_match
 from pharmcheck.checks.textmatch import (
     as_strs,
     compile_all,
@@ -133,9 +134,12 @@ def pharmacist_named(site: Site) -> Iterator[Finding]:
 
 
 def _has_upload_form(page: ParsedPage, d: SignalData) -> bool:
-    if d.rx_words is None or not d.rx_words.search(page.text[:50000]):
+    if d.rx_words is None:
         return False
-    return any(form.find("input", attrs={"type": "file"}) is not None for form in page.named("form")[:50])
+    # the form first: most pages have no file upload, and then the text need not be read
+    if not any(form.find("input", attrs={"type": "file"}) is not None for form in page.named("form")[:50]):
+        return False
+    return bool(d.rx_words.search(page.text[:50000]))
 
 
 @check("PC450")
@@ -192,7 +196,7 @@ def privacy_policy(site: Site) -> Iterator[Finding]:
     privacy_pages = [p for p in site.pages if _is_privacy_page(p, d)]
     for page in privacy_pages:
         for pattern in (d.privacy_acronyms, d.privacy_names):
-            m = pattern.search(page.text) if pattern is not None else None
+            m = first_match(page, pattern)
             if m:
                 yield site.finding(
                     "PC270",
