@@ -200,13 +200,21 @@ def _named_pharmacist(page: ParsedPage, data: RoleData) -> Evidence | None:
 _DATED_PATH = re.compile(r"/(?:19|20)\d\d/[01]?\d/")
 
 
+def _dated(url: str) -> bool:
+    """The URL's path is a dated post path (its path is part of the URL: most URLs are ruled out
+    without splitting them; urlsplit drops tabs and line breaks first)."""
+    if "\t" not in url and "\r" not in url and "\n" not in url and not _DATED_PATH.search(url):
+        return False
+    return bool(_DATED_PATH.search(urlsplit(url).path))
+
+
 def _article_markup(page: ParsedPage) -> Evidence | None:
     """Blog or news furniture: several <article> elements, an <article> with a <time>, or links to
     dated post paths (/2025/03/…)."""
     articles = page.named("article")
     if len(articles) >= 2 or (articles and page.named("time")):
         return Evidence(page.url, f"{len(articles)} <article> element(s)")
-    dated = [lk.url for lk in page.links if lk.same_site and _DATED_PATH.search(urlsplit(lk.url).path)]
+    dated = [lk.url for lk in page.links if lk.same_site and _dated(lk.url)]
     if len(set(dated)) >= 2:
         return Evidence(page.url, f"links to dated posts: {dated[0]}")
     return None
@@ -241,7 +249,7 @@ def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
     if len(priced) >= 2:
         view.offers.setdefault("prices next to medicine names", next(iter(priced.values())))
         view.offer_pages.add(page.url)
-    for control in controls(page)[:MAX_CONTROLS]:
+    for control in controls(page, sp.cart_words)[:MAX_CONTROLS]:
         tag = control.tag
         text_ = control.text[:60] if tag.name != "input" else str(tag.get("value", ""))
         classes = " ".join(str(c) for c in (tag.get("class") or []))

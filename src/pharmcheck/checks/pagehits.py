@@ -60,12 +60,19 @@ class Control:
 
     tag: Element
     text: str  # its text, whitespace collapsed ("" for an input: rules read its attributes)
-    path: str | None  # the path of its href; None without a string href or when it does not parse
+    path: str | None  # the path of its href (None: no string href, it does not parse, or no path word)
 
 
-def controls(page: ParsedPage) -> list[Control]:
-    """The page's first MAX_CONTROLS buttons, inputs and links, in document order."""
-    key = "controls"
+_URL_DROPPED = str.maketrans("", "", "\t\r\n")  # what urlsplit removes from a URL before splitting it
+
+
+def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Control]:
+    """The page's first MAX_CONTROLS buttons, inputs and links, in document order.
+
+    The path of an href is split out only when the href holds one of ``path_words`` (the words
+    a path pattern needs): a path is part of its href, so no other path can match that pattern.
+    """
+    key = ("controls", path_words)
     shared = page.shared
     if key in shared:
         known: list[Control] = shared[key]
@@ -75,11 +82,13 @@ def controls(page: ParsedPage) -> list[Control]:
         text = "" if tag.name == "input" else " ".join(tag.get_text(" ").split())
         href = tag.get("href")
         path: str | None = None
-        if isinstance(href, str):
-            try:
-                path = urlsplit(href.strip()).path
-            except ValueError:
-                path = None
+        if isinstance(href, str) and path_words is not None:
+            href = href.strip()
+            if path_words.search(href.translate(_URL_DROPPED)):
+                try:
+                    path = urlsplit(href).path
+                except ValueError:
+                    path = None
         out.append(Control(tag, text, path))
     shared[key] = out
     return out

@@ -36,6 +36,7 @@ class ScopePatterns:
     medicine: re.Pattern[str] | None
     buy: re.Pattern[str] | None
     cart_path: re.Pattern[str] | None
+    cart_words: re.Pattern[str] | None  # the words of cart_path without its boundaries (a prefilter)
     cart_class: re.Pattern[str] | None
     service: re.Pattern[str] | None
     service_path: re.Pattern[str] | None
@@ -70,6 +71,8 @@ def _build(kb: Knowledge) -> ScopePatterns:
         if buy
         else None,
         cart_path=_path_pattern(str_list(d, "cart_paths")),
+        cart_words=re.compile("|".join(re.escape(p) for p in str_list(d, "cart_paths")), re.IGNORECASE)
+        if str_list(d, "cart_paths") else None,
         cart_class=re.compile("|".join(re.escape(c) for c in classes), re.I) if classes else None,
         service=compile_all(lang_table(d, "prescription_service")),
         service_path=_path_pattern(str_list(d, "prescription_paths")),
@@ -111,7 +114,7 @@ class Scope:
 
 def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]]:
     """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes."""
-    for control in controls(page)[:MAX_CONTROLS]:
+    for control in controls(page, pats.cart_words)[:MAX_CONTROLS]:
         tag = control.tag
         if tag.name == "input":
             if str(tag.get("type", "")).lower() not in ("submit", "button", "image"):
