@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks.context import context_of, education_page
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.pagehits import controls, first_match, matches
+from pharmcheck.checks.pagehits import controls, first_match, matches, phrases_all
 from pharmcheck.checks.scope import analyse as analyse_scope
 from pharmcheck.checks.scope import drug_hits, jsonld_types
 from pharmcheck.checks.scope import patterns as scope_patterns
@@ -94,13 +94,13 @@ def _build(kb: Knowledge) -> RoleData:
         brand=re.compile("(?:" + "|".join(re.escape(w) for w in sorted(brand_words, key=len, reverse=True))
                          + ")", re.I) if brand_words else None,
         institution=compile_phrases(str_list(d, "institution_words")),
-        self_pharmacy=compile_all(lang_table(d, "self_pharmacy")),
-        pharmacist=compile_all(lang_table(d, "responsible_pharmacist")),
-        dispensing=compile_all(lang_table(d, "dispensing")),
-        clinic=compile_all(lang_table(d, "clinic")),
+        self_pharmacy=phrases_all(lang_table(d, "self_pharmacy")),
+        pharmacist=phrases_all(lang_table(d, "responsible_pharmacist")),
+        dispensing=phrases_all(lang_table(d, "dispensing")),
+        clinic=phrases_all(lang_table(d, "clinic")),
         # a byline is a short line that starts with "By"/"Von"/… or a date word
         byline=re.compile(r"^(?:" + byline.pattern + r")\b", re.I) if byline is not None else None,
-        reported=compile_all(lang_table(d, "reported")),
+        reported=phrases_all(lang_table(d, "reported")),
         forum=re.compile(r"^(?:" + p.pattern + r")", re.I)
         if (p := compile_all(lang_table(d, "forum"))) is not None else None,
         forum_min_posts=int(d.get("forum_min_posts", 3)),
@@ -335,10 +335,9 @@ def _analyse(site: Site) -> RoleView:
         if data.reported is not None:
             reported = matches(page, data.reported, 3)
             if len(reported) >= 3:
-                m = reported[0]
-                if m:
-                    view.publisher.setdefault("reported speech",
-                                             Evidence(page.url, page.excerpt(m.start(), m.end())))
+                first = reported[0]
+                view.publisher.setdefault("reported speech",
+                                         Evidence(page.url, page.excerpt(first.start(), first.end())))
     # the site's own name
     names = _brand_names(site)
     institution = data.institution is not None and any(data.institution.search(n) for n, _ in names)

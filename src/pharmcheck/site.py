@@ -445,6 +445,11 @@ class ParsedPage:
         keyed by the module that fills them; they live and die with the page (no module-level cache)."""
         return {}
 
+    @property
+    def folded_text(self) -> str:
+        """The text case-folded as ``re.IGNORECASE`` compares it, character for character."""
+        return self._folded
+
 
 class Site:
     """The snapshot plus parsed pages and the rule pack: the single input of every rule."""

@@ -6,15 +6,27 @@ Each is computed here once per page through the page's own search (``ParsedPage.
 runs a regex only where its anchor words occur) and kept in ``ParsedPage.shared``, so it lives
 and dies with the page: no module-level cache, rules stay pure functions of the snapshot.
 Results are exactly those of ``pattern.search(page.text)`` / ``pattern.finditer(page.text)``.
+
+Phrase lists (``rules/*.toml``, compiled by :mod:`pharmcheck.checks.textmatch`) have a faster road:
+every match of such a pattern starts with the first word of one of its phrases. The first words
+of every list compiled through :func:`phrases` & co are in one Aho-Corasick automaton; one pass
+over a page's case-folded text gives where each occurs, and the pattern is tried there only
+(``pattern.match(text, at)``, left to right, as ``finditer`` does). A list whose first words are
+too short or not literal (``[optional] …``, ``* …``) keeps the page's windowed search.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+from pharmcheck.anchors import fold
+from pharmcheck.checks.textmatch import compile_all, compile_by_lang, compile_phrases, compile_tagged
 from pharmcheck.pageview import Element
 from pharmcheck.site import ParsedPage
 
@@ -34,8 +46,12 @@ def first_match(page: ParsedPage, pattern: re.Pattern[str] | None) -> re.Match[s
     if known is not None:  # the list of matches already holds the first one
         found = known[1][0] if known[1] else None
     else:
-        hit = next(page.search(pattern), None)
-        found = hit.match if hit is not None else None
+        led = _led_matches(page, pattern, 1)
+        if led is not None:
+            found = led[0] if led else None
+        else:
+            hit = next(page.search(pattern), None)
+            found = hit.match if hit is not None else None
     shared[key] = found
     return found
 
@@ -49,9 +65,174 @@ def matches(page: ParsedPage, pattern: re.Pattern[str] | None, limit: int) -> li
     known: tuple[int, list[re.Match[str]]] | None = shared.get(key)
     if known is not None and (known[0] >= limit or len(known[1]) < known[0]):
         return known[1][:limit]  # enough asked before, or every match of the page is known
-    found = [hit.match for hit in itertools.islice(page.search(pattern), limit)]
+    found = _led_matches(page, pattern, limit)
+    if found is None:
+        found = [hit.match for hit in itertools.islice(page.search(pattern), limit)]
     shared[key] = (limit, found)
     return found
+
+
+def finditer(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(page.text)``: from the first words of a phrase list, else the page's search."""
+    led = _led_iter(page, pattern)
+    if led is not None:
+        return led
+    return (hit.match for hit in page.search(pattern))
+
+
+# --- phrase lists: matches start at the first word of a phrase ---------------------------------
+
+MIN_LEAD = 2  # one-letter first words ("a") occur everywhere: such lists keep the windowed search
+_LEADS: dict[tuple[str, int], frozenset[str]] = {}  # (source, flags) of a phrase-list pattern -> first words
+_TOKENS = re.compile(r"\{[^}]*\}~?|\[[^\]]*\]|\S+")  # the phrase tokens of textmatch.phrase_pattern
+
+
+def phrase_leads(phrases: Iterable[str]) -> frozenset[str] | None:
+    """The case-folded first words of the phrases: every match of ``compile_phrases(phrases)`` starts
+    with one of them (textmatch syntax: a first ``{a|b}`` gives both, ``word~`` the word). None when
+    a phrase starts with an optional word or a gap, or a first word is shorter than MIN_LEAD."""
+    out: set[str] = set()
+    for phrase in phrases:
+        if not phrase.strip():
+            continue  # compile_phrases skips it
+        first = _TOKENS.findall(phrase)[0]
+        if first == "*" or first.startswith("["):
+            return None
+        body = first[:-1] if first.endswith("~") else first
+        braced = body.startswith("{") and body.endswith("}")
+        alts = [a for a in body[1:-1].split("|") if a] if braced else [body]
+        if not alts:
+            return None
+        for alt in alts:
+            words = alt.split()
+            lead = words[0] if words else ""
+            if len(lead) < MIN_LEAD or lead.count("'") > 3:
+                return None
+            parts = lead.split("'")
+            variants = [parts[0]]
+            for part in parts[1:]:  # an apostrophe in a phrase matches ' and ’
+                variants = [v + sep + part for v in variants for sep in ("'", "’")]
+            out.update(fold(v) for v in variants)
+    return frozenset(out) if out else None
+
+
+class _LeadIndex:
+    """Every registered first word in one automaton (rebuilt when a rule pack adds words)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.words: frozenset[str] = frozenset()
+        self.version = 0
+        self._automaton: Any = None
+
+    def learn(self, words: frozenset[str]) -> None:
+        with self._lock:
+            if not words <= self.words:
+                self.words = self.words | words
+                self.version += 1
+                self._automaton = None
+
+    def occurrences(self, folded: str) -> tuple[int, dict[str, list[int]]]:
+        """(version, where each known word starts in ``folded``)."""
+        with self._lock:
+            if self._automaton is None and self.words:
+                import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+
+                automaton = ahocorasick.Automaton()
+                for word in self.words:
+                    automaton.add_word(word, (word, len(word) - 1))
+                automaton.make_automaton()
+                self._automaton = automaton
+            automaton, version = self._automaton, self.version
+        where: dict[str, list[int]] = {}
+        if automaton is not None and folded:
+            for end, (word, back) in automaton.iter(folded):
+                starts = where.get(word)
+                if starts is None:
+                    where[word] = [end - back]
+                else:
+                    starts.append(end - back)
+        return version, where
+
+
+_INDEX = _LeadIndex()  # words of the rule packs' phrase lists (compiled data, never page data)
+
+
+def register(pattern: re.Pattern[str] | None, phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """Note that ``pattern`` is ``compile_phrases(phrases)`` (or the same phrases by language)."""
+    if isinstance(pattern, re.Pattern):
+        leads = phrase_leads(phrases)
+        if leads is not None:
+            if len(_LEADS) > 4096:
+                _LEADS.clear()
+            _LEADS[(pattern.pattern, pattern.flags)] = leads
+            _INDEX.learn(leads)
+    return pattern
+
+
+def phrases(items: Sequence[str]) -> re.Pattern[str] | None:
+    """``compile_phrases(items)``, its first words registered."""
+    return register(compile_phrases(items), items)
+
+
+def phrases_all(table: Mapping[str, Sequence[str]] | None) -> re.Pattern[str] | None:
+    """``compile_all(table)``, its first words registered."""
+    return register(compile_all(table), [p for items in (table or {}).values() for p in items])
+
+
+def phrases_tagged(table: Mapping[str, Sequence[str]] | None) -> re.Pattern[str] | None:
+    """``compile_tagged(table)``, its first words registered."""
+    return register(compile_tagged(table), [p for items in (table or {}).values() for p in items])
+
+
+def phrases_by_lang(table: Mapping[str, Sequence[str]] | None) -> dict[str, re.Pattern[str]]:
+    """``compile_by_lang(table)``, the first words of each language's pattern registered."""
+    out = compile_by_lang(table)
+    for lang, pattern in out.items():
+        register(pattern, (table or {}).get(lang, ()))
+    return out
+
+
+def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
+    shared = page.shared
+    got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
+    if got is None or got[0] != _INDEX.version:
+        got = shared["leads"] = _INDEX.occurrences(page.folded_text)
+    where = got[1]
+    found = [where[w] for w in leads if w in where]
+    if len(found) == 1:
+        return found[0]
+    return sorted({at for starts in found for at in starts})
+
+
+def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[str]] | None:
+    """``pattern.finditer(page.text)``, the pattern tried only where a first word of its phrases
+    starts; None when the pattern is not a registered phrase list."""
+    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    if leads is None:
+        return None
+    return _tried_at(page.text, pattern, _lead_starts(page, leads))
+
+
+def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int]) -> Iterator[re.Match[str]]:
+    """What ``finditer`` gives when only ``starts`` can begin a match: it tries each position from the
+    left, takes the match there (lookbehind sees the text before it) and goes on after its end. A
+    match holds its first word (MIN_LEAD characters or more), so none is empty."""
+    last = 0
+    match = pattern.match
+    for at in starts:
+        if at < last:
+            continue  # inside the previous match
+        m = match(text, at)
+        if m is not None:
+            yield m
+            last = m.end()
+
+
+def _led_matches(page: ParsedPage, pattern: re.Pattern[str], limit: int) -> list[re.Match[str]] | None:
+    """The first ``limit`` matches of :func:`_led_iter`, or None."""
+    led = _led_iter(page, pattern)
+    return None if led is None else list(itertools.islice(led, limit))
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any
 from pharmcheck.checks import check
 from pharmcheck.checks.context import Context, context_of, education_page, find_affirmed, judge
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.pagehits import matches
-from pharmcheck.checks.textmatch import compile_all, compile_by_lang, compile_phrases, lang_table, per_kb
+from pharmcheck.checks.pagehits import matches, phrases, phrases_by_lang
+from pharmcheck.checks.textmatch import compile_all, compile_by_lang, lang_table, per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site
@@ -77,7 +77,7 @@ def _build(kb: Knowledge) -> Lexicon:
         brand_alt = "{" + "|".join(brands) + "}"
         for lang, words in lang_table(rf, "generic_words").items():
             word_alt = "{" + "|".join(words) + "}"
-            pattern = compile_phrases([f"{word_alt} {brand_alt}", f"{brand_alt} {word_alt}"])
+            pattern = phrases([f"{word_alt} {brand_alt}", f"{brand_alt} {word_alt}"])
             if pattern is not None:
                 generic[lang] = pattern
     life = _table(rf, "lifestyle")
@@ -93,7 +93,7 @@ def _build(kb: Knowledge) -> Lexicon:
         commerce=compile_all(lang_table(rf, "commerce")),
         price=kb.regex(str(offer.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
         window=int(offer.get("no_rx_window", 200)),
-        buy_more=compile_by_lang({"any": [str(p) for p in volume.get("buy_more", [])]}),
+        buy_more=phrases_by_lang({"any": [str(p) for p in volume.get("buy_more", [])]}),
         discount=kb.regex(str(volume.get("discount_regex", r"(\d{2})\s?%"))),
         min_discount=int(volume.get("min_discount_percent", 60)),
         tier=kb.regex(str(volume.get("tier_regex", r"(\d+) pills"))),
@@ -267,10 +267,10 @@ def volume_discount(site: Site) -> Iterator[Finding]:
             continue
         lang = _lang(page, site.kb)
         text = page.text
-        for i, hit in enumerate(page.search(lex.discount)):
+        for i, found_at in enumerate(page.search(lex.discount)):
             if i > 100:
                 break
-            m = hit.match
+            m = found_at.match
             pct = int(m.group(1) or m.group(2) or 0)
             if pct >= lex.min_discount and not judge(text, m.start(), m.end(), lang, ctx):
                 fails.append(Evidence(page.url, page.excerpt(m.start(), m.end())))

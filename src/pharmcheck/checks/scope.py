@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pharmcheck.checks import check
-from pharmcheck.checks.pagehits import controls, first_match, matches
-from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
+from pharmcheck.checks.pagehits import controls, first_match, matches, phrases, phrases_all
+from pharmcheck.checks.textmatch import compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.pageview import Element
@@ -64,8 +64,8 @@ def _build(kb: Knowledge) -> ScopePatterns:
     return ScopePatterns(
         rx=compile_phrases(rx),
         otc=compile_phrases(otc),
-        drugs=compile_phrases(rx + otc),
-        medicine=compile_phrases(str_list(d, "medicine_words") + rx + otc),
+        drugs=phrases(rx + otc),
+        medicine=phrases(str_list(d, "medicine_words") + rx + otc),
         # a control is short: the whole text must be the phrase plus at most a few words
         buy=re.compile(r"^\W{0,3}(?:" + compile_phrases(buy).pattern + r")", re.I)  # type: ignore[union-attr]
         if buy
@@ -74,10 +74,10 @@ def _build(kb: Knowledge) -> ScopePatterns:
         cart_words=re.compile("|".join(re.escape(p) for p in str_list(d, "cart_paths")), re.IGNORECASE)
         if str_list(d, "cart_paths") else None,
         cart_class=re.compile("|".join(re.escape(c) for c in classes), re.I) if classes else None,
-        service=compile_all(lang_table(d, "prescription_service")),
+        service=phrases_all(lang_table(d, "prescription_service")),
         service_path=_path_pattern(str_list(d, "prescription_paths")),
-        prescriber_words=compile_all(lang_table(d, "shared_prescription_words")),
-        self_sale=compile_all(lang_table(d, "self_sale")),
+        prescriber_words=phrases_all(lang_table(d, "shared_prescription_words")),
+        self_sale=phrases_all(lang_table(d, "self_sale")),
         pharmacy_name=compile_phrases(str_list(d, "pharmacy_names")),
         price=kb.regex(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
         price_window=int(d.get("price_window", 140)),

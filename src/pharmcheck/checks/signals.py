@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import LANGS, find_affirmed
-from pharmcheck.checks.pagehits import first_match
+from pharmcheck.checks.pagehits import first_match, phrases, phrases_by_lang
 from pharmcheck.checks.textmatch import (
     as_strs,
     compile_all,
-    compile_by_lang,
     compile_phrases,
     lang_table,
     per_kb,
@@ -31,7 +30,7 @@ from pharmcheck.site import ParsedPage, Site
 
 
 def _langs(data: Mapping[str, Any], key: str) -> dict[str, re.Pattern[str]]:
-    return compile_by_lang({k: v for k, v in lang_table(data, key).items() if k in LANGS})
+    return phrases_by_lang({k: v for k, v in lang_table(data, key).items() if k in LANGS})
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def _build(kb: Knowledge) -> SignalData:
     acronyms = sorted(as_strs(priv.get("acronyms")), key=len, reverse=True)
     authorities = []
     for a in data.get("authorities", []):
-        names = compile_phrases(as_strs(a.get("names"))) if isinstance(a, Mapping) else None
+        names = phrases(as_strs(a.get("names"))) if isinstance(a, Mapping) else None
         if isinstance(a, Mapping) and names is not None:
             authorities.append(
                 Authority(
@@ -88,7 +87,7 @@ def _build(kb: Knowledge) -> SignalData:
         privacy_acronyms=re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in acronyms) + r")(?!\w)")
         if acronyms
         else None,
-        privacy_names=compile_phrases(as_strs(priv.get("names"))),
+        privacy_names=phrases(as_strs(priv.get("names"))),
         privacy_page=re.compile("|".join(map(re.escape, page_words)), re.IGNORECASE) if page_words else None,
         authorities=tuple(authorities),
         questionnaire=_langs(data, "questionnaire"),
