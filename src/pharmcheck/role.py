@@ -163,7 +163,7 @@ def _brand_names(site: Site) -> list[tuple[str, str]]:
                 if isinstance(content, str) and content.strip():
                     out.append((content.strip()[:80], page.url))
         parts = [p.strip() for p in TITLE_SPLIT.split(page.title) if p.strip()]
-        for part in {p for p in parts if len(p) <= 60}:
+        for part in dict.fromkeys(p for p in parts if len(p) <= 60):  # title order, not a set's (hash seed)
             counts[part] = counts.get(part, 0) + 1
             first_url.setdefault(part, page.url)
     needed = 2 if len(site.pages) > 1 else 1
