@@ -84,6 +84,8 @@ def finditer(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[st
 
 MIN_LEAD = 2  # one-letter first words ("a") occur everywhere: such lists keep the windowed search
 _LEADS: dict[tuple[str, int], frozenset[str]] = {}  # (source, flags) of a phrase-list pattern -> first words
+_NOT_AFTER_WORD = "(?<!\\w)"
+_WORD = re.compile(r"\w")
 _TOKENS = re.compile(r"\{[^}]*\}~?|\[[^\]]*\]|\S+")  # the phrase tokens of textmatch.phrase_pattern
 
 
@@ -202,7 +204,7 @@ def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
     found = [where[w] for w in leads if w in where]
     if len(found) == 1:
         return found[0]
-    return sorted({at for starts in found for at in starts})
+    return sorted(itertools.chain.from_iterable(found))  # a position twice is tried once (_tried_at)
 
 
 def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[str]] | None:
@@ -220,9 +222,14 @@ def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int]) -> Iterato
     match holds its first word (MIN_LEAD characters or more), so none is empty."""
     last = 0
     match = pattern.match
+    # textmatch's phrase patterns all start with "(?<!\w)" (Unicode \w, as _WORD's)
+    word_start = pattern.pattern.startswith(_NOT_AFTER_WORD) and not pattern.flags & re.ASCII
     for at in starts:
         if at < last:
-            continue  # inside the previous match
+            continue  # inside the previous match, or tried already
+        last = at + 1
+        if word_start and at and _WORD.match(text, at - 1):
+            continue  # "(?<!\w)" fails here: a first word inside a word ("el" in "help")
         m = match(text, at)
         if m is not None:
             yield m
