@@ -8,6 +8,7 @@ word lists from ``rules/redflags.toml`` and ``rules/controlled.toml`` and asks
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -320,12 +321,37 @@ def unapproved_generic(site: Site) -> Iterator[Finding]:
         yield site.finding("PC512", Outcome.PASS, "no 'generic' of a brand without an approved generic")
 
 
+def _name_lines(page: ParsedPage, lex: Lexicon) -> list[int] | None:
+    """Indexes of the lines that name a lifestyle drug (None: every line must be read).
+
+    A name holds no line break, so a match of the names in the text lies within one line, and
+    the line's own matches are the text's matches inside it (a line starts and ends where the
+    text has a line break: the same non-word neighbour for the pattern's boundaries)."""
+    if lex.lifestyle is None:
+        return []
+    if any("\n" in name for name in lex.lifestyle_by_name):
+        return None
+    starts: list[int] = []
+    at = 0
+    for line in page.lines:  # page.text is the lines joined by "\n"
+        starts.append(at)
+        at += len(line) + 1
+    return sorted({bisect.bisect_right(starts, hit.match.start()) - 1 for hit in page.search(lex.lifestyle)})
+
+
 def _per_pill_lines(page: ParsedPage, lex: Lexicon) -> Iterator[int]:
+    """Lines with a price per pill that a lifestyle drug name ends or precedes by up to three lines."""
     # a line holds a per-pill match only if the page text holds its anchor words
     per_pill = lex.per_pill is not None and page.may_match(lex.per_pill)
     if not (per_pill or page.may_match(lex.per_pill_slash)):
         return
-    for i, line in enumerate(page.lines[:5000]):
+    lines = page.lines[:5000]
+    named = _name_lines(page, lex)
+    # only these lines can give lifestyle_catalogue a drug: a name on the line or the three before
+    wanted = range(len(lines)) if named is None else sorted(
+        {i for j in named for i in range(j, j + 4) if i < len(lines)})
+    for i in wanted:
+        line = lines[i]
         if not lex.price.search(line):
             continue
         if lex.per_pill_slash.search(line) or (lex.per_pill is not None and lex.per_pill.search(line)):
