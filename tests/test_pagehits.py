@@ -67,6 +67,18 @@ def _page(text_html: str, kb: Knowledge) -> ParsedPage:
     return Site(snap, kb).pages[0]
 
 
+def _lines_same(page: ParsedPage, kb: Knowledge) -> None:
+    """Every line the role stage's line patterns (forum furniture, bylines) match starts with a first word."""
+    data = role.role_data(kb)
+    for pattern, leads in ((data.forum, data.forum_leads), (data.byline, data.byline_leads)):
+        assert pattern is not None and leads is not None
+        led = pagehits.led_lines(page, leads)
+        assert led is not None
+        for i, line in enumerate(page.lines):
+            if pattern.match(line):
+                assert i in led, line
+
+
 def _same(page: ParsedPage, pattern: re.Pattern[str]) -> None:
     want = [(m.span(), m.groups(), m.lastgroup) for m in pattern.finditer(page.text)]
     got = [(m.span(), m.groups(), m.lastgroup) for m in pagehits.finditer(page, pattern)]
@@ -92,6 +104,7 @@ def test_snapshot_pages(kb: Knowledge, led: list[re.Pattern[str]]) -> None:
         snap = Snapshot.from_json(gzip.decompress(path.read_bytes()).decode("utf-8"))
         for page in Site(snap, kb).pages:
             pages += 1
+            _lines_same(page, kb)
             for pattern in led:
                 _same(page, pattern)
     assert pages >= 50
@@ -109,19 +122,23 @@ CRAFTED = [
     "Rezept hochladen, Rezept einreichen – kein Rezept nötig. Medikamente bestellen!",
     "sin receta, sans ordonnance, senza ricetta, zonder recept, ohne Rezept",
     "l'équipe de la pharmacie l’équipe de la pharmacie L’ÉQUIPE DE LA PHARMACIE",
+    "Reply</p><p>QUOTE</p><p>Posts: 12</p><p>Joined: 2020</p><p>By Ruth Lennox</p><p>Published 3 May 2024",
 ]
 
 
 @pytest.mark.parametrize("text", CRAFTED)
 def test_crafted_text(kb: Knowledge, led: list[re.Pattern[str]], text: str) -> None:
-    page = _page(f"<html><body><p>{html.escape(text)}</p><p>{html.escape(text)}</p></body></html>", kb)
+    body = text if "</p>" in text else html.escape(text)
+    page = _page(f"<html><body><p>{body}</p><p>{body}</p></body></html>", kb)
+    _lines_same(page, kb)
     for pattern in led:
         _same(page, pattern)
 
 
 WORDS = ["viagra", "Viagra", "connect", "no", "prescription", "needed", "we", "are", "a", "pharmacy",
          "our", "pharmacist", "reviewed", "by", "doctor", "rezept", "ohne", "sin", "receta", "ibuprofen",
-         "ſildenafil", "İbuprofen", "l'équipe", "we’re", "de", "la", "pharmacie", "buy", "online", "order"]
+         "ſildenafil", "İbuprofen", "l'équipe", "we’re", "de", "la", "pharmacie", "buy", "online", "order",
+         "Reply", "quote", "Posts:", "joined:", "By", "posted", "von"]
 SEPARATORS = [" ", "  ", "\n", "-", "'", "’", "", ".", ", ", "/"]
 
 
@@ -130,5 +147,6 @@ SEPARATORS = [" ", "  ", "\n", "-", "'", "’", "", ".", ", ", "/"]
 def test_generated_text(kb: Knowledge, led: list[re.Pattern[str]], parts: list[tuple[str, str]]) -> None:
     text = "".join(word + sep for word, sep in parts)
     page = _page(f"<html><body><p>{html.escape(text)}</p></body></html>", kb)
+    _lines_same(page, kb)
     for pattern in led:
         _same(page, pattern)

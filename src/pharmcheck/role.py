@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks.context import context_of, education_page
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.pagehits import controls, first_match, matches, phrases_all
+from pharmcheck.checks.pagehits import controls, first_match, first_words, led_lines, matches, phrases_all
 from pharmcheck.checks.scope import analyse as analyse_scope
 from pharmcheck.checks.scope import drug_hits, jsonld_types
 from pharmcheck.checks.scope import patterns as scope_patterns
@@ -75,6 +75,8 @@ class RoleData:
     reported: re.Pattern[str] | None
     forum: re.Pattern[str] | None
     forum_min_posts: int
+    forum_leads: frozenset[str] | None  # first words of the forum phrases (pagehits.led_lines)
+    byline_leads: frozenset[str] | None
     identity_needed: int
     sale_words: re.Pattern[str] | None
     rx_glued: re.Pattern[str] | None  # prescription-only medicine names, also inside glued words
@@ -104,6 +106,8 @@ def _build(kb: Knowledge) -> RoleData:
         forum=re.compile(r"^(?:" + p.pattern + r")", re.I)
         if (p := compile_all(lang_table(d, "forum"))) is not None else None,
         forum_min_posts=int(d.get("forum_min_posts", 3)),
+        forum_leads=first_words(p for v in lang_table(d, "forum").values() for p in v),
+        byline_leads=first_words(p for v in lang_table(d, "byline").values() for p in v),
         identity_needed=int(d.get("identity_needed", 2)),
         sale_words=re.compile("|".join(re.escape(w) for w in str_list(d, "domain_sale_words")), re.I)
         if str_list(d, "domain_sale_words") else None,
@@ -175,9 +179,10 @@ def _post_blocks(page: ParsedPage, data: RoleData) -> int:
     """Lines of post furniture (Reply, Quote, Posts:, Joined: …) on the page."""
     if data.forum is None:
         return 0
+    led = led_lines(page, data.forum_leads)  # the lines that start with a forum word
     n = 0
-    for line in page.lines:
-        if len(line) <= 40 and data.forum.match(line):
+    for i, line in enumerate(page.lines):
+        if len(line) <= 40 and (led is None or i in led) and data.forum.match(line):
             n += 1
     return n
 
@@ -223,8 +228,10 @@ def _article_markup(page: ParsedPage) -> Evidence | None:
 def _bylines(page: ParsedPage, data: RoleData) -> Evidence | None:
     if data.byline is None:
         return None
-    for line in page.lines[:200]:
-        if len(line) <= BYLINE_MAX and data.byline.match(line) and re.search(r"\d|[A-Z]\w+ [A-Z]", line):
+    led = led_lines(page, data.byline_leads)  # the lines that start with a byline word
+    for i, line in enumerate(page.lines[:200]):
+        if len(line) <= BYLINE_MAX and (led is None or i in led) and data.byline.match(line) \
+                and re.search(r"\d|[A-Z]\w+ [A-Z]", line):
             return Evidence(page.url, line)
     return None
 

@@ -195,6 +195,38 @@ def phrases_by_lang(table: Mapping[str, Sequence[str]] | None) -> dict[str, re.P
     return out
 
 
+def first_words(items: Iterable[str]) -> frozenset[str] | None:
+    """:func:`phrase_leads` of a phrase list, learnt by the automaton: for a pattern built around
+    ``compile_phrases(items)`` that must match at a line's start (``^(?:…)``), see :func:`led_lines`."""
+    leads = phrase_leads(items)
+    if leads is not None:
+        _INDEX.learn(leads)
+    return leads
+
+
+def line_starts(page: ParsedPage) -> list[int]:
+    """Where each of ``page.lines`` starts in ``page.text`` (the lines joined by "\\n")."""
+    shared = page.shared
+    got: list[int] | None = shared.get("line_starts")
+    if got is None:
+        got = []
+        at = 0
+        for line in page.lines:
+            got.append(at)
+            at += len(line) + 1
+        shared["line_starts"] = got
+    return got
+
+
+def led_lines(page: ParsedPage, leads: frozenset[str] | None) -> set[int] | None:
+    """Indexes of the page's lines that start with one of ``leads`` (None: no leads, every line may):
+    a pattern anchored at a line's start whose matches start with those words matches no other line."""
+    if leads is None:
+        return None
+    at_lead = set(_lead_starts(page, leads))
+    return {i for i, at in enumerate(line_starts(page)) if at in at_lead}
+
+
 def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
     shared = page.shared
     got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
@@ -213,6 +245,8 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
     leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
     if leads is None:
         return None
+    if not page.may_match(pattern):  # the page's anchor-word test (memoised): most lists miss most pages
+        return iter(())
     return _tried_at(page.text, pattern, _lead_starts(page, leads))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from pharmcheck.checks import check
 from pharmcheck.checks.context import Context, context_of, education_page, find_affirmed, judge
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.pagehits import matches, phrases, phrases_by_lang
+from pharmcheck.checks.pagehits import line_starts, matches, phrases, phrases_by_lang
 from pharmcheck.checks.textmatch import compile_all, compile_by_lang, lang_table, per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
@@ -331,11 +331,7 @@ def _name_lines(page: ParsedPage, lex: Lexicon) -> list[int] | None:
         return []
     if any("\n" in name for name in lex.lifestyle_by_name):
         return None
-    starts: list[int] = []
-    at = 0
-    for line in page.lines:  # page.text is the lines joined by "\n"
-        starts.append(at)
-        at += len(line) + 1
+    starts = line_starts(page)
     return sorted({bisect.bisect_right(starts, hit.match.start()) - 1 for hit in page.search(lex.lifestyle)})
 
 
