@@ -162,7 +162,9 @@ _INDEX = _LeadIndex()  # words of the rule packs' phrase lists (compiled data, n
 
 def register(pattern: re.Pattern[str] | None, phrases: Iterable[str]) -> re.Pattern[str] | None:
     """Note that ``pattern`` is ``compile_phrases(phrases)`` (or the same phrases by language)."""
-    if isinstance(pattern, re.Pattern):
+    # textmatch's phrase patterns start with "(?<!\w)" (Unicode \w): only word starts are tried
+    if isinstance(pattern, re.Pattern) and pattern.pattern.startswith(_NOT_AFTER_WORD) \
+            and not pattern.flags & re.ASCII:
         leads = phrase_leads(phrases)
         if leads is not None:
             if len(_LEADS) > 4096:
@@ -228,12 +230,23 @@ def led_lines(page: ParsedPage, leads: frozenset[str] | None) -> set[int] | None
 
 
 def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
+    """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted."""
     shared = page.shared
     got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
     if got is None or got[0] != _INDEX.version:
         got = shared["leads"] = _INDEX.occurrences(page.folded_text)
+        shared["leads.words"] = {}
     where = got[1]
-    found = [where[w] for w in leads if w in where]
+    starting: dict[str, list[int]] = shared["leads.words"]  # per word, once per page
+    found: list[list[int]] = []
+    for word in leads:
+        starts = starting.get(word)
+        if starts is None:
+            text = page.text
+            starts = starting[word] = [
+                at for at in where.get(word, ()) if not (at and _WORD.match(text, at - 1))]
+        if starts:
+            found.append(starts)
     if len(found) == 1:
         return found[0]
     return sorted(itertools.chain.from_iterable(found))  # a position twice is tried once (_tried_at)
@@ -256,14 +269,10 @@ def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int]) -> Iterato
     match holds its first word (MIN_LEAD characters or more), so none is empty."""
     last = 0
     match = pattern.match
-    # textmatch's phrase patterns all start with "(?<!\w)" (Unicode \w, as _WORD's)
-    word_start = pattern.pattern.startswith(_NOT_AFTER_WORD) and not pattern.flags & re.ASCII
     for at in starts:
         if at < last:
             continue  # inside the previous match, or tried already
         last = at + 1
-        if word_start and at and _WORD.match(text, at - 1):
-            continue  # "(?<!\w)" fails here: a first word inside a word ("el" in "help")
         m = match(text, at)
         if m is not None:
             yield m
