@@ -46,6 +46,19 @@ def _build(kb: Knowledge) -> Detector:
     )
 
 
+def _tokens(text: str) -> list[str]:
+    """``_TOKEN.findall(text)``, faster: whitespace is never part of a token, and a whitespace-separated
+    chunk made of letters only (``str.isalpha``: letters are word characters, never digits) is one token."""
+    out: list[str] = []
+    findall = _TOKEN.findall
+    for chunk in text.split():
+        if chunk.isalpha():
+            out.append(chunk)
+        else:
+            out.extend(findall(chunk))
+    return out
+
+
 def detect(text: str, kb: Knowledge) -> str:
     """The language of ``text`` by stop-word counts, or "" when undecided."""
     det = per_kb(kb, "lang.detector", _build)
@@ -53,7 +66,7 @@ def detect(text: str, kb: Knowledge) -> str:
     words = det.words
     # each distinct word once, in order of first occurrence (the counts and their order are those
     # of a token-by-token count)
-    for token, n in Counter(_TOKEN.findall(text[: det.max_chars].lower())).items():
+    for token, n in Counter(_tokens(text[: det.max_chars].lower())).items():
         lang = words.get(token)
         if lang:
             counts[lang] += n
