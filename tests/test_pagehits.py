@@ -86,6 +86,10 @@ def _same(page: ParsedPage, pattern: re.Pattern[str]) -> None:
     assert [m.span() for m in pagehits.matches(page, pattern, 3)] == [s for s, _, _ in want[:3]]
     first = pagehits.first_match(page, pattern)
     assert (first.span() if first else None) == (want[0][0] if want else None)
+    for line in page.lines[:50]:  # any string: a link's text, a product name
+        got_in = pagehits.search_in(pattern, line)
+        want_in = pattern.search(line)
+        assert (got_in.span() if got_in else None) == (want_in.span() if want_in else None), line
 
 
 def test_first_words_of_phrases() -> None:

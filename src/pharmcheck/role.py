@@ -24,7 +24,15 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks.context import context_of, education_page
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.pagehits import controls, first_match, first_words, led_lines, matches, phrases_all
+from pharmcheck.checks.pagehits import (
+    controls,
+    first_match,
+    first_words,
+    led_lines,
+    matches,
+    phrases_all,
+    search_in,
+)
 from pharmcheck.checks.scope import analyse as analyse_scope
 from pharmcheck.checks.scope import drug_hits, jsonld_types
 from pharmcheck.checks.scope import patterns as scope_patterns
@@ -390,7 +398,7 @@ def _linked_shops(site: Site) -> list[str]:
             if link.same_site:
                 continue
             host = urlsplit(link.url).hostname or ""
-            named = sp.drugs is not None and sp.drugs.search(f"{link.text} {link.url}")
+            named = sp.drugs is not None and search_in(sp.drugs, f"{link.text} {link.url}")
             branded = (data.brand is not None and data.brand.search(host) and sp.buy is not None
                        and sp.buy.search(link.text))
             if named or branded:

@@ -252,6 +252,23 @@ def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
     return sorted(itertools.chain.from_iterable(found))  # a position twice is tried once (_tried_at)
 
 
+def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """``pattern.search(text)`` for any string (a link's text, a product name): a registered phrase
+    list is tried only where one of its first words starts a word of ``text``."""
+    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    if leads is None:
+        return pattern.search(text)
+    _, where = _INDEX.occurrences(fold(text))
+    starts = sorted(at for word, found in where.items() if word in leads for at in found
+                    if not (at and _WORD.match(text, at - 1)))  # "(?<!\\w)": a word's start
+    match = pattern.match
+    for at in starts:  # the leftmost position where a match starts is search's
+        m = match(text, at)
+        if m is not None:
+            return m
+    return None
+
+
 def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[str]] | None:
     """``pattern.finditer(page.text)``, the pattern tried only where a first word of its phrases
     starts; None when the pattern is not a registered phrase list."""
