@@ -12,7 +12,8 @@ every match of such a pattern starts with the first word of one of its phrases. 
 of every list compiled through :func:`phrases` & co are in one Aho-Corasick automaton; one pass
 over a page's case-folded text gives where each occurs, and the pattern is tried there only
 (``pattern.match(text, at)``, left to right, as ``finditer`` does). A list whose first words are
-too short or not literal (``[optional] …``, ``* …``) keeps the page's windowed search.
+too short or not literal (``[optional] …``, ``* …``) keeps the page's windowed search. The words and
+the automaton are rule-pack data (like ``textmatch.per_kb``), never page data.
 """
 
 from __future__ import annotations
