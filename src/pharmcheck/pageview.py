@@ -118,8 +118,8 @@ def _attrs_match(el: Element, attrs: AttrFilter) -> bool:
 class PageMarkup:
     """A page's markup parsed once: every element in document order, grouped by name."""
 
-    def __init__(self, html: str) -> None:
-        self._tree = LexborHTMLParser(html)
+    def __init__(self, html: str, tree: LexborHTMLParser | None = None) -> None:
+        self._tree = tree if tree is not None else LexborHTMLParser(html)  # ``tree``: a parse of ``html``
         root = self._tree.root
         self.root = Element(root) if root is not None else None
         self.elements: list[Element] = []

@@ -1,7 +1,7 @@
 """A parsed view of a snapshot that rule modules share.
 
-Every page is parsed once for its text (lxml, target mode) and once for its markup (lexbor, see
-:mod:`pharmcheck.pageview`) and reduced to visible text,
+Every page is parsed once (lexbor, see :mod:`pharmcheck.pageview`; a page past the markup caps
+is read for its text with lxml in target mode) and reduced to visible text,
 links, forms, JSON-LD and language, so each rule reads the same facts and no rule
 parses HTML again. Nothing here touches the network; nothing executes page content.
 """
@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pharmcheck.anchors import fold as _fold
 from pharmcheck.anchors import required_literals
@@ -123,10 +125,10 @@ class _TextCollector:
 def visible_lines(html: str) -> list[str]:
     """The text a browser would show, as lines (one per block element); never raises on hostile markup.
 
-    Parsed with lxml in target mode, which is several times faster than a second
-    BeautifulSoup parse and, unlike an lxml tree, keeps text nested deeper than 256 levels.
     Block elements and ``<br>`` end a line; inline elements (``<b>no prescription</b> needed``)
-    stay on their line.
+    stay on their line; text inside invisible elements (``<script>``, ``<head>`` …) and comments
+    is dropped. An ordinary page is parsed once with lexbor (its tree also serves the markup view);
+    a page past the markup caps is read with lxml in target mode (see :func:`_extract`).
     """
     return _extract(html).lines
 
@@ -136,9 +138,141 @@ class _Extract:
     lines: list[str]
     soup_end: int  # characters of HTML to give BeautifulSoup (where MAX_SOUP_TAGS was reached)
     text_capped: bool
+    tree: LexborHTMLParser | None = None  # the lexbor parse of html[:soup_end], when one was made
+
+
+def _tag_ids(names: Iterable[str]) -> frozenset[int]:
+    maker = LexborHTMLParser("")
+    return frozenset(maker.create_node(name).tag_id for name in names)
+
+
+# lexbor's numbers for the tags the text pass tells apart (node kinds 0–5: text, comment, doctype …)
+_BLOCK_IDS = _tag_ids(_BLOCK_TAGS)
+_INVISIBLE_IDS = _tag_ids(_INVISIBLE)
+_TEMPLATE_ID = next(iter(_tag_ids(["template"])))
+_TEXT_ID = 2
+_LAST_NODE_KIND = 5
+_BLOCK_START = re.compile("<(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")[\s/>]", re.I)
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)")
+_VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                   "track", "wbr", "param", "keygen"])
+_DEPTH_MARGIN = 100  # lexbor and libxml2 nest a few odd shapes differently (implied tbody …)
+_SCAN_FROM_TAGS = 1_000  # below this many "<", nesting cannot cost lexbor much: no scan
+
+
+def _nesting_at_most(html: str, limit: int) -> bool:
+    """False when the start and end tags of ``html`` nest deeper than ``limit`` (a cheap upper
+    reading: void elements do not nest, an end tag closes only a name that is open)."""
+    depth = 0
+    open_names: dict[str, int] = {}
+    for close, name in _TAG_NAME.findall(html):
+        name = name.lower()
+        if close:
+            if open_names.get(name):
+                open_names[name] -= 1
+                depth -= 1
+        elif name not in _VOID:
+            open_names[name] = open_names.get(name, 0) + 1
+            depth += 1
+            if depth > limit:
+                return False
+    return True
+
+
+def _ordinary(html: str) -> bool:
+    """Whether ``html`` certainly stays inside the markup caps, so one lexbor parse serves text and
+    markup (lexbor's cost grows with the square of the nesting: deep pages are read with lxml)."""
+    if len(html) > MAX_SOUP_CHARS:
+        return False
+    tags = html.count("<")
+    if tags > MAX_SOUP_TAGS // 2:  # implied elements (html, body, tbody …) add to the start tags seen
+        return False
+    return tags <= _SCAN_FROM_TAGS or _nesting_at_most(html, MAX_MARKUP_DEPTH - _DEPTH_MARGIN)
+
+
+def _lexbor_text(tree: LexborHTMLParser) -> tuple[str, int]:
+    """(visible text with a newline at each block start and end, deepest nesting) of a lexbor tree.
+
+    The same events as :class:`_TextCollector` in document order: text inside invisible elements
+    is dropped but block elements inside them still end a line; comments are skipped.
+    """
+    root = tree.root
+    parts: list[str] = []
+    add = parts.append
+    hidden = depth = deepest = 0
+    stack: list[tuple[LexborNode, int]] = []
+    node: LexborNode | None = root
+    while True:
+        if node is None:
+            if not stack:
+                break
+            parent, tid = stack.pop()
+            depth -= 1
+            if tid in _INVISIBLE_IDS:
+                hidden -= 1
+            elif tid in _BLOCK_IDS:
+                add("\n")
+            node = parent.next
+            continue
+        tid = node.tag_id
+        if tid == _TEXT_ID:
+            if not hidden:
+                add(node.text_content or "")
+            node = node.next
+            continue
+        if tid <= _LAST_NODE_KIND:  # comment, doctype
+            node = node.next
+            continue
+        if tid in _INVISIBLE_IDS:
+            if tid == _TEMPLATE_ID and _BLOCK_START.search(node.html or ""):
+                add("\n")  # lexbor keeps a template's content outside the tree
+            hidden += 1
+        elif tid in _BLOCK_IDS:
+            add("\n")
+        child = node.first_child
+        if child is None:
+            if tid in _INVISIBLE_IDS:
+                hidden -= 1
+            elif tid in _BLOCK_IDS:
+                add("\n")
+            node = node.next if stack else None
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        stack.append((node, tid))
+        node = child
+    return "".join(parts), deepest
+
+
+def _lines(text: str) -> tuple[list[str], bool]:
+    capped = len(text) > MAX_TEXT_CHARS
+    if capped:  # keep the head and the tail: footers name the operator
+        text = text[: MAX_TEXT_CHARS - TEXT_TAIL_CHARS] + "\n" + text[-TEXT_TAIL_CHARS:]
+    out = []
+    for line in text.split("\n"):
+        line = _BLOCK.sub(" ", line).strip()
+        if line:
+            out.append(line)
+    return out, capped
 
 
 def _extract(html: str) -> _Extract:
+    """Visible lines, and how much of the HTML the markup view reads (MAX_SOUP_TAGS, MAX_MARKUP_DEPTH).
+
+    An ordinary page (within the caps) is parsed once with lexbor; the tree is kept for the markup
+    view. Other pages are read with one lxml target pass (linear in nesting), which also finds where
+    the HTML reaches the caps.
+    """
+    if html.strip() and _ordinary(html):
+        tree = LexborHTMLParser(html)
+        text, deepest = _lexbor_text(tree)
+        if deepest <= MAX_MARKUP_DEPTH - _DEPTH_MARGIN:
+            lines, capped = _lines(text)
+            return _Extract(lines, len(html), capped, tree)
+    return _extract_lxml(html)
+
+
+def _extract_lxml(html: str) -> _Extract:
     """One lxml target pass: visible lines, and where the HTML reaches MAX_SOUP_TAGS start tags."""
     import lxml.etree
 
@@ -157,16 +291,8 @@ def _extract(html: str) -> _Extract:
         raw = parser.close()
     except (lxml.etree.LxmlError, ValueError):
         raw = collector.close()
-    text = str(raw)
-    capped = len(text) > MAX_TEXT_CHARS
-    if capped:  # keep the head and the tail: footers name the operator
-        text = text[: MAX_TEXT_CHARS - TEXT_TAIL_CHARS] + "\n" + text[-TEXT_TAIL_CHARS:]
-    out = []
-    for line in text.split("\n"):
-        line = _BLOCK.sub(" ", line).strip()
-        if line:
-            out.append(line)
-    return _Extract(out, soup_end, capped)
+    lines, capped = _lines(str(raw))
+    return _Extract(lines, soup_end, capped)
 
 
 class AnchorIndex:
@@ -255,7 +381,7 @@ class ParsedPage:
     def soup(self) -> PageMarkup:
         """The markup (one lexbor parse), cut at MAX_SOUP_CHARS characters or MAX_SOUP_TAGS start tags."""
         html = self.page.html or ""
-        return PageMarkup(html[: self._extract.soup_end])
+        return PageMarkup(html[: self._extract.soup_end], tree=self._extract.tree)
 
     @property
     def elements(self) -> list[Element]:
