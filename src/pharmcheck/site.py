@@ -1,7 +1,7 @@
 """A parsed view of a snapshot that rule modules share.
 
-Every page is parsed once (lexbor, see :mod:`pharmcheck.pageview`; a page past the markup caps
-is read for its text with lxml in target mode) and reduced to visible text,
+Every page is parsed once (lexbor, see :mod:`pharmcheck.pageview`; the text of a page past the
+markup caps comes from a linear tag stripper) and reduced to visible text,
 links, forms, JSON-LD and language, so each rule reads the same facts and no rule
 parses HTML again. Nothing here touches the network; nothing executes page content.
 """
@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -37,7 +38,9 @@ MAX_SOUP_CHARS = 1_000_000  # HTML given to the markup parser (links, forms, con
 MAX_MARKUP_DEPTH = 1_000  # nesting given to the markup parser (real pages: < 100); cut like MAX_SOUP_TAGS
 MAX_SOUP_TAGS = 20_000  # start tags given to the markup parser (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
-FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
+FEED_CHUNK = 32_768  # granularity of the markup cut (characters; it was the lxml text pass's feed size)
+MAX_TEXT_TAGS = 40_000  # "<" read for the text of a page past the markup caps (a real page has 1–10k)
+TEXT_TAIL_TAGS = 10_000  # of which the page's last ones (the footer)
 JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
 
@@ -84,51 +87,13 @@ _BLOCK_TAGS = frozenset(
 )
 
 
-class _TextCollector:
-    """lxml parser target (SAX-style): no tree is built, so no nesting depth limit can hide text."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.hidden = 0
-        self.tags = 0  # start tags seen (to cut the HTML given to BeautifulSoup)
-        self.depth = 0
-        self.max_depth = 0  # deepest nesting seen (the markup parser's cost grows with its square)
-
-    def start(self, tag: str, attrib: object) -> None:
-        self.tags += 1
-        self.depth += 1
-        if self.depth > self.max_depth:
-            self.max_depth = self.depth
-        if tag in _INVISIBLE:
-            self.hidden += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def end(self, tag: str) -> None:
-        self.depth = max(0, self.depth - 1)
-        if tag in _INVISIBLE:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def data(self, text: str) -> None:
-        if not self.hidden:
-            self.parts.append(text)  # bounded by the body size; cut to MAX_TEXT_CHARS after the pass
-
-    def comment(self, text: str) -> None:
-        pass
-
-    def close(self) -> str:
-        return "".join(self.parts)
-
-
 def visible_lines(html: str) -> list[str]:
     """The text a browser would show, as lines (one per block element); never raises on hostile markup.
 
     Block elements and ``<br>`` end a line; inline elements (``<b>no prescription</b> needed``)
     stay on their line; text inside invisible elements (``<script>``, ``<head>`` …) and comments
     is dropped. An ordinary page is parsed once with lexbor (its tree also serves the markup view);
-    a page past the markup caps is read with lxml in target mode (see :func:`_extract`).
+    the text of a page past the markup caps comes from a linear tag stripper (see :func:`_extract`).
     """
     return _extract(html).lines
 
@@ -139,6 +104,7 @@ class _Extract:
     soup_end: int  # characters of HTML to give BeautifulSoup (where MAX_SOUP_TAGS was reached)
     text_capped: bool
     tree: LexborHTMLParser | None = None  # the lexbor parse of html[:soup_end], when one was made
+    text_tags: int = 0  # tags of a page whose text was read from its first and last MAX_TEXT_TAGS only
 
 
 def _tag_ids(names: Iterable[str]) -> frozenset[int]:
@@ -153,53 +119,60 @@ _TEMPLATE_ID = next(iter(_tag_ids(["template"])))
 _TEXT_ID = 2
 _LAST_NODE_KIND = 5
 _BLOCK_START = re.compile("<(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")[\s/>]", re.I)
-_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)")
 _VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                    "track", "wbr", "param", "keygen"])
-_DEPTH_MARGIN = 100  # lexbor and libxml2 nest a few odd shapes differently (implied tbody …)
-_SCAN_FROM_TAGS = 1_000  # below this many "<", nesting cannot cost lexbor much: no scan
+_SCAN_WINDOW = 65_536  # characters of HTML read at a time by _markup_scan
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)")
 
 
-def _nesting_at_most(html: str, limit: int) -> bool:
-    """False when the start and end tags of ``html`` nest deeper than ``limit`` (a cheap upper
-    reading: void elements do not nest, an end tag closes only a name that is open)."""
-    depth = 0
+def _markup_scan(html: str, until: int | None = None) -> tuple[int | None, int]:
+    """(offset of the tag that passes MAX_SOUP_TAGS or MAX_MARKUP_DEPTH or None, deepest nesting).
+
+    A cheap reading of the tags (no tree): void elements do not nest and an end tag closes only a
+    name that is open. Without ``until`` the reading stops at the cap; with it, it goes on to the
+    offset ``until`` (for the nesting the markup parser would meet up to there).
+    """
+    tags = depth = deepest = 0
     open_names: dict[str, int] = {}
-    for close, name in _TAG_NAME.findall(html):
-        name = name.lower()
-        if close:
-            if open_names.get(name):
-                open_names[name] -= 1
-                depth -= 1
-        elif name not in _VOID:
-            open_names[name] = open_names.get(name, 0) + 1
-            depth += 1
-            if depth > limit:
-                return False
-    return True
+    end = len(html) if until is None else min(until, len(html))
+    cut = None
+    start = 0
+    while start < end:  # windows that end before a "<": no tag is split, and no more is read than needed
+        stop = end if end - start <= _SCAN_WINDOW else max(start + 1, html.rfind("<", start + 1,
+                                                                                   start + _SCAN_WINDOW))
+        window = html[start:stop]
+        for i, (close, name) in enumerate(_TAG_NAME.findall(window)):
+            name = name.lower()
+            if close:
+                if open_names.get(name):
+                    open_names[name] -= 1
+                    depth -= 1
+                continue
+            tags += 1
+            if name not in _VOID:
+                open_names[name] = open_names.get(name, 0) + 1
+                depth += 1
+                if depth > deepest:
+                    deepest = depth
+            if cut is None and (tags > MAX_SOUP_TAGS or deepest > MAX_MARKUP_DEPTH):
+                cut = start + next(islice(_TAG_NAME.finditer(window), i, None)).start()
+                if until is None:
+                    return cut, deepest
+        start = stop
+    return cut, deepest
 
 
-def _ordinary(html: str) -> bool:
-    """Whether ``html`` certainly stays inside the markup caps, so one lexbor parse serves text and
-    markup (lexbor's cost grows with the square of the nesting: deep pages are read with lxml)."""
-    if len(html) > MAX_SOUP_CHARS:
-        return False
-    tags = html.count("<")
-    if tags > MAX_SOUP_TAGS // 2:  # implied elements (html, body, tbody …) add to the start tags seen
-        return False
-    return tags <= _SCAN_FROM_TAGS or _nesting_at_most(html, MAX_MARKUP_DEPTH - _DEPTH_MARGIN)
+def _lexbor_text(tree: LexborHTMLParser) -> str:
+    """The visible text of a lexbor tree with a newline at each block start and end.
 
-
-def _lexbor_text(tree: LexborHTMLParser) -> tuple[str, int]:
-    """(visible text with a newline at each block start and end, deepest nesting) of a lexbor tree.
-
-    The same events as :class:`_TextCollector` in document order: text inside invisible elements
-    is dropped but block elements inside them still end a line; comments are skipped.
+    Start and end of every element in document order, as an HTML parser reports them: text inside
+    invisible elements is dropped but block elements inside them still end a line; comments are
+    skipped.
     """
     root = tree.root
     parts: list[str] = []
     add = parts.append
-    hidden = depth = deepest = 0
+    hidden = 0
     stack: list[tuple[LexborNode, int]] = []
     node: LexborNode | None = root
     while True:
@@ -207,7 +180,6 @@ def _lexbor_text(tree: LexborHTMLParser) -> tuple[str, int]:
             if not stack:
                 break
             parent, tid = stack.pop()
-            depth -= 1
             if tid in _INVISIBLE_IDS:
                 hidden -= 1
             elif tid in _BLOCK_IDS:
@@ -237,11 +209,9 @@ def _lexbor_text(tree: LexborHTMLParser) -> tuple[str, int]:
                 add("\n")
             node = node.next if stack else None
             continue
-        depth += 1
-        deepest = max(deepest, depth)
         stack.append((node, tid))
         node = child
-    return "".join(parts), deepest
+    return "".join(parts)
 
 
 def _lines(text: str) -> tuple[list[str], bool]:
@@ -249,50 +219,117 @@ def _lines(text: str) -> tuple[list[str], bool]:
     if capped:  # keep the head and the tail: footers name the operator
         text = text[: MAX_TEXT_CHARS - TEXT_TAIL_CHARS] + "\n" + text[-TEXT_TAIL_CHARS:]
     out = []
-    for line in text.split("\n"):
-        line = _BLOCK.sub(" ", line).strip()
+    for line in _BLOCK.sub(" ", text).split("\n"):  # _BLOCK has no newline: as if line by line
+        line = line.strip()
         if line:
             out.append(line)
     return out, capped
 
 
+# --- the text of a page past the markup caps: a linear tag stripper (no tree, no nesting cost) ---
+# It reads tags as an HTML tokenizer does for ordinary markup (comments, raw-text elements, quoted
+# attribute values); on all the saved corpora it gives the same lines as the tree. Every quantifier
+# consumes what it scans, so no input makes it backtrack.
+_STRIP_RAW = re.compile(r"<!--.*?(?:--!?>|\Z)|<(script|style|iframe)(?=[\t\n\f />])"
+                        r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?.*?(?:</\1[\t\n\f ]*>|\Z)", re.S | re.I)
+_STRIP_HIDDEN = re.compile(r"<(noscript|template|svg|head|object)(?=[\t\n\f />])"
+                           r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?(.*?)(?:</\1[\t\n\f ]*>|\Z)",
+                           re.S | re.I)
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+def _trie(words: list[str]) -> str:
+    """A regex alternation of ``words`` (ASCII letters and digits) as a trie, any case (fast in ``re``)."""
+    heads: dict[str, list[str]] = {}
+    for w in words:
+        heads.setdefault(w[:1], []).append(w[1:])
+    alts = []
+    for head, rests in sorted(heads.items()):
+        if head == "":
+            continue
+        more = [r for r in rests if r]
+        sub = _trie(more) if more else ""
+        if more and "" in rests:
+            sub = f"(?:{sub})?"
+        alts.append(_any_case(head) + sub)
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+_STRIP_BLOCK = re.compile("</?" + _trie(sorted(_BLOCK_TAGS)) + r"(?=[\t\n\f />])"
+                          r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?")
+_STRIP_TAG = re.compile(r"<(?:/?[a-zA-Z](?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+|[!?/][^>]*+)>?")
+
+
+def _hidden_repl(m: re.Match[str]) -> str:
+    return "\n" if _BLOCK_START.search(m.group(2)) else ""  # its block elements still end a line
+
+
+def _stripped_text(html: str) -> str:
+    """Visible text of ``html`` with a newline at each block start and end, without a tree."""
+    html = html.replace("\r\n", "\n").replace("\r", "\n")
+    text = _STRIP_RAW.sub("", html)
+    text = _STRIP_HIDDEN.sub(_hidden_repl, text)
+    text = _STRIP_BLOCK.sub("\n", text)
+    text = _STRIP_TAG.sub("", text)
+    if "&" in text:
+        import html as _html
+
+        if text.count("&") > MAX_TEXT_CHARS:  # entity by entity is Python work: decode the window only
+            text = text[: 4 * MAX_TEXT_CHARS] + "\n" + text[-4 * MAX_TEXT_CHARS:]
+        text = _html.unescape(text)
+    return text
+
+
+def _nth_from(html: str, n: int, tail: bool) -> int:
+    """Offset of the ``n``-th "<" of ``html`` (from the end when ``tail``)."""
+    if tail:
+        return len(html.rsplit("<", n)[0])
+    return len(html) - len(html.split("<", n)[-1]) - 1
+
+
+def _soup_end(html: str, limit: int) -> int:
+    """Characters of ``html`` the markup view reads: up to ``limit``, or to the end of the FEED_CHUNK
+    in which MAX_SOUP_TAGS or MAX_MARKUP_DEPTH is passed (or right at that tag when the chunk would
+    nest deeper than 2 * MAX_MARKUP_DEPTH: lexbor's cost grows with the square of the nesting)."""
+    if html.count("<", 0, limit) <= min(MAX_SOUP_TAGS, MAX_MARKUP_DEPTH):
+        return limit
+    cut, _ = _markup_scan(html[:limit])
+    if cut is None:
+        return limit
+    chunk_end = min(limit, (cut // FEED_CHUNK + 1) * FEED_CHUNK)
+    if chunk_end < len(html) and _markup_scan(html, until=chunk_end)[1] > 2 * MAX_MARKUP_DEPTH:
+        return cut
+    return chunk_end
+
+
 def _extract(html: str) -> _Extract:
     """Visible lines, and how much of the HTML the markup view reads (MAX_SOUP_TAGS, MAX_MARKUP_DEPTH).
 
-    An ordinary page (within the caps) is parsed once with lexbor; the tree is kept for the markup
-    view. Other pages are read with one lxml target pass (linear in nesting), which also finds where
-    the HTML reaches the caps.
+    A page within the markup caps is parsed once with lexbor; the tree gives the text and serves
+    the markup view. A page past them gets a lexbor parse of its HTML up to the cap (when the markup
+    view is asked for) and its text from a linear tag stripper, read from the page's first and last
+    tags when it has more than MAX_TEXT_TAGS.
     """
-    if html.strip() and _ordinary(html):
-        tree = LexborHTMLParser(html)
-        text, deepest = _lexbor_text(tree)
-        if deepest <= MAX_MARKUP_DEPTH - _DEPTH_MARGIN:
-            lines, capped = _lines(text)
-            return _Extract(lines, len(html), capped, tree)
-    return _extract_lxml(html)
-
-
-def _extract_lxml(html: str) -> _Extract:
-    """One lxml target pass: visible lines, and where the HTML reaches MAX_SOUP_TAGS start tags."""
-    import lxml.etree
-
     limit = min(len(html), MAX_SOUP_CHARS)
     if not html.strip():
         return _Extract([], limit, False)
-    collector = _TextCollector()
-    parser = lxml.etree.HTMLParser(target=collector, recover=True)
-    soup_end = limit
-    try:
-        for at in range(0, len(html), FEED_CHUNK):
-            parser.feed(html[at : at + FEED_CHUNK])
-            too_many = collector.tags > MAX_SOUP_TAGS or collector.max_depth > MAX_MARKUP_DEPTH
-            if too_many and soup_end == limit:
-                soup_end = min(limit, at + FEED_CHUNK)
-        raw = parser.close()
-    except (lxml.etree.LxmlError, ValueError):
-        raw = collector.close()
-    lines, capped = _lines(str(raw))
-    return _Extract(lines, soup_end, capped)
+    soup_end = _soup_end(html, limit)
+    if soup_end == len(html):
+        tree = LexborHTMLParser(html)
+        lines, capped = _lines(_lexbor_text(tree))
+        return _Extract(lines, soup_end, capped, tree)
+    count = html.count("<")
+    if count > MAX_TEXT_TAGS:
+        head = _nth_from(html, MAX_TEXT_TAGS - TEXT_TAIL_TAGS, tail=False)
+        tail = _nth_from(html, TEXT_TAIL_TAGS, tail=True)
+        text = _stripped_text(html[:head]) + "\n" + _stripped_text(html[tail:])
+    else:
+        text = _stripped_text(html)
+    lines, capped = _lines(text)
+    return _Extract(lines, soup_end, capped, None, text_tags=count if count > MAX_TEXT_TAGS else 0)
 
 
 class AnchorIndex:
@@ -371,6 +408,10 @@ class ParsedPage:
                    else f"{MAX_SOUP_CHARS} characters")
             out.append({"cap": "markup", "url": self.url,
                         "skipped": f"markup read up to {why} (links, forms and controls after it ignored)"})
+        if self._extract.text_tags:
+            out.append({"cap": "text_window", "url": self.url,
+                        "skipped": f"text read in part (markup of {self._extract.text_tags} tags: its first "
+                                   f"{MAX_TEXT_TAGS - TEXT_TAIL_TAGS} and last {TEXT_TAIL_TAGS} tags)"})
         if self._extract.text_capped:
             out.append({"cap": "text_window", "url": self.url,
                         "skipped": f"text read in part (first {MAX_TEXT_CHARS - TEXT_TAIL_CHARS} and last "
@@ -430,9 +471,9 @@ class ParsedPage:
     def lines(self) -> list[str]:
         """Visible text as lines (one per block element), whitespace collapsed.
 
-        Extracted with lxml directly (several times faster than a second BeautifulSoup
-        parse): invisible elements are dropped, block elements and ``<br>`` end a line,
-        inline elements (``<b>no prescription</b> needed``) stay on their line.
+        From the page's lexbor tree (see :func:`_extract`): invisible elements are dropped, block
+        elements and ``<br>`` end a line, inline elements (``<b>no prescription</b> needed``) stay
+        on their line.
         """
         return self._extract.lines
 
