@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from html import unescape as _unescape
 from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -125,41 +126,51 @@ _SCAN_WINDOW = 65_536  # characters of HTML read at a time by _markup_scan
 _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)")
 
 
-def _markup_scan(html: str, until: int | None = None) -> tuple[int | None, int]:
-    """(offset of the tag that passes MAX_SOUP_TAGS or MAX_MARKUP_DEPTH or None, deepest nesting).
+class _Nesting:
+    """A cheap reading of start and end tags (no tree): void elements do not nest and an end tag
+    closes only a name that is open."""
 
-    A cheap reading of the tags (no tree): void elements do not nest and an end tag closes only a
-    name that is open. Without ``until`` the reading stops at the cap; with it, it goes on to the
-    offset ``until`` (for the nesting the markup parser would meet up to there).
-    """
-    tags = depth = deepest = 0
-    open_names: dict[str, int] = {}
-    end = len(html) if until is None else min(until, len(html))
-    cut = None
-    start = 0
-    while start < end:  # windows that end before a "<": no tag is split, and no more is read than needed
-        stop = end if end - start <= _SCAN_WINDOW else max(start + 1, html.rfind("<", start + 1,
-                                                                                   start + _SCAN_WINDOW))
-        window = html[start:stop]
-        for i, (close, name) in enumerate(_TAG_NAME.findall(window)):
-            name = name.lower()
+    def __init__(self) -> None:
+        self.tags = self.depth = self.deepest = 0
+        self.open_names: dict[str, int] = {}
+
+    def read(self, html: str, stop: bool) -> int | None:
+        """Read the tags of ``html``; with ``stop``, the index of the tag that passes MAX_SOUP_TAGS or
+        MAX_MARKUP_DEPTH (then stop)."""
+        open_names = self.open_names
+        for i, (close, name) in enumerate(_TAG_NAME.findall(html.lower())):
             if close:
                 if open_names.get(name):
                     open_names[name] -= 1
-                    depth -= 1
+                    self.depth -= 1
                 continue
-            tags += 1
+            self.tags += 1
             if name not in _VOID:
                 open_names[name] = open_names.get(name, 0) + 1
-                depth += 1
-                if depth > deepest:
-                    deepest = depth
-            if cut is None and (tags > MAX_SOUP_TAGS or deepest > MAX_MARKUP_DEPTH):
-                cut = start + next(islice(_TAG_NAME.finditer(window), i, None)).start()
-                if until is None:
-                    return cut, deepest
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+            if stop and (self.tags > MAX_SOUP_TAGS or self.deepest > MAX_MARKUP_DEPTH):
+                return i
+        return None
+
+
+def _markup_scan(html: str) -> tuple[int | None, int]:
+    """(offset of the tag that passes MAX_SOUP_TAGS or MAX_MARKUP_DEPTH or None, deepest nesting up
+    to the end of the FEED_CHUNK holding that tag: what the markup parser would meet)."""
+    reader = _Nesting()
+    start = 0
+    while start < len(html):  # windows that end before a "<": no tag is split, no more read than needed
+        stop = len(html) if len(html) - start <= _SCAN_WINDOW else max(
+            start + 1, html.rfind("<", start + 1, start + _SCAN_WINDOW))
+        window = html[start:stop]
+        index = reader.read(window, stop=True)
+        if index is not None:
+            found = next(islice(_TAG_NAME.finditer(window), index, None), None)
+            cut = start + (found.start() if found else 0)
+            reader.read(html[cut + 1 : (cut // FEED_CHUNK + 1) * FEED_CHUNK], stop=False)
+            return cut, reader.deepest
         start = stop
-    return cut, deepest
+    return None, reader.deepest
 
 
 def _lexbor_text(tree: LexborHTMLParser) -> str:
@@ -230,15 +241,17 @@ def _lines(text: str) -> tuple[list[str], bool]:
 # It reads tags as an HTML tokenizer does for ordinary markup (comments, raw-text elements, quoted
 # attribute values); on all the saved corpora it gives the same lines as the tree. Every quantifier
 # consumes what it scans, so no input makes it backtrack.
-_STRIP_RAW = re.compile(r"<!--.*?(?:--!?>|\Z)|<(script|style|iframe)(?=[\t\n\f />])"
-                        r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?.*?(?:</\1[\t\n\f ]*>|\Z)", re.S | re.I)
-_STRIP_HIDDEN = re.compile(r"<(noscript|template|svg|head|object)(?=[\t\n\f />])"
-                           r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?(.*?)(?:</\1[\t\n\f ]*>|\Z)",
-                           re.S | re.I)
-
-
 def _any_case(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+_ATTRS = r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?"
+_STRIP_RAW = re.compile("<!--.*?(?:--!?>|\\Z)|" + "|".join(
+    f"<{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}.*?(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
+    for n in ("script", "style", "iframe")), re.S)
+_STRIP_HIDDEN = re.compile("|".join(
+    f"<{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}(?P<{n}>.*?)(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
+    for n in ("noscript", "template", "svg", "head", "object")), re.S)
 
 
 def _trie(words: list[str]) -> str:
@@ -264,22 +277,24 @@ _STRIP_TAG = re.compile(r"<(?:/?[a-zA-Z](?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+|[!?
 
 
 def _hidden_repl(m: re.Match[str]) -> str:
-    return "\n" if _BLOCK_START.search(m.group(2)) else ""  # its block elements still end a line
+    inner = next(g for g in m.groups() if g is not None)
+    return "\n" if _BLOCK_START.search(inner) else ""  # its block elements still end a line
 
 
 def _stripped_text(html: str) -> str:
     """Visible text of ``html`` with a newline at each block start and end, without a tree."""
-    html = html.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in html:  # as an HTML tokenizer reads line ends
+        html = html.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in html:
+        html = html.replace("\x00", "\ufffd")
     text = _STRIP_RAW.sub("", html)
     text = _STRIP_HIDDEN.sub(_hidden_repl, text)
     text = _STRIP_BLOCK.sub("\n", text)
     text = _STRIP_TAG.sub("", text)
     if "&" in text:
-        import html as _html
-
-        if text.count("&") > MAX_TEXT_CHARS:  # entity by entity is Python work: decode the window only
-            text = text[: 4 * MAX_TEXT_CHARS] + "\n" + text[-4 * MAX_TEXT_CHARS:]
-        text = _html.unescape(text)
+        if len(text) > 2 * MAX_TEXT_CHARS:  # decoding is Python work per entity: only what _lines keeps
+            text = text[: 2 * (MAX_TEXT_CHARS - TEXT_TAIL_CHARS)] + "\n" + text[-2 * TEXT_TAIL_CHARS:]
+        text = _unescape(text)
     return text
 
 
@@ -296,13 +311,11 @@ def _soup_end(html: str, limit: int) -> int:
     nest deeper than 2 * MAX_MARKUP_DEPTH: lexbor's cost grows with the square of the nesting)."""
     if html.count("<", 0, limit) <= min(MAX_SOUP_TAGS, MAX_MARKUP_DEPTH):
         return limit
-    cut, _ = _markup_scan(html[:limit])
+    cut, deepest = _markup_scan(html[:limit])
     if cut is None:
         return limit
     chunk_end = min(limit, (cut // FEED_CHUNK + 1) * FEED_CHUNK)
-    if chunk_end < len(html) and _markup_scan(html, until=chunk_end)[1] > 2 * MAX_MARKUP_DEPTH:
-        return cut
-    return chunk_end
+    return cut if chunk_end < len(html) and deepest > 2 * MAX_MARKUP_DEPTH else chunk_end
 
 
 def _extract(html: str) -> _Extract:
