@@ -22,40 +22,42 @@ _WS = re.compile(r"[ \t\n\r\f]+")
 AttrFilter = Mapping[str, "str | re.Pattern[str] | None"]
 
 
-class _Hosts:
-    """Which elements of one tree hold a ``<script>``, ``<style>`` or ``<template>`` (their text is
-    not part of the holder's text): found once per tree, when the first text is asked for."""
+class _Holders:
+    """Which elements of one tree hold an element of given names (found once per tree and names, by
+    one CSS query and a climb through the ancestors): the text of an element holding no
+    ``<script>``, ``<style>`` or ``<template>`` is taken in C."""
 
     __slots__ = ("_ids", "_tree")
 
     def __init__(self, tree: LexborHTMLParser | None) -> None:
         self._tree = tree
-        self._ids: set[int] | None = None
+        self._ids: dict[str, set[int]] = {}
 
-    def holds(self, node: LexborNode) -> bool:
+    def holds(self, node: LexborNode, selector: str) -> bool:
+        """False only when no descendant of ``node`` matches ``selector`` (a list of tag names)."""
         if self._tree is None:
-            return node.css_first("script, style, template") is not None
-        if self._ids is None:
-            ids: set[int] = set()
-            for inner in self._tree.css("script, style, template"):
+            return node.css_first(selector) is not None
+        ids = self._ids.get(selector)
+        if ids is None:
+            ids = self._ids[selector] = set()
+            for inner in self._tree.css(selector):
                 up = inner.parent
                 while up is not None and up.mem_id not in ids:  # ancestors already seen stop the climb
                     ids.add(up.mem_id)
                     up = up.parent
-            self._ids = ids
-        return node.mem_id in self._ids
+        return node.mem_id in ids
 
 
 class Element:
     """One element of a parsed page (a thin view of a lexbor node)."""
 
-    __slots__ = ("_attrs", "_hosts", "_node", "name")
+    __slots__ = ("_attrs", "_holders", "_node", "name")
 
-    def __init__(self, node: LexborNode, hosts: _Hosts | None = None, name: str | None = None) -> None:
+    def __init__(self, node: LexborNode, holders: _Holders | None = None, name: str | None = None) -> None:
         self._node = node
         self.name: str = name if name is not None else node.tag or ""
         self._attrs: dict[str, Any] | None = None
-        self._hosts = hosts if hosts is not None else _Hosts(None)
+        self._holders = holders if holders is not None else _Holders(None)
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -92,7 +94,7 @@ class Element:
     def get_text(self, separator: str = "") -> str:
         if self.name in ("script", "style", "template"):  # their own text, as BeautifulSoup gives it
             return self._node.text(deep=True) or ""
-        if not self._hosts.holds(self._node):  # the common case: all in C
+        if not self._holders.holds(self._node, "script, style, template"):  # the common case: all in C
             return self._node.text(deep=True, separator=separator) or ""
         return separator.join(self._strings())
 
@@ -108,7 +110,7 @@ class Element:
         for node in self._walk():
             if names is not None and node.tag not in names:
                 continue
-            el = Element(node, self._hosts)
+            el = Element(node, self._holders)
             if attrs and not _attrs_match(el, attrs):
                 continue
             out.append(el)
@@ -146,19 +148,19 @@ class PageMarkup:
     def __init__(self, html: str, tree: LexborHTMLParser | None = None) -> None:
         self._tree = tree if tree is not None else LexborHTMLParser(html)  # ``tree``: a parse of ``html``
         root = self._tree.root
-        hosts = _Hosts(self._tree)
-        self.root = Element(root, hosts) if root is not None else None
+        holders = _Holders(self._tree)
+        self.root = Element(root, holders) if root is not None else None
         self.elements: list[Element] = []
         self.by_name: dict[str, list[Element]] = {}
         if root is not None:
             nodes = root.traverse(include_text=False)
             next(nodes, None)  # the root itself
             elements = self.elements
-            elements.append(Element(root, hosts))
+            elements.append(Element(root, holders))
             for node in nodes:
                 tag = node.tag
                 if tag and tag[0] != "-":
-                    elements.append(Element(node, hosts, tag))
+                    elements.append(Element(node, holders, tag))
         for el in self.elements:
             self.by_name.setdefault(el.name, []).append(el)
 
