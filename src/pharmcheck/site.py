@@ -122,6 +122,8 @@ _LAST_NODE_KIND = 5
 _BLOCK_START = re.compile("<(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")[\s/>]", re.I)
 _VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                    "track", "wbr", "param", "keygen"])
+_PARSE_FIRST_TAGS = 4_000  # up to this many "<" a page is parsed before its tags are scanned
+_DEPTH_MARGIN = 100  # the tree's nesting below which no markup cap applies (parsers nest odd shapes apart)
 _SCAN_WINDOW = 65_536  # characters of HTML read at a time by _markup_scan
 _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)")
 
@@ -173,8 +175,8 @@ def _markup_scan(html: str) -> tuple[int | None, int]:
     return None, reader.deepest
 
 
-def _lexbor_text(tree: LexborHTMLParser) -> str:
-    """The visible text of a lexbor tree with a newline at each block start and end.
+def _lexbor_text(tree: LexborHTMLParser) -> tuple[str, int]:
+    """(the visible text of a lexbor tree with a newline at each block start and end, its nesting).
 
     Start and end of every element in document order, as an HTML parser reports them: text inside
     invisible elements is dropped but block elements inside them still end a line; comments are
@@ -183,7 +185,7 @@ def _lexbor_text(tree: LexborHTMLParser) -> str:
     root = tree.root
     parts: list[str] = []
     add = parts.append
-    hidden = 0
+    hidden = deepest = 0
     stack: list[tuple[LexborNode, int]] = []
     node: LexborNode | None = root
     while True:
@@ -221,8 +223,10 @@ def _lexbor_text(tree: LexborHTMLParser) -> str:
             node = node.next if stack else None
             continue
         stack.append((node, tid))
+        if len(stack) > deepest:
+            deepest = len(stack)
         node = child
-    return "".join(parts)
+    return "".join(parts), deepest
 
 
 def _lines(text: str) -> tuple[list[str], bool]:
@@ -323,16 +327,24 @@ def _extract(html: str) -> _Extract:
 
     A page within the markup caps is parsed once with lexbor; the tree gives the text and serves
     the markup view. A page past them gets a lexbor parse of its HTML up to the cap (when the markup
-    view is asked for) and its text from a linear tag stripper, read from the page's first and last
-    tags when it has more than MAX_TEXT_TAGS.
+    view is asked for) and, unless it is small, its text from a linear tag stripper, read from the
+    page's first and last tags when it has more than MAX_TEXT_TAGS.
     """
     limit = min(len(html), MAX_SOUP_CHARS)
     if not html.strip():
         return _Extract([], limit, False)
+    if len(html) <= MAX_SOUP_CHARS and html.count("<") <= _PARSE_FIRST_TAGS:
+        # a small page: parse it, and scan its tags only when the tree is deep (its nesting is
+        # what a markup cap could cut; this many tags nest too little to cost lexbor much)
+        tree = LexborHTMLParser(html)
+        text, deepest = _lexbor_text(tree)
+        soup_end = len(html) if deepest <= MAX_MARKUP_DEPTH - _DEPTH_MARGIN else _soup_end(html, limit)
+        lines, capped = _lines(text)
+        return _Extract(lines, soup_end, capped, tree if soup_end == len(html) else None)
     soup_end = _soup_end(html, limit)
     if soup_end == len(html):
         tree = LexborHTMLParser(html)
-        lines, capped = _lines(_lexbor_text(tree))
+        lines, capped = _lines(_lexbor_text(tree)[0])
         return _Extract(lines, soup_end, capped, tree)
     count = html.count("<")
     if count > MAX_TEXT_TAGS:
