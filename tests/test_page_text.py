@@ -122,3 +122,13 @@ def test_the_judging_budget_is_reported_in_errors_and_truncated(monkeypatch: pyt
     assert cuts and cuts[0]["skipped"].startswith("judging stopped after 0 s")
     assert any(e.startswith("judging stopped") for e in report.errors)
     assert report.verdict not in ("legitimate", "not_pharmacy")
+
+
+def test_a_small_deep_page_keeps_its_text_and_gets_the_markup_cut() -> None:
+    depth = 3_500  # fewer tags than a scan is needed for, deeper than the markup cap
+    html = "<html><body>" + "<div>" * depth + "<p>deep offer text</p>" + "</div>" * depth + "</body>"
+    assert len(html) > 32_768
+    page = _page(html)
+    assert page.lines == ["deep offer text"]
+    assert [c["cap"] for c in page.truncation] == ["markup"]
+    assert page._extract.soup_end < 6 * (MAX_MARKUP_DEPTH + 10)
