@@ -132,3 +132,14 @@ def test_a_small_deep_page_keeps_its_text_and_gets_the_markup_cut() -> None:
     assert page.lines == ["deep offer text"]
     assert [c["cap"] for c in page.truncation] == ["markup"]
     assert page._extract.soup_end < 6 * (MAX_MARKUP_DEPTH + 10)
+
+
+def test_a_long_page_of_few_tags_is_read_from_its_tree() -> None:
+    data = '{"items": [' + ", ".join(['{"name": "x < y & z"}'] * 60_000) + "]}"  # an app's inline state
+    html = (f"<html><head><script>{data}</script></head><body><h1>Shop</h1>"
+            "<p>Pharmacy &amp; <b>clinic</b></p><a href='/contact'>Contact</a></body></html>")
+    assert len(html) > MAX_SOUP_CHARS
+    page = _page(html)
+    assert page.lines == ["Shop", "Pharmacy & clinic", "Contact"]
+    assert [c["cap"] for c in page.truncation] == ["markup"]  # the markup view reads the first 1 MB
+    assert page.links == []

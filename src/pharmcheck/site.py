@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -123,9 +124,9 @@ _BLOCK_START = re.compile("<(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")[\s/>]", r
 _VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                    "track", "wbr", "param", "keygen"])
 _PARSE_FIRST_TAGS = 4_000  # up to this many "<" a page is parsed before its tags are scanned
-_DEPTH_MARGIN = 100  # the tree's nesting below which no markup cap applies (parsers nest odd shapes apart)
 _SCAN_WINDOW = 65_536  # characters of HTML read at a time by _markup_scan
 _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)")
+_DEPTH_MARGIN = 100  # the tree's nesting below which no markup cap applies (parsers nest odd shapes apart)
 
 
 class _Nesting:
@@ -156,20 +157,52 @@ class _Nesting:
         return None
 
 
+class _Unraw:
+    """``html`` without comments and raw-text elements (``<script>`` …: a "<" in them is no tag),
+    with the map from offsets in the result back to offsets in ``html``."""
+
+    def __init__(self, html: str) -> None:
+        pieces: list[str] = []
+        self.starts: list[int] = [0]  # offset in the result where each kept piece starts
+        self.origins: list[int] = [0]  # and in ``html``
+        at = kept = 0
+        for m in _STRIP_RAW.finditer(html):
+            pieces.append(html[at : m.start()])
+            kept += m.start() - at
+            at = m.end()
+            self.starts.append(kept)
+            self.origins.append(at)
+        pieces.append(html[at:])
+        self.text = "".join(pieces)
+
+    def origin(self, offset: int) -> int:
+        i = bisect_right(self.starts, offset) - 1
+        return self.origins[i] + offset - self.starts[i]
+
+    def offset(self, origin: int) -> int:
+        i = bisect_right(self.origins, origin) - 1
+        return self.starts[i] + max(0, min(origin - self.origins[i],
+                                           (self.starts[i + 1] if i + 1 < len(self.starts)
+                                            else len(self.text)) - self.starts[i]))
+
+
 def _markup_scan(html: str) -> tuple[int | None, int]:
     """(offset of the tag that passes MAX_SOUP_TAGS or MAX_MARKUP_DEPTH or None, deepest nesting up
     to the end of the FEED_CHUNK holding that tag: what the markup parser would meet)."""
+    unraw = _Unraw(html)
+    text = unraw.text
     reader = _Nesting()
     start = 0
-    while start < len(html):  # windows that end before a "<": no tag is split, no more read than needed
-        stop = len(html) if len(html) - start <= _SCAN_WINDOW else max(
-            start + 1, html.rfind("<", start + 1, start + _SCAN_WINDOW))
-        window = html[start:stop]
+    while start < len(text):  # windows that end before a "<": no tag is split, no more read than needed
+        stop = len(text) if len(text) - start <= _SCAN_WINDOW else max(
+            start + 1, text.rfind("<", start + 1, start + _SCAN_WINDOW))
+        window = text[start:stop]
         index = reader.read(window, stop=True)
         if index is not None:
             found = next(islice(_TAG_NAME.finditer(window), index, None), None)
-            cut = start + (found.start() if found else 0)
-            reader.read(html[cut + 1 : (cut // FEED_CHUNK + 1) * FEED_CHUNK], stop=False)
+            cut = unraw.origin(start + (found.start() if found else 0))
+            chunk_end = unraw.offset((cut // FEED_CHUNK + 1) * FEED_CHUNK)
+            reader.read(text[unraw.offset(cut) + 1 : chunk_end], stop=False)
             return cut, reader.deepest
         start = stop
     return None, reader.deepest
@@ -250,12 +283,12 @@ def _any_case(word: str) -> str:
 
 
 _ATTRS = r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?"
-_STRIP_RAW = re.compile("<!--.*?(?:--!?>|\\Z)|" + "|".join(
-    f"<{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}.*?(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
-    for n in ("script", "style", "iframe")), re.S)
-_STRIP_HIDDEN = re.compile("|".join(
-    f"<{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}(?P<{n}>.*?)(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
-    for n in ("noscript", "template", "svg", "head", "object")), re.S)
+_STRIP_RAW = re.compile("<(?:!--.*?(?:--!?>|\\Z)|" + "|".join(  # one "<" first: re scans for it
+    f"{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}.*?(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
+    for n in ("script", "style", "iframe")) + ")", re.S)
+_STRIP_HIDDEN = re.compile("<(?:" + "|".join(
+    f"{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}(?P<{n}>.*?)(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
+    for n in ("noscript", "template", "svg", "head", "object")) + ")", re.S)
 
 
 def _trie(words: list[str]) -> str:
@@ -285,13 +318,18 @@ def _hidden_repl(m: re.Match[str]) -> str:
     return "\n" if _BLOCK_START.search(inner) else ""  # its block elements still end a line
 
 
-def _stripped_text(html: str) -> str:
-    """Visible text of ``html`` with a newline at each block start and end, without a tree."""
+def _without_raw(html: str) -> str:
+    """``html`` without comments and the content of ``<script>``, ``<style>`` and ``<iframe>``."""
     if "\r" in html:  # as an HTML tokenizer reads line ends
         html = html.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in html:
         html = html.replace("\x00", "\ufffd")
-    text = _STRIP_RAW.sub("", html)
+    return _STRIP_RAW.sub("", html)
+
+
+def _stripped_text(html: str, raw_done: bool = False) -> str:
+    """Visible text of ``html`` with a newline at each block start and end, without a tree."""
+    text = html if raw_done else _without_raw(html)
     text = _STRIP_HIDDEN.sub(_hidden_repl, text)
     text = _STRIP_BLOCK.sub("\n", text)
     text = _STRIP_TAG.sub("", text)
@@ -333,12 +371,12 @@ def _extract(html: str) -> _Extract:
     limit = min(len(html), MAX_SOUP_CHARS)
     if not html.strip():
         return _Extract([], limit, False)
-    if len(html) <= MAX_SOUP_CHARS and html.count("<") <= _PARSE_FIRST_TAGS:
-        # a small page: parse it, and scan its tags only when the tree is deep (its nesting is
+    if html.count("<") <= _PARSE_FIRST_TAGS:
+        # few tags: parse the page, and scan its tags only when the tree is deep (its nesting is
         # what a markup cap could cut; this many tags nest too little to cost lexbor much)
         tree = LexborHTMLParser(html)
         text, deepest = _lexbor_text(tree)
-        soup_end = len(html) if deepest <= MAX_MARKUP_DEPTH - _DEPTH_MARGIN else _soup_end(html, limit)
+        soup_end = limit if deepest <= MAX_MARKUP_DEPTH - _DEPTH_MARGIN else _soup_end(html, limit)
         lines, capped = _lines(text)
         return _Extract(lines, soup_end, capped, tree if soup_end == len(html) else None)
     soup_end = _soup_end(html, limit)
@@ -346,13 +384,14 @@ def _extract(html: str) -> _Extract:
         tree = LexborHTMLParser(html)
         lines, capped = _lines(_lexbor_text(tree)[0])
         return _Extract(lines, soup_end, capped, tree)
-    count = html.count("<")
+    markup = _without_raw(html)  # "<" in scripts is no tag
+    count = markup.count("<")
     if count > MAX_TEXT_TAGS:
-        head = _nth_from(html, MAX_TEXT_TAGS - TEXT_TAIL_TAGS, tail=False)
-        tail = _nth_from(html, TEXT_TAIL_TAGS, tail=True)
-        text = _stripped_text(html[:head]) + "\n" + _stripped_text(html[tail:])
+        head = _nth_from(markup, MAX_TEXT_TAGS - TEXT_TAIL_TAGS, tail=False)
+        tail = _nth_from(markup, TEXT_TAIL_TAGS, tail=True)
+        text = _stripped_text(markup[:head], True) + "\n" + _stripped_text(markup[tail:], True)
     else:
-        text = _stripped_text(html)
+        text = _stripped_text(markup, True)
     lines, capped = _lines(text)
     return _Extract(lines, soup_end, capped, None, text_tags=count if count > MAX_TEXT_TAGS else 0)
 
