@@ -41,8 +41,8 @@ MAX_MARKUP_DEPTH = 1_000  # nesting given to the markup parser (real pages: < 10
 MAX_SOUP_TAGS = 20_000  # start tags given to the markup parser (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
 FEED_CHUNK = 32_768  # granularity of the markup cut (characters; it was the lxml text pass's feed size)
-MAX_TEXT_TAGS = 40_000  # "<" read for the text of a page past the markup caps (a real page has 1–10k)
-TEXT_TAIL_TAGS = 10_000  # of which the page's last ones (the footer)
+MAX_TEXT_TAGS = 40_000  # tags of a page past the markup caps read block by block (a real page has 1–10k):
+TEXT_TAIL_TAGS = 10_000  # the first 30k and these last 10k; in the middle of more, every tag ends a line
 JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
 
@@ -106,7 +106,6 @@ class _Extract:
     soup_end: int  # characters of HTML to give BeautifulSoup (where MAX_SOUP_TAGS was reached)
     text_capped: bool
     tree: LexborHTMLParser | None = None  # the lexbor parse of html[:soup_end], when one was made
-    text_tags: int = 0  # tags of a page whose text was read from its first and last MAX_TEXT_TAGS only
 
 
 def _tag_ids(names: Iterable[str]) -> frozenset[int]:
@@ -282,7 +281,7 @@ def _any_case(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
 
 
-_ATTRS = r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?"
+_ATTRS = r"(?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+>?"
 _STRIP_RAW = re.compile("<(?:!--.*?(?:--!?>|\\Z)|" + "|".join(  # one "<" first: re scans for it
     f"{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}.*?(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
     for n in ("script", "style", "iframe")) + ")", re.S)
@@ -309,8 +308,9 @@ def _trie(words: list[str]) -> str:
 
 
 _STRIP_BLOCK = re.compile("</?" + _trie(sorted(_BLOCK_TAGS)) + r"(?=[\t\n\f />])"
-                          r"(?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+>?")
-_STRIP_TAG = re.compile(r"<(?:/?[a-zA-Z](?:[^>\"']|\"[^\"]*+\"?|'[^']*+'?)*+|[!?/][^>]*+)>?")
+                          r"(?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+>?")
+_ROUGH_TAG = re.compile(r"<[a-zA-Z/!?][^>]*+>?")  # quotes not read: for the middle of a tag flood
+_STRIP_TAG = re.compile(r"<(?:/?[a-zA-Z](?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+|[!?/][^>]*+)>?")
 
 
 def _hidden_repl(m: re.Match[str]) -> str:
@@ -327,12 +327,16 @@ def _without_raw(html: str) -> str:
     return _STRIP_RAW.sub("", html)
 
 
-def _stripped_text(html: str, raw_done: bool = False) -> str:
-    """Visible text of ``html`` with a newline at each block start and end, without a tree."""
+def _stripped_text(html: str, raw_done: bool = False, every_tag_ends_a_line: bool = False) -> str:
+    """Visible text of ``html`` with a newline at each block start and end, without a tree (with
+    ``every_tag_ends_a_line``, at every tag: one cheap pass for the middle of a tag flood)."""
     text = html if raw_done else _without_raw(html)
     text = _STRIP_HIDDEN.sub(_hidden_repl, text)
-    text = _STRIP_BLOCK.sub("\n", text)
-    text = _STRIP_TAG.sub("", text)
+    if every_tag_ends_a_line:
+        text = _ROUGH_TAG.sub("\n", text)
+    else:
+        text = _STRIP_BLOCK.sub("\n", text)
+        text = _STRIP_TAG.sub("", text)
     if "&" in text:
         if len(text) > 2 * MAX_TEXT_CHARS:  # decoding is Python work per entity: only what _lines keeps
             text = text[: 2 * (MAX_TEXT_CHARS - TEXT_TAIL_CHARS)] + "\n" + text[-2 * TEXT_TAIL_CHARS:]
@@ -365,8 +369,9 @@ def _extract(html: str) -> _Extract:
 
     A page within the markup caps is parsed once with lexbor; the tree gives the text and serves
     the markup view. A page past them gets a lexbor parse of its HTML up to the cap (when the markup
-    view is asked for) and, unless it is small, its text from a linear tag stripper, read from the
-    page's first and last tags when it has more than MAX_TEXT_TAGS.
+    view is asked for) and, unless it has few tags, its text from a linear tag stripper (past its
+    first MAX_TEXT_TAGS - TEXT_TAIL_TAGS tags and before its last TEXT_TAIL_TAGS, every tag ends a
+    line: one cheap pass, so a tag flood costs little more than its size).
     """
     limit = min(len(html), MAX_SOUP_CHARS)
     if not html.strip():
@@ -389,11 +394,13 @@ def _extract(html: str) -> _Extract:
     if count > MAX_TEXT_TAGS:
         head = _nth_from(markup, MAX_TEXT_TAGS - TEXT_TAIL_TAGS, tail=False)
         tail = _nth_from(markup, TEXT_TAIL_TAGS, tail=True)
-        text = _stripped_text(markup[:head], True) + "\n" + _stripped_text(markup[tail:], True)
+        text = "\n".join((_stripped_text(markup[:head], True),
+                          _stripped_text(markup[head:tail], True, every_tag_ends_a_line=True),
+                          _stripped_text(markup[tail:], True)))
     else:
         text = _stripped_text(markup, True)
     lines, capped = _lines(text)
-    return _Extract(lines, soup_end, capped, None, text_tags=count if count > MAX_TEXT_TAGS else 0)
+    return _Extract(lines, soup_end, capped, None)
 
 
 class AnchorIndex:
@@ -472,10 +479,6 @@ class ParsedPage:
                    else f"{MAX_SOUP_CHARS} characters")
             out.append({"cap": "markup", "url": self.url,
                         "skipped": f"markup read up to {why} (links, forms and controls after it ignored)"})
-        if self._extract.text_tags:
-            out.append({"cap": "text_window", "url": self.url,
-                        "skipped": f"text read in part (markup of {self._extract.text_tags} tags: its first "
-                                   f"{MAX_TEXT_TAGS - TEXT_TAIL_TAGS} and last {TEXT_TAIL_TAGS} tags)"})
         if self._extract.text_capped:
             out.append({"cap": "text_window", "url": self.url,
                         "skipped": f"text read in part (first {MAX_TEXT_CHARS - TEXT_TAIL_CHARS} and last "
