@@ -66,10 +66,11 @@ class Element:
             for key, value in self._node.attributes.items():
                 key = key.lower()
                 text = "" if value is None else value
-                out[key] = _WS.split(text.strip()) if key in MULTI_VALUED and text.strip() else (
-                    [] if key in MULTI_VALUED else text)
-                if key in MULTI_VALUED and out[key] == [""]:
-                    out[key] = []
+                if key in MULTI_VALUED:
+                    words = _WS.split(text.strip()) if text.strip() else []
+                    out[key] = [] if words == [""] else words
+                else:
+                    out[key] = text
             self._attrs = out
         return self._attrs
 
@@ -106,6 +107,11 @@ class Element:
     def find_all(self, name: str | bool | tuple[str, ...] = True, attrs: AttrFilter | None = None,
                  limit: int | None = None) -> list[Element]:
         out: list[Element] = []
+        child = self._node.first_child
+        while child is not None and not child.is_element_node:  # text only (a link's words): nothing to walk
+            child = child.next
+        if child is None:
+            return out
         names = (name,) if isinstance(name, str) else name if isinstance(name, tuple) else None
         for node in self._walk():
             if names is not None and node.tag not in names:
