@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from pharmcheck.checks import check
+from pharmcheck.checks import check, digitlines
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
@@ -62,6 +62,7 @@ class _Format:
     locality: re.Pattern[str]
     postcode: re.Pattern[str]
     streets: tuple[re.Pattern[str], ...]
+    local: bool = False  # every locality match holds a digit and stays on one line (digitlines)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def _compile(kb: Knowledge) -> _Compiled:
             locality=kb.regex(f["locality"]),
             postcode=kb.regex(f["postcode"]),
             streets=tuple(styles[name] for name in f.get("street", []) if name in styles),
+            local=digitlines.digit_local(kb.regex(f["locality"])),
         )
         for f in data.get("format", [])
     )
@@ -182,8 +184,10 @@ def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
     """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country."""
     lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
+    # postcodes hold a digit: read only the lines that have one (the same matches as a full scan)
+    windows = digitlines.digit_windows(text) if any(f.local for f in c.formats) else None
     for fmt in c.formats:
-        for n, pc in enumerate(fmt.locality.finditer(text)):
+        for n, pc in enumerate(digitlines.finditer(fmt.locality, text, windows, fmt.local)):
             if n >= MAX_LOCALITY_HITS:
                 break
             li = lines.index(pc.start())
