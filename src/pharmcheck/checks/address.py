@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import weakref
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -62,7 +62,7 @@ class _Format:
     locality: re.Pattern[str]
     postcode: re.Pattern[str]
     streets: tuple[re.Pattern[str], ...]
-    local: bool = False  # every locality match holds a digit and stays on one line (digitlines)
+    run: int = 0  # every locality match holds this many digits in a row, on one line (digitlines)
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class _Compiled:
     tld_country: dict[str, str]
     lang_region: dict[str, str]
     default_region: str
+    gates: dict[str, re.Pattern[str]]  # pattern source -> its case-widened form (prefilter only)
 
 
 def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
@@ -94,14 +95,15 @@ def _compile(kb: Knowledge) -> _Compiled:
             locality=kb.regex(f["locality"]),
             postcode=kb.regex(f["postcode"]),
             streets=tuple(styles[name] for name in f.get("street", []) if name in styles),
-            local=digitlines.digit_local(kb.regex(f["locality"])),
+            run=digitlines.digit_run(kb.regex(f["locality"])),
         )
         for f in data.get("format", [])
     )
+    mailbox = tuple((str(m["kind"]), kb.regex(m["pattern"])) for m in data.get("mailbox", []))
     return _Compiled(
         formats=formats,
         all_streets=tuple(styles.values()),
-        mailbox=tuple((str(m["kind"]), kb.regex(m["pattern"])) for m in data.get("mailbox", [])),
+        mailbox=mailbox,
         no_address=_opt(kb, data.get("no_address")),
         phone_words=_opt(kb, data.get("phone_words")),
         window_before=int(data.get("window_before", 4)),
@@ -111,7 +113,22 @@ def _compile(kb: Knowledge) -> _Compiled:
         tld_country={str(k).lower(): str(v).upper() for k, v in data.get("tld_country", {}).items()},
         lang_region={str(k).lower(): str(v).upper() for k, v in data.get("phone_region_by_lang", {}).items()},
         default_region=str(data.get("phone_default_region", "US")).upper(),
+        gates=_gates([p for _, p in mailbox] + [_opt(kb, data.get("no_address"))]),
     )
+
+
+def _gates(patterns: Iterable[re.Pattern[str] | None]) -> dict[str, re.Pattern[str]]:
+    out: dict[str, re.Pattern[str]] = {}
+    for p in patterns:
+        wide = digitlines.case_widened(p) if p is not None else None
+        if p is not None and wide is not None:
+            out[p.pattern] = wide
+    return out
+
+
+def _may(c: _Compiled, may_match: Callable[[re.Pattern[str]], bool], pattern: re.Pattern[str]) -> bool:
+    """``may_match`` of the pattern, or of its case-widened form (whose anchors the prefilter reads)."""
+    return may_match(c.gates.get(pattern.pattern, pattern))
 
 
 def compiled(kb: Knowledge) -> _Compiled:
@@ -184,10 +201,11 @@ def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
     """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country."""
     lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
-    # postcodes hold a digit: read only the lines that have one (the same matches as a full scan)
-    windows = digitlines.digit_windows(text) if any(f.local for f in c.formats) else None
+    # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
+    windows = digitlines.Windows(text)
     for fmt in c.formats:
-        for n, pc in enumerate(digitlines.finditer(fmt.locality, text, windows, fmt.local)):
+        spans = windows.get(fmt.run) if fmt.run else None
+        for n, pc in enumerate(digitlines.finditer(fmt.locality, text, spans, bool(fmt.run))):
             if n >= MAX_LOCALITY_HITS:
                 break
             li = lines.index(pc.start())
@@ -238,13 +256,21 @@ def _nearest_street(
     return best
 
 
-def find_mailboxes(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
-    """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20"."""
-    lines = _Lines(text)
+def find_mailboxes(text: str, c: _Compiled, hint: str = "",
+                   may_match: Callable[[re.Pattern[str]], bool] | None = None) -> list[TextAddress]:
+    """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20".
+
+    ``may_match`` (``ParsedPage.may_match`` of the page ``text`` is part of) skips the patterns
+    whose anchor words the page lacks."""
+    lines: _Lines | None = None
     out: list[TextAddress] = []
     for kind, pattern in c.mailbox:
         if kind == "virtual_office":
             continue  # a phrase, not an address, unless it stands in one (see find_in_text)
+        if may_match is not None and not _may(c, may_match, pattern):
+            continue
+        if lines is None:
+            lines = _Lines(text)
         for n, m in enumerate(pattern.finditer(text)):
             if n >= MAX_LOCALITY_HITS:
                 break
@@ -468,7 +494,7 @@ def _page_addresses(
         chunk = page.text[a:b]
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
-            found = seen[chunk] = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint)
+            found = seen[chunk] = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint, page.may_match)
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
             yield Address(t.text, t.country, "text", t.mailbox, Evidence(page.url, excerpt), page.kind)
@@ -486,7 +512,7 @@ def analyse(site: Site) -> AddressResult:
     seen: dict[str, list[TextAddress]] = {}
     for page in sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9)):
         addresses.extend(_page_addresses(page, c, hint, seen))
-        if says_none is None and c.no_address is not None:
+        if says_none is None and c.no_address is not None and _may(c, page.may_match, c.no_address):
             m = c.no_address.search(page.text, 0, FULL_SCAN_HEAD)
             if m:
                 says_none = Evidence(page.url, page.excerpt(m.start(), m.end()))

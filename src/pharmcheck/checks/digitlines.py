@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 _QUANT = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
-_DIGIT_LINE = re.compile(r"\d[^\n]*")  # from a line's first digit to its end
 MERGE_GAP = 80
+MAX_RUN = 6
+# from a line's first run of n digits to the line's end
+_RUN_LINE = {n: re.compile(r"\d{%d}[^\n]*" % n) for n in range(1, MAX_RUN + 1)}
 _SAFE_ESCAPES = set("dwbB")  # \d \w match no newline; \b \B are zero-width
 _FLAG_GROUP = re.compile(r"\(\?([aiLu]*)(?:-([iLu]*))?:")
 
@@ -33,8 +36,59 @@ class _Unsure(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What an item certainly consumes: ``pure`` when only digits (at least ``low`` of them), else
+    runs of digits it certainly holds: ``pre`` at its start, ``suf`` at its end, ``best`` anywhere."""
+
+    pure: bool
+    low: int = 0
+    pre: int = 0
+    suf: int = 0
+    best: int = 0
+
+
+_OTHER = _Run(False)  # a character that may be no digit, or a zero-width assertion
+_ONE_DIGIT = _Run(True, 1, 1, 1, 1)
+
+
+def _pure(n: int) -> _Run:
+    return _Run(True, n, n, n, n)
+
+
+def _concat(items: list[_Run]) -> _Run:
+    if all(x.pure for x in items):
+        return _pure(sum(x.low for x in items))
+    pre = 0
+    for x in items:
+        pre += x.pre
+        if not x.pure:
+            break
+    best = cur = 0
+    for x in items:
+        if x.pure:
+            cur += x.low
+        else:
+            best = max(best, x.best, cur + x.pre)
+            cur = x.suf
+        best = max(best, cur)
+    return _Run(False, 0, pre, cur, best)
+
+
+def _either(items: list[_Run]) -> _Run:
+    if all(x.pure for x in items):
+        return _pure(min(x.low for x in items))
+    return _Run(False, 0, min(x.pre for x in items), min(x.suf for x in items), min(x.best for x in items))
+
+
+def _repeat(x: _Run, low: int) -> _Run:
+    if x.pure:
+        return _pure(x.low * low)
+    return x if low >= 1 else _OTHER
+
+
 class _Reader:
-    """Recursive descent over a pattern; each item returns whether it certainly consumes a digit."""
+    """Recursive descent over a pattern; each item says which digit runs it certainly consumes."""
 
     def __init__(self, source: str) -> None:
         self.s = source
@@ -43,21 +97,20 @@ class _Reader:
     def peek(self) -> str:
         return self.s[self.i] if self.i < len(self.s) else ""
 
-    def alternation(self) -> bool:
-        needs = self.sequence()
+    def alternation(self) -> _Run:
+        branches = [self.sequence()]
         while self.peek() == "|":
             self.i += 1
-            needs = self.sequence() and needs
-        return needs
+            branches.append(self.sequence())
+        return _either(branches)
 
-    def sequence(self) -> bool:
-        needs = False
+    def sequence(self) -> _Run:
+        items: list[_Run] = []
         while self.i < len(self.s) and self.peek() not in "|)":
             atom = self.atom()
             low = self.quantifier()
-            if atom and low != 0:
-                needs = True
-        return needs
+            items.append(atom if low is None else _repeat(atom, low))
+        return _concat(items)
 
     def quantifier(self) -> int | None:
         """The minimum count of a quantifier after an atom (None: no quantifier, i.e. once)."""
@@ -83,7 +136,7 @@ class _Reader:
             raise _Unsure  # a quantifier after a quantifier
         return low
 
-    def atom(self) -> bool:
+    def atom(self) -> _Run:
         c = self.peek()
         if c == "(":
             return self.group()
@@ -95,19 +148,19 @@ class _Reader:
             raise _Unsure
         self.i += 1
         if c == ".":
-            return False  # any character but "\n" (DOTALL is refused by the caller)
-        return c.isdecimal() and c.isascii()
+            return _OTHER  # any character but "\n" (DOTALL is refused by the caller)
+        return _ONE_DIGIT if "0" <= c <= "9" else _OTHER
 
-    def escape(self) -> bool:
+    def escape(self) -> _Run:
         nxt = self.s[self.i + 1 : self.i + 2]
         self.i += 2
         if nxt in _SAFE_ESCAPES:
-            return nxt == "d"
+            return _ONE_DIGIT if nxt == "d" else _OTHER
         if nxt and not nxt.isalnum() and nxt != "\n":
-            return False  # an escaped punctuation character: itself
+            return _OTHER  # an escaped punctuation character: itself
         raise _Unsure  # \s \S \W \D \n \x.. \u.... \N{..} \1 \A \Z …
 
-    def char_class(self) -> bool:
+    def char_class(self) -> _Run:
         self.i += 1
         if self.peek() == "^":
             raise _Unsure  # a negated class matches "\n" unless it names it
@@ -119,7 +172,7 @@ class _Reader:
                 raise _Unsure
             if c == "]" and not first:
                 self.i += 1
-                return all_digits
+                return _ONE_DIGIT if all_digits else _OTHER
             first = False
             lo = self.class_char()
             if lo is None:  # \d or \w
@@ -152,7 +205,7 @@ class _Reader:
         self.i += 1
         return c
 
-    def group(self) -> bool:
+    def group(self) -> _Run:
         s, i = self.s, self.i
         lookaround = False
         if s.startswith("(?:", i):
@@ -175,19 +228,20 @@ class _Reader:
             self.i = m.end()
         else:
             self.i += 1
-        needs = self.alternation()
+        inner = self.alternation()
         if self.peek() != ")":
             raise _Unsure
         self.i += 1
-        return needs and not lookaround
+        return _OTHER if lookaround else inner
 
 
-def digit_local(pattern: re.Pattern[str]) -> bool:
-    """True when every match of ``pattern`` holds a digit and lies within one line (see module doc)."""
+def digit_run(pattern: re.Pattern[str]) -> int:
+    """The length of a run of digits every match of ``pattern`` holds, when every match also lies
+    within one line (see the module doc); 0 when there is none or the reader is unsure."""
     if not isinstance(pattern, re.Pattern) or not isinstance(pattern.pattern, str):
-        return False
+        return 0
     if pattern.flags & (re.DOTALL | re.VERBOSE):
-        return False
+        return 0
     source = pattern.pattern
     if source.startswith("(?"):  # global inline flags are in pattern.flags; skip them
         m = re.match(r"\(\?[aiLmsux]+\)", source)
@@ -195,24 +249,44 @@ def digit_local(pattern: re.Pattern[str]) -> bool:
             source = source[m.end() :]
     reader = _Reader(source)
     try:
-        needs = reader.alternation()
+        run = reader.alternation()
     except (_Unsure, IndexError, ValueError):
-        return False
-    return needs and reader.i == len(source)
+        return 0
+    if reader.i != len(source):
+        return 0
+    return min(run.best, MAX_RUN)
 
 
-def digit_windows(text: str, gap: int = MERGE_GAP) -> list[tuple[int, int]]:
-    """Ranges of whole lines that hold every line with a digit: (start of a line, end of a line).
+def digit_local(pattern: re.Pattern[str]) -> bool:
+    """True when every match of ``pattern`` holds a digit and lies within one line."""
+    return digit_run(pattern) >= 1
 
-    Lines less than ``gap`` characters apart share a range (one scan instead of two; the lines
-    between hold no match, so scanning them changes nothing)."""
+
+def digit_windows(text: str, run: int = 1, gap: int = MERGE_GAP) -> list[tuple[int, int]]:
+    """Ranges of whole lines that hold every line with ``run`` consecutive digits (``\\d``):
+    (start of a line, end of a line). Lines less than ``gap`` characters apart share a range (one
+    scan instead of two; the lines between hold no match, so scanning them changes nothing)."""
     out: list[tuple[int, int]] = []
-    for m in _DIGIT_LINE.finditer(text):
+    for m in _RUN_LINE[max(1, min(run, MAX_RUN))].finditer(text):
         if out and m.start() - out[-1][1] <= gap:
             out[-1] = (out[-1][0], m.end())
         else:
             out.append((text.rfind("\n", 0, m.start()) + 1, m.end()))
     return out
+
+
+class Windows:
+    """Digit windows of one text, computed once per run length."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._by_run: dict[int, list[tuple[int, int]]] = {}
+
+    def get(self, run: int) -> list[tuple[int, int]]:
+        got = self._by_run.get(run)
+        if got is None:
+            got = self._by_run[run] = digit_windows(self.text, run)
+        return got
 
 
 def finditer(pattern: re.Pattern[str], text: str, windows: list[tuple[int, int]] | None,
@@ -223,3 +297,42 @@ def finditer(pattern: re.Pattern[str], text: str, windows: list[tuple[int, int]]
         return
     for a, b in windows:
         yield from pattern.finditer(text, a, b)
+
+
+def case_widened(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """``pattern`` with its ``(?i:...)`` groups and the rest case-insensitive: it matches wherever
+    ``pattern`` does (and more), so the literal anchors of the wider pattern, looked up in folded
+    text, are a sound prefilter for a pattern whose scoped flags the anchor reader does not follow.
+    None when there is no such group or the source is not read exactly."""
+    s = pattern.pattern
+    if not isinstance(s, str) or "(?i:" not in s or pattern.flags & re.VERBOSE:
+        return None
+    out: list[str] = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            out.append(s[i : i + 2])
+            i += 2
+        elif c == "[":
+            j = i + 1
+            if s[j : j + 1] == "^":
+                j += 1
+            if s[j : j + 1] == "]":
+                j += 1
+            while j < len(s) and s[j] != "]":
+                j += 2 if s[j] == "\\" else 1
+            if j >= len(s):
+                return None
+            out.append(s[i : j + 1])
+            i = j + 1
+        elif s.startswith("(?i:", i):
+            out.append("(?:")
+            i += 4
+        else:
+            out.append(c)
+            i += 1
+    try:
+        return re.compile("".join(out), pattern.flags | re.IGNORECASE)
+    except re.error:
+        return None

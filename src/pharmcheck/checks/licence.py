@@ -234,19 +234,21 @@ def _authority_named(scheme: Scheme, page: ParsedPage) -> str:
     """For jurisdictions without public numbers: the authority named after a marker, or ''."""
     if scheme.authority_markers is None:
         return ""
-    m = scheme.authority_markers.search(page.text)
-    if not m:
+    hit = next(page.search(scheme.authority_markers), None)  # the first match, via the page index
+    if hit is None:
         return ""
+    m = hit.match
     rest = page.text[m.end() : m.end() + 160].lstrip(" :\n-–")
     return rest.split("\n", 1)[0][:100].strip()
 
 
 def _page_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     text = page.text
-    if pats.claims is not None and page.may_match(pats.claims):
-        for i, m in enumerate(pats.claims.finditer(text)):
+    if pats.claims is not None:
+        for i, hit in enumerate(page.search(pats.claims)):  # pats.claims.finditer(text), windowed
             if i >= MAX_CLAIMS_PER_PAGE:
                 break
+            m = hit.match
             key = m.lastgroup or ""
             if not key.startswith("s"):
                 continue
@@ -281,9 +283,10 @@ def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     if pats.unknown is None or not page.may_match(pats.unknown):
         return
     text = page.text
-    real = ([(e.start(), e.end()) for e in pats.unknown_exceptions.finditer(text)]
+    real = ([(e.match.start(), e.match.end()) for e in page.search(pats.unknown_exceptions)]
             if pats.unknown_exceptions is not None else [])
-    for m in pats.unknown.finditer(text):
+    for hit in page.search(pats.unknown):
+        m = hit.match
         if pats.unknown_negators.search(text[max(0, m.start() - 60) : m.start()]):
             continue
         if any(a <= m.start() and m.end() <= b for a, b in real):
@@ -299,7 +302,8 @@ def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
 def _generic_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     if pats.generic is None or not page.may_match(pats.generic):
         return
-    for m in pats.generic.finditer(page.text):
+    for hit in page.search(pats.generic):
+        m = hit.match
         found = _number_after(page.text, m.end(), pats)
         if found:
             yield Claim("generic", "", "", found[0].upper(), None, "",
@@ -324,8 +328,9 @@ def licence_number(site: Site) -> Iterator[Finding]:
         claims.extend(_unknown_claims(page, pats))
         generic.extend(_generic_claims(page, pats))
         if pats.licensed is not None and not licensed:
-            m = pats.licensed.search(page.text)
-            if m:
+            first = next(page.search(pats.licensed), None)
+            if first is not None:
+                m = first.match
                 licensed.append(Evidence(page.url, page.excerpt(m.start(), m.end())))
     # one entry per (scheme, number)
     unique: dict[tuple[str, str, str], Claim] = {}
