@@ -68,7 +68,9 @@ def test_saved_snapshots_match_a_whole_text_scan() -> None:
                 same(pattern, page.text)
 
 
-PIECES = ["\n", " ", "  ", "1", "12", "90210", "1234", "123456", "SW1A 1AA", "D02 X285", "CA", "Beverly Hills, CA ", "10115 ",
+PIECES = ["\n", " ", "  ", "1", "12", "90210", "1234", "123456", "SW1A 1AA", "D02 X285", "CA",
+          "Beverly Hills, CA ",
+          "10115 ",
           "Berlin", "NSW 2000", "a", "B", "-", ",", ".", "/", "Main St", "221B ", "Baker Street", "é", "٣",
           "Unit 4", "Ontario M5V 2T6", "€", "Dublin 2", "pin code 110001", "(", ")"]
 
@@ -78,3 +80,20 @@ PIECES = ["\n", " ", "  ", "1", "12", "90210", "1234", "123456", "SW1A 1AA", "D0
 def test_generated_texts_match_a_whole_text_scan(text: str) -> None:
     for pattern in LOCAL:
         same(pattern, text)
+
+
+def test_case_widened_patterns_match_wherever_the_pattern_does() -> None:
+    wide = digitlines.case_widened(re.compile(r"\b(?i:p\.? ?o\.? ?box)\b|\bB\.?P\.? \d"))
+    assert wide is not None and wide.flags & re.IGNORECASE and "(?i:" not in wide.pattern
+    assert digitlines.case_widened(re.compile(r"x(?!Y)(?i:z)")) is None
+    in_class = digitlines.case_widened(re.compile(r"[(?i:]x"))  # no group: a class, kept as it is
+    assert in_class is not None and in_class.pattern == "[(?i:]x"
+    escaped = digitlines.case_widened(re.compile(r"\(?i:a|(?i:b)"))
+    assert escaped is not None and escaped.pattern == r"\(?i:a|(?:b)"
+    for kind, pattern in C.mailbox:
+        w = digitlines.case_widened(pattern)
+        for text in ("PO Box 12", "p.o. box 7", "Postfach 10 20", "BP 123", "Boîte postale 5",
+                     "CP 12 00100 xy",
+                     "PMB 44", "Virtual Office", "Apdo. 3", "Postbus 1"):
+            if pattern.search(text):
+                assert w is None or w.search(text), (kind, text)

@@ -36,7 +36,7 @@ def test_paragraphs_normalised_together_equal_one_by_one(lines: list[str]) -> No
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(sorted({m for _, ms in DATA.platforms for m in ms}) + ["x", " ", "<"]),
+@given(st.lists(st.sampled_from([*sorted({m for _, ms in DATA.platforms for m in ms}), "x", " ", "<"]),
                 max_size=12).map("".join))
 def test_platform_markers_equal_substring_tests(low: str) -> None:
     present = F._platform_markers(KB, low)

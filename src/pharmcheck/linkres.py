@@ -26,7 +26,7 @@ _DOT_SEGMENT = re.compile(r"/\.\.?(?=/|\?|$)")
 class Base:
     """What resolution needs of a page URL, computed once per page."""
 
-    __slots__ = ("url", "origin", "host")
+    __slots__ = ("host", "origin", "url")
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -18,9 +18,9 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from pharmcheck import linkres as _linkres
 from pharmcheck.anchors import fold as _fold
 from pharmcheck.anchors import required_literals
-from pharmcheck import linkres as _linkres
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.pageview import Element, PageMarkup

@@ -494,7 +494,8 @@ def _page_addresses(
         chunk = page.text[a:b]
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
-            found = seen[chunk] = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint, page.may_match)
+            found = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint, page.may_match)
+            seen[chunk] = found
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
             yield Address(t.text, t.country, "text", t.mailbox, Evidence(page.url, excerpt), page.kind)

@@ -27,7 +27,7 @@ _QUANT = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
 MERGE_GAP = 80
 MAX_RUN = 6
 # from a line's first run of n digits to the line's end
-_RUN_LINE = {n: re.compile(r"\d{%d}[^\n]*" % n) for n in range(1, MAX_RUN + 1)}
+_RUN_LINE = {n: re.compile(r"\d{" + str(n) + r"}[^\n]*") for n in range(1, MAX_RUN + 1)}
 _SAFE_ESCAPES = set("dwbB")  # \d \w match no newline; \b \B are zero-width
 _FLAG_GROUP = re.compile(r"\(\?([aiLu]*)(?:-([iLu]*))?:")
 
@@ -185,7 +185,7 @@ class _Reader:
                     raise _Unsure
                 if lo <= "\n" <= hi:
                     raise _Unsure
-                all_digits = all_digits and "0" <= lo and hi <= "9"
+                all_digits = all_digits and lo >= "0" and hi <= "9"
             else:
                 all_digits = all_digits and "0" <= lo <= "9"
 
@@ -329,6 +329,8 @@ def case_widened(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
         elif s.startswith("(?i:", i):
             out.append("(?:")
             i += 4
+        elif s.startswith(("(?!", "(?<!", "(?("), i):
+            return None  # case-insensitive inside a negative lookaround would match less, not more
         else:
             out.append(c)
             i += 1
