@@ -28,6 +28,7 @@ MERGE_GAP = 80
 MAX_RUN = 6
 # from a line's first run of n digits to the line's end
 _RUN_LINE = {n: re.compile(r"\d{" + str(n) + r"}[^\n]*") for n in range(1, MAX_RUN + 1)}
+_RUN = {n: re.compile(r"\d{" + str(n) + "}") for n in range(1, MAX_RUN + 1)}
 _SAFE_ESCAPES = set("dwbB")  # \d \w match no newline; \b \B are zero-width
 _FLAG_GROUP = re.compile(r"\(\?([aiLu]*)(?:-([iLu]*))?:")
 
@@ -283,9 +284,15 @@ class Windows:
         self._by_run: dict[int, list[tuple[int, int]]] = {}
 
     def get(self, run: int) -> list[tuple[int, int]]:
+        """Line ranges holding every line with ``run`` digits in a row (and maybe more lines)."""
         got = self._by_run.get(run)
         if got is None:
-            got = self._by_run[run] = digit_windows(self.text, run)
+            if run <= 1:
+                got = digit_windows(self.text, 1)
+            else:  # the ranges of single digits that hold such a run: one short search each
+                runs = _RUN[min(run, MAX_RUN)]
+                got = [(a, b) for a, b in self.get(1) if runs.search(self.text, a, b)]
+            self._by_run[run] = got
         return got
 
 
