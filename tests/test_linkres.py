@@ -15,6 +15,7 @@ BASES = [
     "http://shop.example",
     "http://user@shop.example/dir//sub/./x",
     "https://[::1]:8080/p",
+    "https://[::1/p",  # urlsplit refuses it: urljoin raises, whatever the href
     "file:///tmp/page.html",
     "https://shop.example/a;p?q",
     "HTTPS://SHOP.example/x",

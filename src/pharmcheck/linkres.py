@@ -26,17 +26,19 @@ _DOT_SEGMENT = re.compile(r"/\.\.?(?=/|\?|$)")
 class Base:
     """What resolution needs of a page URL, computed once per page."""
 
-    __slots__ = ("host", "origin", "url")
+    __slots__ = ("host", "origin", "url", "valid")
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.origin = ""  # "scheme://netloc" when root-relative hrefs may take the fast path
         self.host = ""
+        self.valid = False  # urljoin can read it (it raises ValueError on a URL urlsplit refuses)
         try:
             parts = urlsplit(url)
             host = parts.hostname
         except ValueError:
             return
+        self.valid = True
         if parts.scheme in ("http", "https") and parts.netloc and host:
             self.origin = f"{parts.scheme}://{parts.netloc}"
             self.host = host
@@ -56,7 +58,7 @@ def fast(base: Base, href: str) -> tuple[str, str] | None:
             return None
         return base.origin + url, base.host
     m = _ABSOLUTE.fullmatch(url)
-    if m is None:
+    if m is None or not base.valid:
         return None
     return url, m.group(1).lower()
 
