@@ -136,6 +136,23 @@ def compiled(kb: Knowledge) -> _Compiled:
     return per_kb(kb, "address.compiled", _compile)
 
 
+Scan = Callable[[re.Pattern[str], int, "int | None"], Iterator[re.Match[str]]]
+
+
+def _page_finditer(page: ParsedPage) -> Scan:
+    """``pattern.finditer(page.text, pos, endpos)``: ``ParsedPage.finditer`` (the same matches, found in
+    windows around anchor words and digit runs) where the page view has it."""
+    got: Scan | None = getattr(page, "finditer", None)
+    if got is not None:
+        return got
+    text = page.text
+
+    def plain(pattern: re.Pattern[str], pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
+        return pattern.finditer(text, pos, len(text) if endpos is None else endpos)
+
+    return plain
+
+
 # --------------------------------------------------------------------------------------------
 # Addresses in free text.
 # --------------------------------------------------------------------------------------------
@@ -257,11 +274,13 @@ def _nearest_street(
 
 
 def find_mailboxes(text: str, c: _Compiled, hint: str = "",
-                   may_match: Callable[[re.Pattern[str]], bool] | None = None) -> list[TextAddress]:
+                   may_match: Callable[[re.Pattern[str]], bool] | None = None,
+                   finditer: Scan | None = None) -> list[TextAddress]:
     """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20".
 
     ``may_match`` (``ParsedPage.may_match`` of the page ``text`` is part of) skips the patterns
-    whose anchor words the page lacks."""
+    whose anchor words the page lacks; ``finditer`` (the page's, when ``text`` is the page text)
+    gives ``pattern.finditer(text)``."""
     lines: _Lines | None = None
     out: list[TextAddress] = []
     for kind, pattern in c.mailbox:
@@ -271,7 +290,7 @@ def find_mailboxes(text: str, c: _Compiled, hint: str = "",
             continue
         if lines is None:
             lines = _Lines(text)
-        for n, m in enumerate(pattern.finditer(text)):
+        for n, m in enumerate(pattern.finditer(text) if finditer is None else finditer(pattern, 0, None)):
             if n >= MAX_LOCALITY_HITS:
                 break
             if not (_DIGIT.search(text, m.end(), min(len(text), m.end() + 14)) or _DIGIT.search(
@@ -494,7 +513,8 @@ def _page_addresses(
         chunk = page.text[a:b]
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
-            found = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint, page.may_match)
+            whole = _page_finditer(page) if (a, b) == (0, len(page.text)) else None
+            found = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint, page.may_match, whole)
             seen[chunk] = found
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
@@ -514,7 +534,7 @@ def analyse(site: Site) -> AddressResult:
     for page in sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9)):
         addresses.extend(_page_addresses(page, c, hint, seen))
         if says_none is None and c.no_address is not None and _may(c, page.may_match, c.no_address):
-            m = c.no_address.search(page.text, 0, FULL_SCAN_HEAD)
+            m = next(_page_finditer(page)(c.no_address, 0, FULL_SCAN_HEAD), None)  # search(text, 0, HEAD)
             if m:
                 says_none = Evidence(page.url, page.excerpt(m.start(), m.end()))
     addresses.sort(key=Address.rank)
@@ -603,8 +623,9 @@ def _snippets(page: ParsedPage) -> list[tuple[int, int]]:
     "+" or a phone word first, at most MAX_PHONE_SNIPPETS per page (header, footer, contact pages)."""
     text = page.text
     spans: list[tuple[int, int]] = []
+    finditer = _page_finditer(page)
     for a, b in _regions(page):
-        for n, m in enumerate(_PHONEISH.finditer(text, a, b)):
+        for n, m in enumerate(finditer(_PHONEISH, a, b)):  # _PHONEISH.finditer(text, a, b)
             if n >= MAX_PHONE_SNIPPETS * 4:
                 break
             lo = max(a, m.start() - SNIPPET_RADIUS, text.rfind("\n", 0, m.start()) + 1)
