@@ -497,13 +497,14 @@ def _page_addresses(
             yield Address(p.text(), country, source, box, Evidence(page.url, p.text()), page.kind)
 
     html = page.page.html or ""
-    for doc in page.jsonld if _HAS_JSONLD.search(html) else ():
+    # the parsed view first: a page without JSON-LD or <address> costs no scan of its HTML
+    for doc in page.jsonld if page.jsonld and _HAS_JSONLD.search(html) else ():
         for item in _jsonld_addresses(doc):
             yield from structured(item, "jsonld")
     if _HAS_POSTAL.search(html):
         for postal in _microdata_addresses(page):
             yield from structured(postal, "microdata")
-    if _HAS_ADDRESS_TAG.search(html):
+    if page.named("address") and _HAS_ADDRESS_TAG.search(html):
         for tag in page.soup.find_all("address", limit=20):
             text = "\n".join(" ".join(x.split()) for x in tag.get_text("\n").split("\n") if x.strip())[:4000]
             for t in find_in_text(text, c, hint) + find_mailboxes(text, c, hint):
