@@ -79,7 +79,7 @@ class _Compiled:
     tld_country: dict[str, str]
     lang_region: dict[str, str]
     default_region: str
-    gates: dict[str, re.Pattern[str]]  # pattern source -> its case-widened form (prefilter only)
+    gates: dict[re.Pattern[str], re.Pattern[str]]  # pattern -> its case-widened form (prefilter only)
 
 
 def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
@@ -117,18 +117,18 @@ def _compile(kb: Knowledge) -> _Compiled:
     )
 
 
-def _gates(patterns: Iterable[re.Pattern[str] | None]) -> dict[str, re.Pattern[str]]:
-    out: dict[str, re.Pattern[str]] = {}
+def _gates(patterns: Iterable[re.Pattern[str] | None]) -> dict[re.Pattern[str], re.Pattern[str]]:
+    out: dict[re.Pattern[str], re.Pattern[str]] = {}
     for p in patterns:
         wide = digitlines.case_widened(p) if p is not None else None
         if p is not None and wide is not None:
-            out[p.pattern] = wide
+            out[p] = wide
     return out
 
 
 def _may(c: _Compiled, may_match: Callable[[re.Pattern[str]], bool], pattern: re.Pattern[str]) -> bool:
     """``may_match`` of the pattern, or of its case-widened form (whose anchors the prefilter reads)."""
-    return may_match(c.gates.get(pattern.pattern, pattern))
+    return may_match(c.gates.get(pattern, pattern))
 
 
 def compiled(kb: Knowledge) -> _Compiled:

@@ -311,6 +311,8 @@ def case_widened(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     ``pattern`` does (and more), so the literal anchors of the wider pattern, looked up in folded
     text, are a sound prefilter for a pattern whose scoped flags the anchor reader does not follow.
     None when there is no such group or the source is not read exactly."""
+    if not isinstance(pattern, re.Pattern):  # RE2 (a user pack): read with its own syntax, no prefilter
+        return None
     s = pattern.pattern
     if not isinstance(s, str) or "(?i:" not in s or pattern.flags & re.VERBOSE:
         return None
