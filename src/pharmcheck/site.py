@@ -1,7 +1,7 @@
 """A parsed view of a snapshot that rule modules share.
 
-Every page is parsed once for its text (lxml, target mode) and once for its markup (lexbor, see
-:mod:`pharmcheck.pageview`) and reduced to visible text,
+Every page is parsed once (lexbor, see :mod:`pharmcheck.pageview`; the text of a page past the
+markup caps comes from a linear tag stripper) and reduced to visible text,
 links, forms, JSON-LD and language, so each rule reads the same facts and no rule
 parses HTML again. Nothing here touches the network; nothing executes page content.
 """
@@ -12,11 +12,16 @@ import json
 import re
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from html import unescape as _unescape
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pharmcheck import linkres as _linkres
 from pharmcheck.anchors import fold as _fold
@@ -36,7 +41,9 @@ MAX_SOUP_CHARS = 1_000_000  # HTML given to the markup parser (links, forms, con
 MAX_MARKUP_DEPTH = 1_000  # nesting given to the markup parser (real pages: < 100); cut like MAX_SOUP_TAGS
 MAX_SOUP_TAGS = 20_000  # start tags given to the markup parser (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
-FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
+FEED_CHUNK = 32_768  # granularity of the markup cut (characters; it was the lxml text pass's feed size)
+MAX_TEXT_TAGS = 40_000  # tags of a page past the markup caps read block by block (a real page has 1–10k):
+TEXT_TAIL_TAGS = 10_000  # the first 30k and these last 10k; in the middle of more, every tag ends a line
 JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
 
@@ -83,51 +90,13 @@ _BLOCK_TAGS = frozenset(
 )
 
 
-class _TextCollector:
-    """lxml parser target (SAX-style): no tree is built, so no nesting depth limit can hide text."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.hidden = 0
-        self.tags = 0  # start tags seen (to cut the HTML given to BeautifulSoup)
-        self.depth = 0
-        self.max_depth = 0  # deepest nesting seen (the markup parser's cost grows with its square)
-
-    def start(self, tag: str, attrib: object) -> None:
-        self.tags += 1
-        self.depth += 1
-        if self.depth > self.max_depth:
-            self.max_depth = self.depth
-        if tag in _INVISIBLE:
-            self.hidden += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def end(self, tag: str) -> None:
-        self.depth = max(0, self.depth - 1)
-        if tag in _INVISIBLE:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def data(self, text: str) -> None:
-        if not self.hidden:
-            self.parts.append(text)  # bounded by the body size; cut to MAX_TEXT_CHARS after the pass
-
-    def comment(self, text: str) -> None:
-        pass
-
-    def close(self) -> str:
-        return "".join(self.parts)
-
-
 def visible_lines(html: str) -> list[str]:
     """The text a browser would show, as lines (one per block element); never raises on hostile markup.
 
-    Parsed with lxml in target mode, which is several times faster than a second
-    BeautifulSoup parse and, unlike an lxml tree, keeps text nested deeper than 256 levels.
     Block elements and ``<br>`` end a line; inline elements (``<b>no prescription</b> needed``)
-    stay on their line.
+    stay on their line; text inside invisible elements (``<script>``, ``<head>`` …) and comments
+    is dropped. An ordinary page is parsed once with lexbor (its tree also serves the markup view);
+    the text of a page past the markup caps comes from a linear tag stripper (see :func:`_extract`).
     """
     return _extract(html).lines
 
@@ -137,37 +106,302 @@ class _Extract:
     lines: list[str]
     soup_end: int  # characters of HTML to give BeautifulSoup (where MAX_SOUP_TAGS was reached)
     text_capped: bool
+    tree: LexborHTMLParser | None = None  # the lexbor parse of html[:soup_end], when one was made
 
 
-def _extract(html: str) -> _Extract:
-    """One lxml target pass: visible lines, and where the HTML reaches MAX_SOUP_TAGS start tags."""
-    import lxml.etree
+def _tag_ids(names: Iterable[str]) -> frozenset[int]:
+    maker = LexborHTMLParser("")
+    return frozenset(maker.create_node(name).tag_id for name in names)
 
-    limit = min(len(html), MAX_SOUP_CHARS)
-    if not html.strip():
-        return _Extract([], limit, False)
-    collector = _TextCollector()
-    parser = lxml.etree.HTMLParser(target=collector, recover=True)
-    soup_end = limit
-    try:
-        for at in range(0, len(html), FEED_CHUNK):
-            parser.feed(html[at : at + FEED_CHUNK])
-            too_many = collector.tags > MAX_SOUP_TAGS or collector.max_depth > MAX_MARKUP_DEPTH
-            if too_many and soup_end == limit:
-                soup_end = min(limit, at + FEED_CHUNK)
-        raw = parser.close()
-    except (lxml.etree.LxmlError, ValueError):
-        raw = collector.close()
-    text = str(raw)
+
+# lexbor's numbers for the tags the text pass tells apart (node kinds 0–5: text, comment, doctype …)
+_BLOCK_IDS = _tag_ids(_BLOCK_TAGS)
+_INVISIBLE_IDS = _tag_ids(_INVISIBLE)
+_TEMPLATE_ID = next(iter(_tag_ids(["template"])))
+_TEXT_ID = 2
+_LAST_NODE_KIND = 5
+_BLOCK_START = re.compile("<(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")[\s/>]", re.I)
+_VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                   "track", "wbr", "param", "keygen"])
+_PARSE_FIRST_TAGS = 4_000  # up to this many "<" a page is parsed before its tags are scanned
+_SCAN_WINDOW = 65_536  # characters of HTML read at a time by _markup_scan
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)")
+_DEPTH_MARGIN = 100  # the tree's nesting below which no markup cap applies (parsers nest odd shapes apart)
+
+
+class _Nesting:
+    """A cheap reading of start and end tags (no tree): void elements do not nest and an end tag
+    closes only a name that is open."""
+
+    def __init__(self) -> None:
+        self.tags = self.depth = self.deepest = 0
+        self.open_names: dict[str, int] = {}
+
+    def read(self, html: str, stop: bool) -> int | None:
+        """Read the tags of ``html``; with ``stop``, the index of the tag that passes MAX_SOUP_TAGS or
+        MAX_MARKUP_DEPTH (then stop)."""
+        open_names = self.open_names
+        for i, (close, name) in enumerate(_TAG_NAME.findall(html.lower())):
+            if close:
+                if open_names.get(name):
+                    open_names[name] -= 1
+                    self.depth -= 1
+                continue
+            self.tags += 1
+            if name not in _VOID:
+                open_names[name] = open_names.get(name, 0) + 1
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+            if stop and (self.tags > MAX_SOUP_TAGS or self.deepest > MAX_MARKUP_DEPTH):
+                return i
+        return None
+
+
+class _Unraw:
+    """``html`` without comments and raw-text elements (``<script>`` …: a "<" in them is no tag),
+    with the map from offsets in the result back to offsets in ``html``."""
+
+    def __init__(self, html: str) -> None:
+        pieces: list[str] = []
+        self.starts: list[int] = [0]  # offset in the result where each kept piece starts
+        self.origins: list[int] = [0]  # and in ``html``
+        at = kept = 0
+        for m in _STRIP_RAW.finditer(html):
+            pieces.append(html[at : m.start()])
+            kept += m.start() - at
+            at = m.end()
+            self.starts.append(kept)
+            self.origins.append(at)
+        pieces.append(html[at:])
+        self.text = "".join(pieces)
+
+    def origin(self, offset: int) -> int:
+        i = bisect_right(self.starts, offset) - 1
+        return self.origins[i] + offset - self.starts[i]
+
+    def offset(self, origin: int) -> int:
+        i = bisect_right(self.origins, origin) - 1
+        return self.starts[i] + max(0, min(origin - self.origins[i],
+                                           (self.starts[i + 1] if i + 1 < len(self.starts)
+                                            else len(self.text)) - self.starts[i]))
+
+
+def _markup_scan(html: str) -> tuple[int | None, int]:
+    """(offset of the tag that passes MAX_SOUP_TAGS or MAX_MARKUP_DEPTH or None, deepest nesting up
+    to the end of the FEED_CHUNK holding that tag: what the markup parser would meet)."""
+    unraw = _Unraw(html)
+    text = unraw.text
+    reader = _Nesting()
+    start = 0
+    while start < len(text):  # windows that end before a "<": no tag is split, no more read than needed
+        stop = len(text) if len(text) - start <= _SCAN_WINDOW else max(
+            start + 1, text.rfind("<", start + 1, start + _SCAN_WINDOW))
+        window = text[start:stop]
+        index = reader.read(window, stop=True)
+        if index is not None:
+            found = next(islice(_TAG_NAME.finditer(window), index, None), None)
+            cut = unraw.origin(start + (found.start() if found else 0))
+            chunk_end = unraw.offset((cut // FEED_CHUNK + 1) * FEED_CHUNK)
+            reader.read(text[unraw.offset(cut) + 1 : chunk_end], stop=False)
+            return cut, reader.deepest
+        start = stop
+    return None, reader.deepest
+
+
+def _lexbor_text(tree: LexborHTMLParser) -> tuple[str, int]:
+    """(the visible text of a lexbor tree with a newline at each block start and end, its nesting).
+
+    Start and end of every element in document order, as an HTML parser reports them: text inside
+    invisible elements is dropped but block elements inside them still end a line; comments are
+    skipped.
+    """
+    root = tree.root
+    parts: list[str] = []
+    add = parts.append
+    hidden = deepest = 0
+    stack: list[tuple[LexborNode, int]] = []
+    node: LexborNode | None = root
+    while True:
+        if node is None:
+            if not stack:
+                break
+            parent, tid = stack.pop()
+            if tid in _INVISIBLE_IDS:
+                hidden -= 1
+            elif tid in _BLOCK_IDS:
+                add("\n")
+            node = parent.next
+            continue
+        tid = node.tag_id
+        if tid == _TEXT_ID:
+            if not hidden:
+                add(node.text_content or "")
+            node = node.next
+            continue
+        if tid <= _LAST_NODE_KIND:  # comment, doctype
+            node = node.next
+            continue
+        if tid in _INVISIBLE_IDS:
+            if tid == _TEMPLATE_ID and _BLOCK_START.search(node.html or ""):
+                add("\n")  # lexbor keeps a template's content outside the tree
+            hidden += 1
+        elif tid in _BLOCK_IDS:
+            add("\n")
+        child = node.first_child
+        if child is None:
+            if tid in _INVISIBLE_IDS:
+                hidden -= 1
+            elif tid in _BLOCK_IDS:
+                add("\n")
+            node = node.next if stack else None
+            continue
+        stack.append((node, tid))
+        if len(stack) > deepest:
+            deepest = len(stack)
+        node = child
+    return "".join(parts), deepest
+
+
+def _lines(text: str) -> tuple[list[str], bool]:
     capped = len(text) > MAX_TEXT_CHARS
     if capped:  # keep the head and the tail: footers name the operator
         text = text[: MAX_TEXT_CHARS - TEXT_TAIL_CHARS] + "\n" + text[-TEXT_TAIL_CHARS:]
     out = []
-    for line in text.split("\n"):
-        line = _BLOCK.sub(" ", line).strip()
+    for line in _BLOCK.sub(" ", text).split("\n"):  # _BLOCK has no newline: as if line by line
+        line = line.strip()
         if line:
             out.append(line)
-    return _Extract(out, soup_end, capped)
+    return out, capped
+
+
+# --- the text of a page past the markup caps: a linear tag stripper (no tree, no nesting cost) ---
+# It reads tags as an HTML tokenizer does for ordinary markup (comments, raw-text elements, quoted
+# attribute values); on all the saved corpora it gives the same lines as the tree. Every quantifier
+# consumes what it scans, so no input makes it backtrack.
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+_ATTRS = r"(?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+>?"
+_STRIP_RAW = re.compile("<(?:!--.*?(?:--!?>|\\Z)|" + "|".join(  # one "<" first: re scans for it
+    f"{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}.*?(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
+    for n in ("script", "style", "iframe")) + ")", re.S)
+_STRIP_HIDDEN = re.compile("<(?:" + "|".join(
+    f"{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}(?P<{n}>.*?)(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
+    for n in ("noscript", "template", "svg", "head", "object")) + ")", re.S)
+
+
+def _trie(words: list[str]) -> str:
+    """A regex alternation of ``words`` (ASCII letters and digits) as a trie, any case (fast in ``re``)."""
+    heads: dict[str, list[str]] = {}
+    for w in words:
+        heads.setdefault(w[:1], []).append(w[1:])
+    alts = []
+    for head, rests in sorted(heads.items()):
+        if head == "":
+            continue
+        more = [r for r in rests if r]
+        sub = _trie(more) if more else ""
+        if more and "" in rests:
+            sub = f"(?:{sub})?"
+        alts.append(_any_case(head) + sub)
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+_STRIP_BLOCK = re.compile("</?" + _trie(sorted(_BLOCK_TAGS)) + r"(?=[\t\n\f />])"
+                          r"(?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+>?")
+_ROUGH_TAG = re.compile(r"<[a-zA-Z/!?][^>]*+>?")  # quotes not read: for the middle of a tag flood
+_STRIP_TAG = re.compile(r"<(?:/?[a-zA-Z](?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+|[!?/][^>]*+)>?")
+
+
+def _hidden_repl(m: re.Match[str]) -> str:
+    inner = next(g for g in m.groups() if g is not None)
+    return "\n" if _BLOCK_START.search(inner) else ""  # its block elements still end a line
+
+
+def _without_raw(html: str) -> str:
+    """``html`` without comments and the content of ``<script>``, ``<style>`` and ``<iframe>``."""
+    if "\r" in html:  # as an HTML tokenizer reads line ends
+        html = html.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in html:
+        html = html.replace("\x00", "\ufffd")
+    return _STRIP_RAW.sub("", html)
+
+
+def _stripped_text(html: str, raw_done: bool = False, every_tag_ends_a_line: bool = False) -> str:
+    """Visible text of ``html`` with a newline at each block start and end, without a tree (with
+    ``every_tag_ends_a_line``, at every tag: one cheap pass for the middle of a tag flood)."""
+    text = html if raw_done else _without_raw(html)
+    text = _STRIP_HIDDEN.sub(_hidden_repl, text)
+    if every_tag_ends_a_line:
+        text = _ROUGH_TAG.sub("\n", text)
+    else:
+        text = _STRIP_BLOCK.sub("\n", text)
+        text = _STRIP_TAG.sub("", text)
+    if "&" in text:
+        if len(text) > 2 * MAX_TEXT_CHARS:  # decoding is Python work per entity: only what _lines keeps
+            text = text[: 2 * (MAX_TEXT_CHARS - TEXT_TAIL_CHARS)] + "\n" + text[-2 * TEXT_TAIL_CHARS:]
+        text = _unescape(text)
+    return text
+
+
+def _nth_from(html: str, n: int, tail: bool) -> int:
+    """Offset of the ``n``-th "<" of ``html`` (from the end when ``tail``)."""
+    if tail:
+        return len(html.rsplit("<", n)[0])
+    return len(html) - len(html.split("<", n)[-1]) - 1
+
+
+def _soup_end(html: str, limit: int) -> int:
+    """Characters of ``html`` the markup view reads: up to ``limit``, or to the end of the FEED_CHUNK
+    in which MAX_SOUP_TAGS or MAX_MARKUP_DEPTH is passed (or right at that tag when the chunk would
+    nest deeper than 2 * MAX_MARKUP_DEPTH: lexbor's cost grows with the square of the nesting)."""
+    if html.count("<", 0, limit) <= min(MAX_SOUP_TAGS, MAX_MARKUP_DEPTH):
+        return limit
+    cut, deepest = _markup_scan(html[:limit])
+    if cut is None:
+        return limit
+    chunk_end = min(limit, (cut // FEED_CHUNK + 1) * FEED_CHUNK)
+    return cut if chunk_end < len(html) and deepest > 2 * MAX_MARKUP_DEPTH else chunk_end
+
+
+def _extract(html: str) -> _Extract:
+    """Visible lines, and how much of the HTML the markup view reads (MAX_SOUP_TAGS, MAX_MARKUP_DEPTH).
+
+    A page within the markup caps is parsed once with lexbor; the tree gives the text and serves
+    the markup view. A page past them gets a lexbor parse of its HTML up to the cap (when the markup
+    view is asked for) and, unless it has few tags, its text from a linear tag stripper (past its
+    first MAX_TEXT_TAGS - TEXT_TAIL_TAGS tags and before its last TEXT_TAIL_TAGS, every tag ends a
+    line: one cheap pass, so a tag flood costs little more than its size).
+    """
+    limit = min(len(html), MAX_SOUP_CHARS)
+    if not html.strip():
+        return _Extract([], limit, False)
+    if html.count("<") <= _PARSE_FIRST_TAGS:
+        # few tags: parse the page, and scan its tags only when the tree is deep (its nesting is
+        # what a markup cap could cut; this many tags nest too little to cost lexbor much)
+        tree = LexborHTMLParser(html)
+        text, deepest = _lexbor_text(tree)
+        soup_end = limit if deepest <= MAX_MARKUP_DEPTH - _DEPTH_MARGIN else _soup_end(html, limit)
+        lines, capped = _lines(text)
+        return _Extract(lines, soup_end, capped, tree if soup_end == len(html) else None)
+    soup_end = _soup_end(html, limit)
+    if soup_end == len(html):
+        tree = LexborHTMLParser(html)
+        lines, capped = _lines(_lexbor_text(tree)[0])
+        return _Extract(lines, soup_end, capped, tree)
+    markup = _without_raw(html)  # "<" in scripts is no tag
+    count = markup.count("<")
+    if count > MAX_TEXT_TAGS:
+        head = _nth_from(markup, MAX_TEXT_TAGS - TEXT_TAIL_TAGS, tail=False)
+        tail = _nth_from(markup, TEXT_TAIL_TAGS, tail=True)
+        text = "\n".join((_stripped_text(markup[:head], True),
+                          _stripped_text(markup[head:tail], True, every_tag_ends_a_line=True),
+                          _stripped_text(markup[tail:], True)))
+    else:
+        text = _stripped_text(markup, True)
+    lines, capped = _lines(text)
+    return _Extract(lines, soup_end, capped, None)
 
 
 class AnchorIndex:
@@ -256,7 +490,7 @@ class ParsedPage:
     def soup(self) -> PageMarkup:
         """The markup (one lexbor parse), cut at MAX_SOUP_CHARS characters or MAX_SOUP_TAGS start tags."""
         html = self.page.html or ""
-        return PageMarkup(html[: self._extract.soup_end])
+        return PageMarkup(html[: self._extract.soup_end], tree=self._extract.tree)
 
     @property
     def elements(self) -> list[Element]:
@@ -305,9 +539,9 @@ class ParsedPage:
     def lines(self) -> list[str]:
         """Visible text as lines (one per block element), whitespace collapsed.
 
-        Extracted with lxml directly (several times faster than a second BeautifulSoup
-        parse): invisible elements are dropped, block elements and ``<br>`` end a line,
-        inline elements (``<b>no prescription</b> needed``) stay on their line.
+        From the page's lexbor tree (see :func:`_extract`): invisible elements are dropped, block
+        elements and ``<br>`` end a line, inline elements (``<b>no prescription</b> needed``) stay
+        on their line.
         """
         return self._extract.lines
 
