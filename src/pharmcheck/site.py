@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from pharmcheck import linkres as _linkres
 from pharmcheck.anchors import Choice, Shape, required_literals, shape
 from pharmcheck.anchors import fold as _fold
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
@@ -599,17 +600,17 @@ class ParsedPage:
         if key in cache:
             return cache[key]
         result: tuple[str, str] | None = None
-        try:
-            absolute = urljoin(self.url, href).split("#", 1)[0]
-            parts = urlsplit(absolute)
-            if parts.scheme in ("http", "https") and parts.hostname:
-                result = (absolute, registered_domain(parts.hostname))
-        except ValueError:
-            result = None
+        got = _linkres.resolve(self._base, href)  # urljoin's result, without urljoin for plain hrefs
+        if got is not None:
+            result = (got[0], registered_domain(got[1]))
         if len(cache) > 20_000:
             cache.clear()
         cache[key] = result
         return result
+
+    @cached_property
+    def _base(self) -> _linkres.Base:
+        return _linkres.Base(self.url)
 
     @cached_property
     def _origin(self) -> str:
