@@ -18,8 +18,10 @@ from urllib.parse import urljoin, urlsplit
 _CHARS = r"A-Za-z0-9._~!$&'()*+,=:@%-"
 # absolute: scheme, host, port, path, query (the fragment is cut before matching)
 _ABSOLUTE = re.compile(rf"https?://([A-Za-z0-9.-]+)(?::[0-9]{{1,5}})?(?:/[{_CHARS}/]*)?(?:\?[{_CHARS}/?]+)?")
-# root-relative: segments without "//", then an optional query; dot segments are checked apart
-_ROOTED = re.compile(rf"/(?:[{_CHARS}]+/?)*(?:\?[{_CHARS}/?]+)?")
+# root-relative: segments without "//", then an optional query; dot segments are checked apart.
+# Each "/" after the first follows a non-empty segment: one way to match any path (linear; a nested
+# ``(?:[…]+/?)*`` would backtrack exponentially on a long segment followed by a refused character).
+_ROOTED = re.compile(rf"/(?:[{_CHARS}]+/)*[{_CHARS}]*(?:\?[{_CHARS}/?]+)?")
 _DOT_SEGMENT = re.compile(r"/\.\.?(?=/|\?|$)")
 
 
