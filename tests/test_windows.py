@@ -29,6 +29,12 @@ from pharmcheck.knowledge import builtin_pack_dir, load_pack
 from pharmcheck.snapshot import Page
 
 
+@pytest.fixture(autouse=True)
+def _windows_on_short_texts_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine scans texts under WINDOW_MIN_TEXT whole; these tests check the windows on every text."""
+    monkeypatch.setattr(site_mod, "WINDOW_MIN_TEXT", 0)
+
+
 def _page(text: str) -> site_mod.ParsedPage:
     page = site_mod.ParsedPage(Page(url="https://x.example/", status=200, html="<p>x</p>"), "x.example")
     page.__dict__["text"] = text  # the text as the engine would have extracted it
