@@ -240,6 +240,33 @@ def test_per_host_limit_holds_across_workers() -> None:
     assert 1 <= other.httpd.peak <= 2
 
 
+def test_local_scheduler_runs_in_its_own_process_and_is_pruned() -> None:
+    """``local:N``: the scheduler's per-task records are not in the client's memory; its span metadata
+    is pruned there; it is gone when the client closes the cluster."""
+    import functools
+
+    def span_collections(dask_scheduler: Any) -> int:  # on the scheduler (nested: sent by value)
+        spans = dask_scheduler.extensions["spans"].spans
+        return max((len((getattr(s, "_metadata", None) or {}).get("collections", []))
+                    for s in spans.values()), default=0)
+
+    with connect(ClusterSpec(None, 2), workers=4) as conn:
+        scheduler_pid = conn.client.run_on_scheduler(os.getpid)
+        assert scheduler_pid != os.getpid()
+        assert scheduler_pid in {c.pid for c in psutil.Process().children()}
+        # the client's Dask config travels to it (a site may kill one worker, not two)
+        assert conn.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures) == 1
+        futures = [conn.executor.submit(functools.partial(pow, 2), i) for i in range(60)]
+        assert [f.result(timeout=120) for f in futures] == [2**i for i in range(60)]
+        longest = conn.client.run_on_scheduler(span_collections)
+        deadline = time.monotonic() + 120  # the scheduler prunes every few seconds
+        while longest > 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            longest = conn.client.run_on_scheduler(span_collections)
+        assert longest <= 1
+    assert not psutil.pid_exists(scheduler_pid)  # terminated and reaped by the cluster's close
+
+
 def test_sigterm_then_resume_completes_exactly_once(tmp_path: Path) -> None:
     with ExitStack() as stack:
         inputs = [stack.enter_context(Counting(delay=0.3)).url for _ in range(16)]
