@@ -203,6 +203,7 @@ def local_cluster(n_workers: int, threads: int, *, quiet_logs: bool = True) -> A
             env = dict(os.environ)
             # the client's Dask config (allowed-failures …), as Dask hands it to its own workers
             env["DASK_INTERNAL_INHERIT_CONFIG"] = dask.config.serialize(dask.config.global_config)
+            env["PYTHONSAFEPATH"] = "1"  # ``-c`` would put the current directory first on sys.path
             with tempfile.TemporaryDirectory(prefix="pharmcheck-dask-") as tmp:
                 address_file = Path(tmp) / "scheduler.json"
                 mode = "quiet" if quiet_logs else "-"
