@@ -267,6 +267,17 @@ def test_local_scheduler_runs_in_its_own_process_and_is_pruned() -> None:
     assert not psutil.pid_exists(scheduler_pid)  # terminated and reaped by the cluster's close
 
 
+def test_local_scheduler_that_cannot_start_is_a_cluster_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pharmcheck.cluster_engine as engine
+
+    monkeypatch.setattr(engine, "SCHEDULER_SCRIPT", "import sys; sys.exit(3)")
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    failing = pytest.raises(ClusterError, match="scheduler did not start")
+    with failing, connect(ClusterSpec(None, 2), workers=2):
+        pass
+    assert {c.pid for c in psutil.Process().children(recursive=True)} <= before
+
+
 def test_sigterm_then_resume_completes_exactly_once(tmp_path: Path) -> None:
     with ExitStack() as stack:
         inputs = [stack.enter_context(Counting(delay=0.3)).url for _ in range(16)]

@@ -341,7 +341,10 @@ def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iter
         with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
             if spec.address is None:
                 n = spec.n_workers or (os.cpu_count() or 1)
-                cluster = local_cluster(n, max(1, workers // n), quiet_logs=quiet_logs)
+                try:
+                    cluster = local_cluster(n, max(1, workers // n), quiet_logs=quiet_logs)
+                except (OSError, RuntimeError, ClusterError) as exc:  # Dask wraps a start failure
+                    raise ClusterError(f"cannot start the local Dask cluster: {exc}") from None
                 client = Client(cluster, set_as_default=False)  # type: ignore[no-untyped-call]
             else:
                 try:
