@@ -309,3 +309,33 @@ def test_sigterm_then_resume_completes_exactly_once(tmp_path: Path) -> None:
     time.sleep(0.5)
     alive = [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not alive, "the client left worker processes behind"
+
+
+def test_ctrl_c_to_the_process_group_is_one_line(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the client and its worker processes: exit 130 with one line, the
+    finished results kept, no traceback from a worker or from Dask, no process left behind."""
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(f"http://127.200.{i // 250 + 1}.{i % 250 + 1}:9/\n" for i in range(2000)))
+    out = tmp_path / "out.jsonl"
+    args = ["scan", "-i", str(urls), "-f", "jsonl", "-o", str(out), "--allow-private", "--fail-on", "never",
+            "-q", "--cluster", "local:2"]
+    proc = subprocess.Popen([*BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(), start_new_session=True)
+    family: set[int] = set()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 20):
+        try:
+            family.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "Error" not in err, err[-2000:]
+    assert "--resume" in err
+    assert 20 <= len(read_jsonl(out)) < 2000
+    assert family
+    time.sleep(0.5)
+    alive = [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, "the client left processes behind"

@@ -172,6 +172,7 @@ if sys.argv[2] == "quiet":
     logging.getLogger("distributed").setLevel(logging.ERROR)
 asyncio.run(main())
 """
+WORKER_IGNORES_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # a preload script
 SCHEDULER_START_S = 120.0  # a loaded machine can take a while to import Dask
 
 
@@ -247,6 +248,9 @@ def local_cluster(n_workers: int, threads: int, *, quiet_logs: bool = True) -> A
             "dashboard": False,
             "dashboard_address": None,
             "silence_logs": level,
+            # Ctrl-C in a terminal reaches the whole process group: the client stops the batch and
+            # closes the workers; a worker process that took it itself only printed a traceback
+            "preload": [WORKER_IGNORES_SIGINT],
             "memory_limit": parse_memory_limit("auto", 1, n_workers, logger=logging.getLogger(__name__)),
         },
     }
