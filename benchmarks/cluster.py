@@ -60,6 +60,19 @@ def _scheduler_of(proc: Any) -> Any:
     return None
 
 
+def _workers_of(proc: Any) -> list[Any]:
+    """The ``local:N`` worker processes (spawned by the client's Nannies)."""
+    import psutil
+
+    found = []
+    with contextlib.suppress(psutil.Error):
+        for child in proc.children():
+            with contextlib.suppress(psutil.Error):
+                if any("spawn_main" in a for a in child.cmdline()):
+                    found.append(child)
+    return found
+
+
 def scan(urls: Path, out: Path, pages: int, workers: int, cluster: str | None,
          total: int = 0, log: bool = False, every: int = 0) -> dict[str, Any]:
     """One CLI run; samples the client process's RSS (not its children) every 50 ms.
@@ -99,12 +112,14 @@ def scan(urls: Path, out: Path, pages: int, workers: int, cluster: str | None,
             while marks and lines >= marks[0]:
                 mark = marks.pop(0)
                 point = {"sites": lines, "share": mark / total, "t": now, "client_mb": _rss(proc) / 2**20,
-                         "scheduler_mb": _rss(scheduler) / 2**20 if scheduler is not None else 0.0}
+                         "scheduler_mb": _rss(scheduler) / 2**20 if scheduler is not None else 0.0,
+                         "workers_mb": [_rss(w) / 2**20 for w in _workers_of(proc)]}
                 checkpoints.append(point)
                 if log:
                     print(f"    {point['share']:>4.0%}  {lines:>8} results  {now:7.0f} s  "
                           f"{lines / max(now, 1e-9):5.1f} sites/s  client RSS {point['client_mb']:.1f} MB  "
-                          f"scheduler process {point['scheduler_mb']:.1f} MB", flush=True)
+                          f"scheduler process {point['scheduler_mb']:.1f} MB  workers "
+                          f"{' + '.join(f'{m:.0f}' for m in point['workers_mb'])} MB", flush=True)
         time.sleep(0.05)
     wall = time.monotonic() - started
     if proc.returncode not in (0, 3):
