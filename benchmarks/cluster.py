@@ -11,7 +11,8 @@ pages, served by one server process on 127.0.0.1). Prints:
   25 %, 50 %, 75 % and 100 % of the results are written (each printed as it passes, for long runs),
   and the growth between 10 % and 100 % per site, to show that the client stays flat.
 
-Usage: ``python benchmarks/cluster.py --sites 300 --pages 3 --workers-n 2 [--refused 100000]``.
+Usage: ``python benchmarks/cluster.py --sites 300 --pages 3 --workers-n 2 [--refused 100000]``;
+the memory run alone: ``--long-only --refused 100000 --log-every 10000``.
 Needs ``pharmcheck[cluster]`` and psutil (test extra).
 """
 
