@@ -25,8 +25,8 @@ submits to the cluster instead of its thread pool, so nothing of that logic is d
 - Ctrl-C/SIGTERM: pending tasks are cancelled, finished results are kept and flushed, and the
   client (and a ``local`` cluster) is shut down before exiting.
 - Client memory: with ``local[:N]`` the Dask scheduler runs in its own process
-  (:data:`SCHEDULER_SCRIPT`), not in the client, so the client's memory is the client's: flat
-  over a list of any length (the scheduler's per-task records are pruned in that process).
+  (:data:`SCHEDULER_SCRIPT`), not in the client, so its per-task records and histories are not
+  client memory (and the two that Dask never trims are pruned in that process).
 """
 
 from __future__ import annotations
