@@ -256,6 +256,13 @@ def test_local_scheduler_runs_in_its_own_process_and_is_pruned() -> None:
         assert scheduler_pid in {c.pid for c in psutil.Process().children()}
         # the client's Dask config travels to it (a site may kill one worker, not two)
         assert conn.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures) == 1
+        # … and its short system-monitor history, to the scheduler, the workers and the Nannies here
+        def samples(dask_scheduler: Any = None, dask_worker: Any = None) -> int:
+            return int((dask_scheduler or dask_worker).monitor.quantities["cpu"].maxlen)
+
+        assert conn.client.run_on_scheduler(lambda dask_scheduler: samples(dask_scheduler)) == 120
+        assert set(conn.client.run(lambda dask_worker: samples(dask_worker=dask_worker)).values()) == {120}
+        assert {n.monitor.quantities["cpu"].maxlen for n in conn.client.cluster.workers.values()} == {120}
         futures = [conn.executor.submit(functools.partial(pow, 2), i) for i in range(60)]
         assert [f.result(timeout=120) for f in futures] == [2**i for i in range(60)]
         longest = conn.client.run_on_scheduler(span_collections)

@@ -50,6 +50,15 @@ DASK_CONFIGURED = "dask"  # ``--cluster dask``: Dask's configured ``scheduler-ad
 ALLOWED_FAILURES = 1  # a site may kill one worker; the second death is its error result
 
 
+# Dask settings of this run's client, and of a ``local`` cluster's scheduler and workers, which inherit
+# them. Every Dask server (also the Nannies, which live in the client with ``local:N``) samples its
+# process twice a second and keeps 7,200 samples (an hour, ~2 MB each) for the dashboard: 120 here.
+DASK_CONFIG = {
+    "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+    "distributed.admin.system-monitor.log-length": 120,
+}
+
+
 class ClusterError(ValueError):
     """A bad ``--cluster`` value or a scheduler that cannot be reached."""
 
@@ -342,7 +351,7 @@ def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iter
     cluster: Any = None
     client: Any = None
     try:
-        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        with dask.config.set(DASK_CONFIG):
             if spec.address is None:
                 n = spec.n_workers or (os.cpu_count() or 1)
                 try:
