@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -141,6 +142,42 @@ def test_engine_crash_becomes_error_and_duplicates_echo(processes: int) -> None:
     assert crash.verdict == "error" and "boom in fetch" in crash.errors[0]
     assert stats.exit_code() == 3 and stats.done == 6
     assert sink.closed is not None and sum(sink.closed.counts.values()) == 6
+
+
+class _DieOnArrival:
+    """Unpickled in a scoring process, it kills that process (as the OOM killer would)."""
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return (os._exit, (1,))
+
+
+def _snapshot_or_death(target: object) -> Snapshot:
+    snap = _snapshot_for(target)
+    if "die" in snap.url:
+        snap.lookups = {"poison": _DieOnArrival()}
+    return snap
+
+
+def test_scorers_dying_together_every_site_gets_a_result() -> None:
+    """Several sites whose scoring process dies at once: each is retried once, in one replacement pool
+    (not one pool per retry, which could cancel the earlier retries), then is an error; every site
+    gets its result and the batch ends."""
+    names = [f"die{i}.example" for i in range(12)] + [f"ok{i}.example" for i in range(4)]
+    sink = ListSink()
+    plan = BatchPlan(
+        first=_snapshot_or_death, rules_dirs=(), kb=default_knowledge(), workers=16, processes=2,
+        fail_on="never",
+    )
+    result: list[BatchStats] = []
+    items = iter([item_for(n) for n in names])
+    runner = threading.Thread(target=lambda: result.append(run_batch(items, [sink], plan)))
+    runner.start()
+    runner.join(300)  # a hang guard, not a timing assertion
+    assert not runner.is_alive(), "the batch hung after its scoring processes died"
+    got = {r.input: r for r in sink.reports}
+    assert set(got) == set(names)
+    assert all(got[n].verdict == "error" and "BrokenProcessPool" in got[n].errors[0] for n in names[:12])
+    assert result and result[0].done == len(names)
 
 
 def test_per_host_limit_queues_without_losing_sites() -> None:

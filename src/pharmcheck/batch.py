@@ -480,18 +480,13 @@ def run_batch(
                             stats.unfinished += 1
                             continue
                         job.retries += 1
-                        procs = _fresh_pool(procs, plan.processes)
-                        again = procs.submit(score_in_child, job.snapshot, plan.rules_dirs)
+                        procs, again = _score_on(procs, plan, job.snapshot)
                         inflight[again] = ("second", job)
                     elif failure is not None:
                         finish(job, crash(job, failure))
                     elif stage == "first" and procs is not None:
                         job.snapshot = fut.result()
-                        try:
-                            second = procs.submit(score_in_child, job.snapshot, plan.rules_dirs)
-                        except BrokenProcessPool:  # a scoring process died (OOM?): start a fresh pool
-                            procs = _fresh_pool(procs, plan.processes)
-                            second = procs.submit(score_in_child, job.snapshot, plan.rules_dirs)
+                        procs, second = _score_on(procs, plan, job.snapshot)
                         inflight[second] = ("second", job)
                     else:
                         job.snapshot = None
@@ -532,6 +527,25 @@ def _host_of(url: str) -> str:
         return urlsplit(url).hostname or ""
     except ValueError:
         return ""
+
+
+def _score_on(
+    procs: ProcessPoolExecutor | None, plan: BatchPlan, snapshot: Snapshot
+) -> tuple[ProcessPoolExecutor, Future[Report]]:
+    """Submit ``snapshot`` for scoring; a fresh pool only when the current one is broken.
+
+    Several sites fail together when a scoring process dies: each retry goes to the one
+    replacement pool. (A replacement per retry shut down the previous replacement with
+    ``cancel_futures``: a retry still queued there would be cancelled, and a future cancelled
+    inside the pool is never reported done by ``wait``.)
+    """
+    if procs is not None:
+        try:
+            return procs, procs.submit(score_in_child, snapshot, plan.rules_dirs)
+        except (BrokenProcessPool, RuntimeError):  # broken, or shut down after breaking
+            pass
+    procs = _fresh_pool(procs, plan.processes)
+    return procs, procs.submit(score_in_child, snapshot, plan.rules_dirs)
 
 
 def _fresh_pool(procs: ProcessPoolExecutor | None, size: int) -> ProcessPoolExecutor:

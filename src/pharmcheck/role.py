@@ -16,7 +16,6 @@ appointment vocabulary). The cue lists are data in ``rules/role.toml``.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import weakref
 from collections.abc import Iterator
@@ -25,8 +24,17 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks.context import context_of, education_page
 from pharmcheck.checks.lang import page_language
+from pharmcheck.checks.pagehits import (
+    controls,
+    first_match,
+    first_words,
+    led_lines,
+    matches,
+    phrases_all,
+    search_in,
+)
 from pharmcheck.checks.scope import analyse as analyse_scope
-from pharmcheck.checks.scope import jsonld_types
+from pharmcheck.checks.scope import drug_hits, jsonld_types
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
@@ -75,6 +83,8 @@ class RoleData:
     reported: re.Pattern[str] | None
     forum: re.Pattern[str] | None
     forum_min_posts: int
+    forum_leads: frozenset[str] | None  # first words of the forum phrases (pagehits.led_lines)
+    byline_leads: frozenset[str] | None
     identity_needed: int
     sale_words: re.Pattern[str] | None
     rx_glued: re.Pattern[str] | None  # prescription-only medicine names, also inside glued words
@@ -94,16 +104,18 @@ def _build(kb: Knowledge) -> RoleData:
         brand=re.compile("(?:" + "|".join(re.escape(w) for w in sorted(brand_words, key=len, reverse=True))
                          + ")", re.I) if brand_words else None,
         institution=compile_phrases(str_list(d, "institution_words")),
-        self_pharmacy=compile_all(lang_table(d, "self_pharmacy")),
-        pharmacist=compile_all(lang_table(d, "responsible_pharmacist")),
-        dispensing=compile_all(lang_table(d, "dispensing")),
-        clinic=compile_all(lang_table(d, "clinic")),
+        self_pharmacy=phrases_all(lang_table(d, "self_pharmacy")),
+        pharmacist=phrases_all(lang_table(d, "responsible_pharmacist")),
+        dispensing=phrases_all(lang_table(d, "dispensing")),
+        clinic=phrases_all(lang_table(d, "clinic")),
         # a byline is a short line that starts with "By"/"Von"/… or a date word
         byline=re.compile(r"^(?:" + byline.pattern + r")\b", re.I) if byline is not None else None,
-        reported=compile_all(lang_table(d, "reported")),
+        reported=phrases_all(lang_table(d, "reported")),
         forum=re.compile(r"^(?:" + p.pattern + r")", re.I)
         if (p := compile_all(lang_table(d, "forum"))) is not None else None,
         forum_min_posts=int(d.get("forum_min_posts", 3)),
+        forum_leads=first_words(p for v in lang_table(d, "forum").values() for p in v),
+        byline_leads=first_words(p for v in lang_table(d, "byline").values() for p in v),
         identity_needed=int(d.get("identity_needed", 2)),
         sale_words=re.compile("|".join(re.escape(w) for w in str_list(d, "domain_sale_words")), re.I)
         if str_list(d, "domain_sale_words") else None,
@@ -143,9 +155,7 @@ class RoleView:
 
 
 def _first(pattern: re.Pattern[str] | None, page: ParsedPage) -> Evidence | None:
-    if pattern is None or not page.may_match(pattern):
-        return None
-    m = pattern.search(page.text)
+    m = first_match(page, pattern)
     return Evidence(page.url, page.excerpt(m.start(), m.end())) if m else None
 
 
@@ -165,7 +175,7 @@ def _brand_names(site: Site) -> list[tuple[str, str]]:
                 if isinstance(content, str) and content.strip():
                     out.append((content.strip()[:80], page.url))
         parts = [p.strip() for p in TITLE_SPLIT.split(page.title) if p.strip()]
-        for part in {p for p in parts if len(p) <= 60}:
+        for part in dict.fromkeys(p for p in parts if len(p) <= 60):  # title order, not a set's (hash seed)
             counts[part] = counts.get(part, 0) + 1
             first_url.setdefault(part, page.url)
     needed = 2 if len(site.pages) > 1 else 1
@@ -177,9 +187,10 @@ def _post_blocks(page: ParsedPage, data: RoleData) -> int:
     """Lines of post furniture (Reply, Quote, Posts:, Joined: …) on the page."""
     if data.forum is None:
         return 0
+    led = led_lines(page, data.forum_leads)  # the lines that start with a forum word
     n = 0
-    for line in page.lines:
-        if len(line) <= 40 and data.forum.match(line):
+    for i, line in enumerate(page.lines):
+        if len(line) <= 40 and (led is None or i in led) and data.forum.match(line):
             n += 1
     return n
 
@@ -192,13 +203,8 @@ _NAME_BEFORE = re.compile(r"[A-ZÀ-ÝĀ-Ž][\w'’-]+\s+[A-ZÀ-ÝĀ-Ž][\w'’-]
 
 def _named_pharmacist(page: ParsedPage, data: RoleData) -> Evidence | None:
     """A responsible pharmacist named by the site: the title next to a person's name."""
-    pattern = data.pharmacist
-    if pattern is None or not page.may_match(pattern):
-        return None
     text = page.text
-    for i, m in enumerate(pattern.finditer(text)):
-        if i >= 20:
-            break
+    for m in matches(page, data.pharmacist, 20):
         if _NAME_AFTER.match(text, m.end()) or _NAME_BEFORE.search(text[max(0, m.start() - 60): m.start()]):
             return Evidence(page.url, page.excerpt(m.start(), m.end()))
     return None
@@ -207,13 +213,21 @@ def _named_pharmacist(page: ParsedPage, data: RoleData) -> Evidence | None:
 _DATED_PATH = re.compile(r"/(?:19|20)\d\d/[01]?\d/")
 
 
+def _dated(url: str) -> bool:
+    """The URL's path is a dated post path (its path is part of the URL: most URLs are ruled out
+    without splitting them; urlsplit drops tabs and line breaks first)."""
+    if "\t" not in url and "\r" not in url and "\n" not in url and not _DATED_PATH.search(url):
+        return False
+    return bool(_DATED_PATH.search(urlsplit(url).path))
+
+
 def _article_markup(page: ParsedPage) -> Evidence | None:
     """Blog or news furniture: several <article> elements, an <article> with a <time>, or links to
     dated post paths (/2025/03/…)."""
     articles = page.named("article")
     if len(articles) >= 2 or (articles and page.named("time")):
         return Evidence(page.url, f"{len(articles)} <article> element(s)")
-    dated = [lk.url for lk in page.links if lk.same_site and _DATED_PATH.search(urlsplit(lk.url).path)]
+    dated = [lk.url for lk in page.links if lk.same_site and _dated(lk.url)]
     if len(set(dated)) >= 2:
         return Evidence(page.url, f"links to dated posts: {dated[0]}")
     return None
@@ -222,8 +236,10 @@ def _article_markup(page: ParsedPage) -> Evidence | None:
 def _bylines(page: ParsedPage, data: RoleData) -> Evidence | None:
     if data.byline is None:
         return None
-    for line in page.lines[:200]:
-        if len(line) <= BYLINE_MAX and data.byline.match(line) and re.search(r"\d|[A-Z]\w+ [A-Z]", line):
+    led = led_lines(page, data.byline_leads)  # the lines that start with a byline word
+    for i, line in enumerate(page.lines[:200]):
+        if len(line) <= BYLINE_MAX and (led is None or i in led) and data.byline.match(line) \
+                and re.search(r"\d|[A-Z]\w+ [A-Z]", line):
             return Evidence(page.url, line)
     return None
 
@@ -231,29 +247,31 @@ def _bylines(page: ParsedPage, data: RoleData) -> Evidence | None:
 def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
     """Named medicines offered on this page: next to prices, a cart or an order control."""
     sp = scope_patterns(site.kb)
-    if sp.drugs is None or not page.may_match(sp.drugs):
+    if sp.drugs is None:
         return
     text = page.text
-    drugs = list(sp.drugs.finditer(text))[:300]
+    drugs = drug_hits(page, sp, 300)
     if not drugs:
         return
     view.drugs_named = True
     priced: dict[int, Evidence] = {}
     for m in drugs:
         p = sp.price.search(text, m.end(), m.end() + sp.price_window)
-        if p:
-            priced.setdefault(p.start(), Evidence(page.url, page.excerpt(m.start(), p.end(), radius=30)))
+        if p and p.start() not in priced:
+            priced[p.start()] = Evidence(page.url, page.excerpt(m.start(), p.end(), radius=30))
+            if len(priced) >= 2:
+                break  # two prices decide, the first is the evidence: the rest cannot change either
     if len(priced) >= 2:
         view.offers.setdefault("prices next to medicine names", next(iter(priced.values())))
         view.offer_pages.add(page.url)
-    for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
-        text_ = " ".join(tag.get_text(" ").split())[:60] if tag.name != "input" else str(tag.get("value", ""))
+    for control in controls(page, sp.cart_words)[:MAX_CONTROLS]:
+        tag = control.tag
+        text_ = control.text[:60] if tag.name != "input" else str(tag.get("value", ""))
         classes = " ".join(str(c) for c in (tag.get("class") or []))
         href = tag.get("href")
         cart = bool(sp.cart_class is not None and sp.cart_class.search(classes))
-        if isinstance(href, str) and sp.cart_path is not None:
-            with contextlib.suppress(ValueError):
-                cart = cart or bool(sp.cart_path.search(urlsplit(href.strip()).path))
+        if isinstance(href, str) and sp.cart_path is not None and control.path is not None:
+            cart = cart or bool(sp.cart_path.search(control.path))
         buy = bool(text_ and len(text_) <= 40 and sp.buy is not None and sp.buy.search(text_))
         if cart or buy:
             view.offers.setdefault("order control next to named medicines",
@@ -329,13 +347,12 @@ def _analyse(site: Site) -> RoleView:
             view.forum.setdefault("repeated post blocks",
                                   Evidence(page.url, f"{posts} lines of post furniture"))
             view.talk_pages.add(page.url)
-        if data.reported is not None and page.may_match(data.reported):
-            n = sum(1 for _ in zip(range(3), data.reported.finditer(page.text), strict=False))
-            if n >= 3:
-                m = data.reported.search(page.text)
-                if m:
-                    view.publisher.setdefault("reported speech",
-                                             Evidence(page.url, page.excerpt(m.start(), m.end())))
+        if data.reported is not None:
+            reported = matches(page, data.reported, 3)
+            if len(reported) >= 3:
+                first = reported[0]
+                view.publisher.setdefault("reported speech",
+                                         Evidence(page.url, page.excerpt(first.start(), first.end())))
     # the site's own name
     names = _brand_names(site)
     institution = data.institution is not None and any(data.institution.search(n) for n, _ in names)
@@ -381,7 +398,7 @@ def _linked_shops(site: Site) -> list[str]:
             if link.same_site:
                 continue
             host = urlsplit(link.url).hostname or ""
-            named = sp.drugs is not None and sp.drugs.search(f"{link.text} {link.url}")
+            named = sp.drugs is not None and search_in(sp.drugs, f"{link.text} {link.url}")
             branded = (data.brand is not None and data.brand.search(host) and sp.buy is not None
                        and sp.buy.search(link.text))
             if named or branded:

@@ -438,6 +438,18 @@ class ParsedPage:
         for m in pattern.finditer(self.text):
             yield Hit(self, m)
 
+    # --- results several rule modules reuse on this page (e2, issue 10) ---------------------------
+    @cached_property
+    def shared(self) -> dict[Any, Any]:
+        """Per-page results that rule modules compute once and share (drug-name hits, control texts …),
+        keyed by the module that fills them; they live and die with the page (no module-level cache)."""
+        return {}
+
+    @property
+    def folded_text(self) -> str:
+        """The text case-folded as ``re.IGNORECASE`` compares it, character for character."""
+        return self._folded
+
 
 class Site:
     """The snapshot plus parsed pages and the rule pack: the single input of every rule."""

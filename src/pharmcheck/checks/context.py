@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from pharmcheck.checks.lang import page_language
+from pharmcheck.checks.pagehits import finditer
 from pharmcheck.checks.textmatch import clause_after, clause_before, compile_by_lang, lang_table, per_kb
 from pharmcheck.findings import Evidence
 from pharmcheck.knowledge import Knowledge
@@ -149,9 +150,7 @@ def find_affirmed(
         page_lang = page_language(page, site.kb)
         count = 0
         for lang, pattern in patterns.items():
-            if not page.may_match(pattern):  # cheap literal test: most patterns miss most pages
-                continue
-            for m in pattern.finditer(text):
+            for m in finditer(page, pattern):  # the regex runs only where a match can start
                 if use_context and judge(text, m.start(), m.end(), lang, ctx, extra_before, page_lang):
                     continue
                 yield TextHit(page, m.start(), m.end(), lang, m.group())

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import find_affirmed
+from pharmcheck.checks.pagehits import register
 from pharmcheck.checks.textmatch import compile_by_lang, compile_phrases, per_kb
 from pharmcheck.findings import Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge, RuleMeta
@@ -64,6 +65,8 @@ def compile_rule(meta: RuleMeta, untrusted: frozenset[str] | set[str] = frozense
         pattern = _combine(phrases.get(lang, []), ours)
         if pattern is not None:
             patterns[lang] = pattern
+            if not ours:  # phrases only: matched from their first words (pagehits)
+                register(pattern, phrases.get(lang, []))
         if theirs:
             linear[lang] = compile_linear("|".join(f"(?:{r})" for r in theirs), re.IGNORECASE)
     return PatternRule(

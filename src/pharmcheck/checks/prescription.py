@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pharmcheck.checks import check
+from pharmcheck.checks.pagehits import matches, phrases_tagged
 from pharmcheck.checks.scope import analyse
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import (
     clause_before,
     compile_by_lang,
     compile_phrases,
-    compile_tagged,
     is_question,
     lang_table,
     negated,
@@ -68,20 +68,20 @@ def _build(kb: Knowledge) -> RxPatterns:
     d = kb.family("prescription")
     s = kb.family("scope")
     return RxPatterns(
-        required=compile_tagged(lang_table(d, "required")),
+        required=phrases_tagged(lang_table(d, "required")),
         required_negators=compile_by_lang(lang_table(d, "required_negators")),
         required_window=int(d.get("required_negator_window", 25)),
-        strong=compile_tagged(lang_table(d, "offer_strong")),
-        weak=compile_tagged(lang_table(d, "offer_weak")),
-        general=compile_tagged(lang_table(d, "offer_general")),
+        strong=phrases_tagged(lang_table(d, "offer_strong")),
+        weak=phrases_tagged(lang_table(d, "offer_weak")),
+        general=phrases_tagged(lang_table(d, "offer_general")),
         negators=compile_by_lang(lang_table(d, "offer_negators")),
         warnings_after=compile_by_lang(lang_table(d, "offer_warnings_after")),
         questions=_anchored(lang_table(d, "question_words")),
         verbs=compile_by_lang(lang_table(d, "offer_verbs")),
         drug_window=int(d.get("drug_window", 150)),
         wide_window=int(d.get("wide_drug_window", 400)),
-        questionnaire=compile_tagged(lang_table(d, "questionnaire")),
-        review=compile_tagged(lang_table(d, "clinician_review")),
+        questionnaire=phrases_tagged(lang_table(d, "questionnaire")),
+        review=phrases_tagged(lang_table(d, "clinician_review")),
         otc=compile_phrases(str_list(s, "otc_drugs") + str_list(s, "non_medicines")),
     )
 
@@ -103,11 +103,8 @@ class Hit:
 
 
 def _hits(page: ParsedPage, pattern: Tagged) -> Iterator[Hit]:
-    if pattern is None or not page.may_match(pattern):
-        return
-    for i, m in enumerate(pattern.finditer(page.text)):
-        if i >= MAX_HITS_PER_PAGE:
-            break
+    """The phrase's matches on the page (the first MAX_HITS_PER_PAGE), read once per page."""
+    for m in matches(page, pattern, MAX_HITS_PER_PAGE):
         yield Hit(page, m.lastgroup or "en", m.start(), m.end(), m.group())
 
 

@@ -8,6 +8,7 @@ word lists from ``rules/redflags.toml`` and ``rules/controlled.toml`` and asks
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from typing import Any
 from pharmcheck.checks import check
 from pharmcheck.checks.context import Context, context_of, education_page, find_affirmed, judge
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.textmatch import compile_all, compile_by_lang, compile_phrases, lang_table, per_kb
+from pharmcheck.checks.pagehits import line_starts, matches, phrases, phrases_by_lang
+from pharmcheck.checks.textmatch import compile_all, compile_by_lang, lang_table, per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site
@@ -76,7 +78,7 @@ def _build(kb: Knowledge) -> Lexicon:
         brand_alt = "{" + "|".join(brands) + "}"
         for lang, words in lang_table(rf, "generic_words").items():
             word_alt = "{" + "|".join(words) + "}"
-            pattern = compile_phrases([f"{word_alt} {brand_alt}", f"{brand_alt} {word_alt}"])
+            pattern = phrases([f"{word_alt} {brand_alt}", f"{brand_alt} {word_alt}"])
             if pattern is not None:
                 generic[lang] = pattern
     life = _table(rf, "lifestyle")
@@ -92,7 +94,7 @@ def _build(kb: Knowledge) -> Lexicon:
         commerce=compile_all(lang_table(rf, "commerce")),
         price=kb.regex(str(offer.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
         window=int(offer.get("no_rx_window", 200)),
-        buy_more=compile_by_lang({"any": [str(p) for p in volume.get("buy_more", [])]}),
+        buy_more=phrases_by_lang({"any": [str(p) for p in volume.get("buy_more", [])]}),
         discount=kb.regex(str(volume.get("discount_regex", r"(\d{2})\s?%"))),
         min_discount=int(volume.get("min_discount_percent", 60)),
         tier=kb.regex(str(volume.get("tier_regex", r"(\d+) pills"))),
@@ -156,9 +158,7 @@ def _controlled_offers(site: Site) -> list[_Offer]:
             continue
         lang = _lang(page, site.kb)
         text = page.text
-        for i, m in enumerate(lex.controlled.finditer(text) if page.may_match(lex.controlled) else ()):
-            if i >= MAX_NAME_HITS:
-                break
+        for m in matches(page, lex.controlled, MAX_NAME_HITS):
             if judge(text, m.start(), m.end(), lang, ctx):
                 continue
             a, b = _near_lines(text, m.start(), m.end(), lex.window)
@@ -229,13 +229,14 @@ def _price(raw: str) -> float:
     return float(raw.replace(",", "."))
 
 
-def _tiers(text: str, lex: Lexicon) -> list[tuple[int, float]]:
+def _tiers(page: ParsedPage, lex: Lexicon) -> list[tuple[int, float]]:
     """Longest run of pack sizes with rising quantity and falling price per pill on one page."""
     best: list[tuple[int, float]] = []
     run: list[tuple[int, float]] = []
-    for i, m in enumerate(lex.tier.finditer(text)):
+    for i, hit in enumerate(page.search(lex.tier)):
         if i > 400:
             break
+        m = hit.match
         qty = int(m.group(1))
         raw = m.group(2) or m.group(3)
         if not qty or not raw:
@@ -267,14 +268,15 @@ def volume_discount(site: Site) -> Iterator[Finding]:
             continue
         lang = _lang(page, site.kb)
         text = page.text
-        for i, m in enumerate(lex.discount.finditer(text)):
+        for i, found_at in enumerate(page.search(lex.discount)):
             if i > 100:
                 break
+            m = found_at.match
             pct = int(m.group(1) or m.group(2) or 0)
             if pct >= lex.min_discount and not judge(text, m.start(), m.end(), lang, ctx):
                 fails.append(Evidence(page.url, page.excerpt(m.start(), m.end())))
                 found.append(f"{pct}%")
-        tiers = _tiers(text, lex)
+        tiers = _tiers(page, lex)
         if len(tiers) >= 3:
             summary = ", ".join(f"{q}: {u:.2f}/pill" for q, u in tiers[:6])
             if tiers[-1][0] > lex.max_supply:
@@ -319,8 +321,33 @@ def unapproved_generic(site: Site) -> Iterator[Finding]:
         yield site.finding("PC512", Outcome.PASS, "no 'generic' of a brand without an approved generic")
 
 
+def _name_lines(page: ParsedPage, lex: Lexicon) -> list[int] | None:
+    """Indexes of the lines that name a lifestyle drug (None: every line must be read).
+
+    A name holds no line break, so a match of the names in the text lies within one line, and
+    the line's own matches are the text's matches inside it (a line starts and ends where the
+    text has a line break: the same non-word neighbour for the pattern's boundaries)."""
+    if lex.lifestyle is None:
+        return []
+    if any("\n" in name for name in lex.lifestyle_by_name):
+        return None
+    starts = line_starts(page)
+    return sorted({bisect.bisect_right(starts, hit.match.start()) - 1 for hit in page.search(lex.lifestyle)})
+
+
 def _per_pill_lines(page: ParsedPage, lex: Lexicon) -> Iterator[int]:
-    for i, line in enumerate(page.lines[:5000]):
+    """Lines with a price per pill that a lifestyle drug name ends or precedes by up to three lines."""
+    # a line holds a per-pill match only if the page text holds its anchor words
+    per_pill = lex.per_pill is not None and page.may_match(lex.per_pill)
+    if not (per_pill or page.may_match(lex.per_pill_slash)):
+        return
+    lines = page.lines[:5000]
+    named = _name_lines(page, lex)
+    # only these lines can give lifestyle_catalogue a drug: a name on the line or the three before
+    wanted = range(len(lines)) if named is None else sorted(
+        {i for j in named for i in range(j, j + 4) if i < len(lines)})
+    for i in wanted:
+        line = lines[i]
         if not lex.price.search(line):
             continue
         if lex.per_pill_slash.search(line) or (lex.per_pill is not None and lex.per_pill.search(line)):

@@ -13,10 +13,10 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
-from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
+from pharmcheck.checks.pagehits import controls, first_match, matches, phrases, phrases_all
+from pharmcheck.checks.textmatch import compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.pageview import Element
@@ -36,6 +36,7 @@ class ScopePatterns:
     medicine: re.Pattern[str] | None
     buy: re.Pattern[str] | None
     cart_path: re.Pattern[str] | None
+    cart_words: re.Pattern[str] | None  # the words of cart_path without its boundaries (a prefilter)
     cart_class: re.Pattern[str] | None
     service: re.Pattern[str] | None
     service_path: re.Pattern[str] | None
@@ -63,18 +64,20 @@ def _build(kb: Knowledge) -> ScopePatterns:
     return ScopePatterns(
         rx=compile_phrases(rx),
         otc=compile_phrases(otc),
-        drugs=compile_phrases(rx + otc),
-        medicine=compile_phrases(str_list(d, "medicine_words") + rx + otc),
+        drugs=phrases(rx + otc),
+        medicine=phrases(str_list(d, "medicine_words") + rx + otc),
         # a control is short: the whole text must be the phrase plus at most a few words
         buy=re.compile(r"^\W{0,3}(?:" + compile_phrases(buy).pattern + r")", re.I)  # type: ignore[union-attr]
         if buy
         else None,
         cart_path=_path_pattern(str_list(d, "cart_paths")),
+        cart_words=re.compile("|".join(re.escape(p) for p in str_list(d, "cart_paths")), re.IGNORECASE)
+        if str_list(d, "cart_paths") else None,
         cart_class=re.compile("|".join(re.escape(c) for c in classes), re.I) if classes else None,
-        service=compile_all(lang_table(d, "prescription_service")),
+        service=phrases_all(lang_table(d, "prescription_service")),
         service_path=_path_pattern(str_list(d, "prescription_paths")),
-        prescriber_words=compile_all(lang_table(d, "shared_prescription_words")),
-        self_sale=compile_all(lang_table(d, "self_sale")),
+        prescriber_words=phrases_all(lang_table(d, "shared_prescription_words")),
+        self_sale=phrases_all(lang_table(d, "self_sale")),
         pharmacy_name=compile_phrases(str_list(d, "pharmacy_names")),
         price=kb.regex(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
         price_window=int(d.get("price_window", 140)),
@@ -111,17 +114,14 @@ class Scope:
 
 def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]]:
     """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes."""
-    seen = 0
-    for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
-        seen += 1
-        if not isinstance(tag, Element):
-            continue
+    for control in controls(page, pats.cart_words)[:MAX_CONTROLS]:
+        tag = control.tag
         if tag.name == "input":
             if str(tag.get("type", "")).lower() not in ("submit", "button", "image"):
                 continue
             text = str(tag.get("value", "") or tag.get("alt", ""))
         else:
-            text = " ".join(tag.get_text(" ").split())
+            text = control.text
         text = text[:200]
         classes = " ".join(str(c) for c in (tag.get("class") or [])) + " " + str(tag.get("id", ""))
         if pats.cart_class is not None and pats.cart_class.search(classes):
@@ -129,10 +129,7 @@ def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]
             continue
         href = tag.get("href")
         if isinstance(href, str) and pats.cart_path is not None:
-            try:
-                path = urlsplit(href.strip()).path
-            except ValueError:
-                path = ""
+            path = control.path if control.path is not None else ""
             if pats.cart_path.search(path):
                 yield "cart", text or href
                 continue
@@ -166,9 +163,18 @@ def jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], depth
                 jsonld_types(value, out, budget, depth + 1)
 
 
+def drug_hits(page: ParsedPage, pats: ScopePatterns, limit: int = MAX_DRUG_HITS) -> list[re.Match[str]]:
+    """The first ``limit`` medicine names on the page (rx and OTC), shared with the role stage."""
+    return matches(page, pats.drugs, limit)
+
+
+def _medicine_here(page: ParsedPage, pats: ScopePatterns) -> bool:
+    return first_match(page, pats.medicine) is not None
+
+
 def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool) -> None:
     text = page.text
-    medicine_here = bool(pats.medicine and page.may_match(pats.medicine) and pats.medicine.search(text))
+    medicine_here = _medicine_here(page, pats)
     scope.medicine_context = scope.medicine_context or medicine_here
     url = page.url
 
@@ -201,23 +207,27 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
         if typ in pats.drug_types or medicine_product:
             scope.strong.setdefault("medicine product data (JSON-LD)", Evidence(url, f"@type {typ} {name}"))
 
-    if pats.drugs is not None and page.may_match(pats.drugs):
+    if pats.drugs is not None:
         priced: dict[int, Evidence] = {}  # keyed by the price's position: two names of one drug, one price
         names: set[str] = set()
-        for i, m in enumerate(pats.drugs.finditer(text)):
-            if i >= MAX_DRUG_HITS:
-                break
-            name = m.group().lower()
-            if pats.rx is not None and pats.rx.fullmatch(m.group()):
+        rx_names: dict[str, bool] = {}  # the rx test of each spelling seen (a page repeats its names)
+        for m in drug_hits(page, pats):
+            found = m.group()
+            name = found.lower()
+            is_rx = rx_names.get(found)
+            if is_rx is None:
+                is_rx = rx_names[found] = bool(pats.rx is not None and pats.rx.fullmatch(found))
+            if is_rx:
                 scope.rx_drugs.add(name)
-            if name in names:
-                continue
+            if name in names or len(priced) >= 2:
+                continue  # two prices decide (and the first is the evidence): no more windows to read
             window = text[m.end() : m.end() + pats.price_window]
             p = pats.price.search(window)
             if p:
                 names.add(name)
-                priced.setdefault(m.end() + p.start(),
-                                  Evidence(url, page.excerpt(m.start(), m.end() + p.end(), radius=30)))
+                if m.end() + p.start() not in priced:
+                    priced[m.end() + p.start()] = Evidence(url, page.excerpt(m.start(), m.end() + p.end(),
+                                                                             radius=30))
         if len(priced) >= 2:
             ev = next(iter(priced.values()))
             scope.strong.setdefault("prices next to medicine names", ev)
@@ -225,7 +235,7 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
             scope.weak.setdefault("a price next to a medicine name", next(iter(priced.values())))
 
     if pats.service is not None:
-        sm = pats.service.search(text) if page.may_match(pats.service) else None
+        sm = first_match(page, pats.service)
         if sm:
             scope.weak.setdefault("prescription service offered",
                                   Evidence(url, page.excerpt(sm.start(), sm.end())))
@@ -236,7 +246,7 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
             # order control it is one that dispenses
             scope.weak.setdefault("calls itself a pharmacy", Evidence(url, f"<title>{page.title[:160]}"))
     if pats.self_sale is not None and medicine_here:
-        ss = pats.self_sale.search(text) if page.may_match(pats.self_sale) else None
+        ss = first_match(page, pats.self_sale)
         if ss:
             scope.weak.setdefault("describes itself as selling medicines",
                                   Evidence(url, page.excerpt(ss.start(), ss.end())))
@@ -253,9 +263,7 @@ def analyse(site: Site) -> Scope:
     pats = patterns(site.kb)
     scope = Scope()
     medicine = pats.medicine
-    site_medicine = medicine is not None and any(
-        p.may_match(medicine) and medicine.search(p.text) for p in site.pages
-    )
+    site_medicine = medicine is not None and any(_medicine_here(p, pats) for p in site.pages)
     for page in site.pages:
         _analyse_page(page, pats, scope, site_medicine)
     words = pats.prescriber_words
@@ -263,7 +271,7 @@ def analyse(site: Site) -> Scope:
     if words is not None and named and "prescription service offered" not in scope.weak:
         # repeat / NHS / electronic prescriptions: a GP's words too, a dispensing service on a named pharmacy
         for page in site.pages:
-            m = words.search(page.text) if page.may_match(words) else None
+            m = first_match(page, words)
             if m:
                 ev = Evidence(page.url, page.excerpt(m.start(), m.end()))
                 scope.weak["prescription service offered"] = ev

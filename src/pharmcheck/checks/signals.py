@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import LANGS, find_affirmed
+from pharmcheck.checks.pagehits import first_match, phrases, phrases_by_lang
 from pharmcheck.checks.textmatch import (
     as_strs,
     compile_all,
-    compile_by_lang,
     compile_phrases,
     lang_table,
     per_kb,
@@ -30,7 +30,7 @@ from pharmcheck.site import ParsedPage, Site
 
 
 def _langs(data: Mapping[str, Any], key: str) -> dict[str, re.Pattern[str]]:
-    return compile_by_lang({k: v for k, v in lang_table(data, key).items() if k in LANGS})
+    return phrases_by_lang({k: v for k, v in lang_table(data, key).items() if k in LANGS})
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _build(kb: Knowledge) -> SignalData:
     acronyms = sorted(as_strs(priv.get("acronyms")), key=len, reverse=True)
     authorities = []
     for a in data.get("authorities", []):
-        names = compile_phrases(as_strs(a.get("names"))) if isinstance(a, Mapping) else None
+        names = phrases(as_strs(a.get("names"))) if isinstance(a, Mapping) else None
         if isinstance(a, Mapping) and names is not None:
             authorities.append(
                 Authority(
@@ -87,7 +87,7 @@ def _build(kb: Knowledge) -> SignalData:
         privacy_acronyms=re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in acronyms) + r")(?!\w)")
         if acronyms
         else None,
-        privacy_names=compile_phrases(as_strs(priv.get("names"))),
+        privacy_names=phrases(as_strs(priv.get("names"))),
         privacy_page=re.compile("|".join(map(re.escape, page_words)), re.IGNORECASE) if page_words else None,
         authorities=tuple(authorities),
         questionnaire=_langs(data, "questionnaire"),
@@ -133,9 +133,12 @@ def pharmacist_named(site: Site) -> Iterator[Finding]:
 
 
 def _has_upload_form(page: ParsedPage, d: SignalData) -> bool:
-    if d.rx_words is None or not d.rx_words.search(page.text[:50000]):
+    if d.rx_words is None:
         return False
-    return any(form.find("input", attrs={"type": "file"}) is not None for form in page.named("form")[:50])
+    # the form first: most pages have no file upload, and then the text need not be read
+    if not any(form.find("input", attrs={"type": "file"}) is not None for form in page.named("form")[:50]):
+        return False
+    return bool(d.rx_words.search(page.text[:50000]))
 
 
 @check("PC450")
@@ -192,7 +195,7 @@ def privacy_policy(site: Site) -> Iterator[Finding]:
     privacy_pages = [p for p in site.pages if _is_privacy_page(p, d)]
     for page in privacy_pages:
         for pattern in (d.privacy_acronyms, d.privacy_names):
-            m = pattern.search(page.text) if pattern is not None else None
+            m = first_match(page, pattern)
             if m:
                 yield site.finding(
                     "PC270",

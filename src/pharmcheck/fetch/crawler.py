@@ -177,6 +177,9 @@ class Crawl:
 
     def _discover(self, page: Page, site_domain: str) -> None:
         for link in extract_links(page.html, page.url):
+            key = _key(link.url)
+            if key in self.visited or key in self._queued:
+                continue  # what _push would do, before the costlier checks (nav links repeat on every page)
             if not same_site(link.url, site_domain) or self.kw.skippable(link.url):
                 continue
             parts = urlsplit(link.url)

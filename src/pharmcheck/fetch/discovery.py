@@ -128,6 +128,39 @@ def load_keywords(rules_dirs: tuple[Path, ...] = ()) -> Keywords:
     return Keywords.from_data(data)
 
 
+# Link resolution without urljoin for the two plain href shapes, with exactly the result of
+# ``strip_fragment(urljoin(base, href))`` (tests/test_fetch_crawl.py checks it against that on
+# generated hrefs): an absolute http(s) URL, or a root-relative path, in a conservative character
+# set (no ";" params, no whitespace, no "//" or dot segments in a root path, no empty query).
+_SAFE = r"A-Za-z0-9._~!$&'()*+,=:@%-"
+_ABSOLUTE = re.compile(rf"(https?://[A-Za-z0-9.-]+(?::[0-9]{{1,5}})?)(/[{_SAFE}/]*)?(\?[{_SAFE}/?]+)?")
+# segments end at their "/": one way to match, linear time (``(?:[…]+/?)*`` backtracks exponentially)
+_ROOTED = re.compile(rf"/(?:[{_SAFE}]+/)*[{_SAFE}]*(?:\?[{_SAFE}/?]+)?")
+_DOT_SEGMENT = re.compile(r"/\.\.?(?=/|\?|$)")
+
+
+def _origin(base: str) -> str:
+    """``scheme://netloc`` of an http(s) base URL, else "" (root-relative hrefs then take the slow path)."""
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def join_link(base: str, origin: str, href: str) -> str:
+    """``strip_fragment(urljoin(base, href))`` (or their ValueError); ``origin`` = ``_origin(base)``."""
+    bare = href.split("#", 1)[0]
+    if bare[:1] == "/":
+        if origin and _ROOTED.fullmatch(bare) and not _DOT_SEGMENT.search(bare.split("?", 1)[0]):
+            return origin + bare
+    else:
+        m = _ABSOLUTE.fullmatch(bare)
+        if m is not None:
+            return m.group(1) + (m.group(2) or "/") + (m.group(3) or "")
+    return strip_fragment(urljoin(base, href))
+
+
 @dataclass(frozen=True)
 class Link:
     url: str
@@ -150,6 +183,7 @@ def extract_links(html: str, base_url: str) -> list[Link]:
         base = urljoin(base_url, str(href).strip())
     links: list[Link] = []
     seen: set[str] = set()
+    origin = _origin(base)
     for el in doc.iter("a", "area"):
         href = el.get("href")
         if not href:
@@ -158,7 +192,7 @@ def extract_links(html: str, base_url: str) -> list[Link]:
         if not href or href[0] == "#" or href.lower().startswith(("javascript:", "mailto:", "tel:", "data:")):
             continue
         try:
-            url = strip_fragment(urljoin(base, href))
+            url = join_link(base, origin, href)
         except ValueError:
             continue
         if not url.startswith(("http://", "https://")) or url in seen:

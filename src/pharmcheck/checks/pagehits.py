@@ -1,0 +1,343 @@
+"""Page-level results that several rule modules share: computed once per page, never per rule.
+
+Scope (PC001), the role stage, prescription and red-flag rules read the same facts of a page —
+the first match of a word list, the drug names it mentions, the text of its buttons and links.
+Each is computed here once per page through the page's own search (``ParsedPage.search``, which
+runs a regex only where its anchor words occur) and kept in ``ParsedPage.shared``, so it lives
+and dies with the page: no module-level cache, rules stay pure functions of the snapshot.
+Results are exactly those of ``pattern.search(page.text)`` / ``pattern.finditer(page.text)``.
+
+Phrase lists (``rules/*.toml``, compiled by :mod:`pharmcheck.checks.textmatch`) have a faster road:
+every match of such a pattern starts with the first word of one of its phrases. The first words
+of every list compiled through :func:`phrases` & co are in one Aho-Corasick automaton; one pass
+over a page's case-folded text gives where each occurs, and the pattern is tried there only
+(``pattern.match(text, at)``, left to right, as ``finditer`` does). A list whose first words are
+too short or not literal (``[optional] …``, ``* …``) keeps the page's windowed search. The words and
+the automaton are rule-pack data (like ``textmatch.per_kb``), never page data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pharmcheck.anchors import fold
+from pharmcheck.checks.textmatch import compile_all, compile_by_lang, compile_phrases, compile_tagged
+from pharmcheck.pageview import Element
+from pharmcheck.site import ParsedPage
+
+MAX_CONTROLS = 800  # buttons, inputs and links read per page (scope reads 800, the role stage 600)
+
+
+def first_match(page: ParsedPage, pattern: re.Pattern[str] | None) -> re.Match[str] | None:
+    """``pattern.search(page.text)``, once per page and pattern."""
+    if pattern is None:
+        return None
+    key = ("first", pattern)
+    shared = page.shared
+    if key in shared:
+        found: re.Match[str] | None = shared[key]
+        return found
+    known = shared.get(("all", pattern))
+    if known is not None:  # the list of matches already holds the first one
+        found = known[1][0] if known[1] else None
+    else:
+        led = _led_matches(page, pattern, 1)
+        if led is not None:
+            found = led[0] if led else None
+        else:
+            hit = next(page.search(pattern), None)
+            found = hit.match if hit is not None else None
+    shared[key] = found
+    return found
+
+
+def matches(page: ParsedPage, pattern: re.Pattern[str] | None, limit: int) -> list[re.Match[str]]:
+    """The first ``limit`` matches of ``pattern.finditer(page.text)``, once per page and pattern."""
+    if pattern is None:
+        return []
+    key = ("all", pattern)
+    shared = page.shared
+    known: tuple[int, list[re.Match[str]]] | None = shared.get(key)
+    if known is not None and (known[0] >= limit or len(known[1]) < known[0]):
+        return known[1][:limit]  # enough asked before, or every match of the page is known
+    found = _led_matches(page, pattern, limit)
+    if found is None:
+        found = [hit.match for hit in itertools.islice(page.search(pattern), limit)]
+    shared[key] = (limit, found)
+    return found
+
+
+def finditer(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(page.text)``: from the first words of a phrase list, else the page's search."""
+    led = _led_iter(page, pattern)
+    if led is not None:
+        return led
+    return (hit.match for hit in page.search(pattern))
+
+
+# --- phrase lists: matches start at the first word of a phrase ---------------------------------
+
+MIN_LEAD = 2  # one-letter first words ("a") occur everywhere: such lists keep the windowed search
+_LEADS: dict[tuple[str, int], frozenset[str]] = {}  # (source, flags) of a phrase-list pattern -> first words
+_NOT_AFTER_WORD = "(?<!\\w)"
+_WORD = re.compile(r"\w")
+_TOKENS = re.compile(r"\{[^}]*\}~?|\[[^\]]*\]|\S+")  # the phrase tokens of textmatch.phrase_pattern
+
+
+def phrase_leads(phrases: Iterable[str]) -> frozenset[str] | None:
+    """The case-folded first words of the phrases: every match of ``compile_phrases(phrases)`` starts
+    with one of them (textmatch syntax: a first ``{a|b}`` gives both, ``word~`` the word). None when
+    a phrase starts with an optional word or a gap, or a first word is shorter than MIN_LEAD."""
+    out: set[str] = set()
+    for phrase in phrases:
+        if not phrase.strip():
+            continue  # compile_phrases skips it
+        first = _TOKENS.findall(phrase)[0]
+        if first == "*" or first.startswith("["):
+            return None
+        body = first[:-1] if first.endswith("~") else first
+        braced = body.startswith("{") and body.endswith("}")
+        alts = [a for a in body[1:-1].split("|") if a] if braced else [body]
+        if not alts:
+            return None
+        for alt in alts:
+            words = alt.split()
+            lead = words[0] if words else ""
+            if len(lead) < MIN_LEAD or lead.count("'") > 3:
+                return None
+            parts = lead.split("'")
+            variants = [parts[0]]
+            for part in parts[1:]:  # an apostrophe in a phrase matches ' and ’
+                variants = [v + sep + part for v in variants for sep in ("'", "’")]
+            out.update(fold(v) for v in variants)
+    return frozenset(out) if out else None
+
+
+class _LeadIndex:
+    """Every registered first word in one automaton (rebuilt when a rule pack adds words)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.words: frozenset[str] = frozenset()
+        self.version = 0
+        self._automaton: Any = None
+
+    def learn(self, words: frozenset[str]) -> None:
+        with self._lock:
+            if not words <= self.words:
+                self.words = self.words | words
+                self.version += 1
+                self._automaton = None
+
+    def occurrences(self, folded: str) -> tuple[int, dict[str, list[int]]]:
+        """(version, where each known word starts in ``folded``)."""
+        with self._lock:
+            if self._automaton is None and self.words:
+                import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+
+                automaton = ahocorasick.Automaton()
+                for word in self.words:
+                    automaton.add_word(word, (word, len(word) - 1))
+                automaton.make_automaton()
+                self._automaton = automaton
+            automaton, version = self._automaton, self.version
+        where: dict[str, list[int]] = {}
+        if automaton is not None and folded:
+            for end, (word, back) in automaton.iter(folded):
+                starts = where.get(word)
+                if starts is None:
+                    where[word] = [end - back]
+                else:
+                    starts.append(end - back)
+        return version, where
+
+
+_INDEX = _LeadIndex()  # words of the rule packs' phrase lists (compiled data, never page data)
+
+
+def register(pattern: re.Pattern[str] | None, phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """Note that ``pattern`` is ``compile_phrases(phrases)`` (or the same phrases by language)."""
+    # textmatch's phrase patterns start with "(?<!\w)" (Unicode \w): only word starts are tried
+    if isinstance(pattern, re.Pattern) and pattern.pattern.startswith(_NOT_AFTER_WORD) \
+            and not pattern.flags & re.ASCII:
+        leads = phrase_leads(phrases)
+        if leads is not None:
+            if len(_LEADS) > 4096:
+                _LEADS.clear()
+            _LEADS[(pattern.pattern, pattern.flags)] = leads
+            _INDEX.learn(leads)
+    return pattern
+
+
+def phrases(items: Sequence[str]) -> re.Pattern[str] | None:
+    """``compile_phrases(items)``, its first words registered."""
+    return register(compile_phrases(items), items)
+
+
+def phrases_all(table: Mapping[str, Sequence[str]] | None) -> re.Pattern[str] | None:
+    """``compile_all(table)``, its first words registered."""
+    return register(compile_all(table), [p for items in (table or {}).values() for p in items])
+
+
+def phrases_tagged(table: Mapping[str, Sequence[str]] | None) -> re.Pattern[str] | None:
+    """``compile_tagged(table)``, its first words registered."""
+    return register(compile_tagged(table), [p for items in (table or {}).values() for p in items])
+
+
+def phrases_by_lang(table: Mapping[str, Sequence[str]] | None) -> dict[str, re.Pattern[str]]:
+    """``compile_by_lang(table)``, the first words of each language's pattern registered."""
+    out = compile_by_lang(table)
+    for lang, pattern in out.items():
+        register(pattern, (table or {}).get(lang, ()))
+    return out
+
+
+def first_words(items: Iterable[str]) -> frozenset[str] | None:
+    """:func:`phrase_leads` of a phrase list, learnt by the automaton: for a pattern built around
+    ``compile_phrases(items)`` that must match at a line's start (``^(?:…)``), see :func:`led_lines`."""
+    leads = phrase_leads(items)
+    if leads is not None:
+        _INDEX.learn(leads)
+    return leads
+
+
+def line_starts(page: ParsedPage) -> list[int]:
+    """Where each of ``page.lines`` starts in ``page.text`` (the lines joined by "\\n")."""
+    shared = page.shared
+    got: list[int] | None = shared.get("line_starts")
+    if got is None:
+        got = []
+        at = 0
+        for line in page.lines:
+            got.append(at)
+            at += len(line) + 1
+        shared["line_starts"] = got
+    return got
+
+
+def led_lines(page: ParsedPage, leads: frozenset[str] | None) -> set[int] | None:
+    """Indexes of the page's lines that start with one of ``leads`` (None: no leads, every line may):
+    a pattern anchored at a line's start whose matches start with those words matches no other line."""
+    if leads is None:
+        return None
+    at_lead = set(_lead_starts(page, leads))
+    return {i for i, at in enumerate(line_starts(page)) if at in at_lead}
+
+
+def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
+    """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted."""
+    shared = page.shared
+    got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
+    if got is None or got[0] != _INDEX.version:
+        got = shared["leads"] = _INDEX.occurrences(page.folded_text)
+        shared["leads.words"] = {}
+    where = got[1]
+    starting: dict[str, list[int]] = shared["leads.words"]  # per word, once per page
+    found: list[list[int]] = []
+    for word in leads:
+        starts = starting.get(word)
+        if starts is None:
+            text = page.text
+            starts = starting[word] = [
+                at for at in where.get(word, ()) if not (at and _WORD.match(text, at - 1))]
+        if starts:
+            found.append(starts)
+    if len(found) == 1:
+        return found[0]
+    return sorted(itertools.chain.from_iterable(found))  # a position twice is tried once (_tried_at)
+
+
+def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """``pattern.search(text)`` for any string (a link's text, a product name): a registered phrase
+    list is tried only where one of its first words starts a word of ``text``."""
+    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    if leads is None:
+        return pattern.search(text)
+    _, where = _INDEX.occurrences(fold(text))
+    starts = sorted(at for word, found in where.items() if word in leads for at in found
+                    if not (at and _WORD.match(text, at - 1)))  # "(?<!\\w)": a word's start
+    match = pattern.match
+    for at in starts:  # the leftmost position where a match starts is search's
+        m = match(text, at)
+        if m is not None:
+            return m
+    return None
+
+
+def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[str]] | None:
+    """``pattern.finditer(page.text)``, the pattern tried only where a first word of its phrases
+    starts; None when the pattern is not a registered phrase list."""
+    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    if leads is None:
+        return None
+    if not page.may_match(pattern):  # the page's anchor-word test (memoised): most lists miss most pages
+        return iter(())
+    return _tried_at(page.text, pattern, _lead_starts(page, leads))
+
+
+def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int]) -> Iterator[re.Match[str]]:
+    """What ``finditer`` gives when only ``starts`` can begin a match: it tries each position from the
+    left, takes the match there (lookbehind sees the text before it) and goes on after its end. A
+    match holds its first word (MIN_LEAD characters or more), so none is empty."""
+    last = 0
+    match = pattern.match
+    for at in starts:
+        if at < last:
+            continue  # inside the previous match, or tried already
+        last = at + 1
+        m = match(text, at)
+        if m is not None:
+            yield m
+            last = m.end()
+
+
+def _led_matches(page: ParsedPage, pattern: re.Pattern[str], limit: int) -> list[re.Match[str]] | None:
+    """The first ``limit`` matches of :func:`_led_iter`, or None."""
+    led = _led_iter(page, pattern)
+    return None if led is None else list(itertools.islice(led, limit))
+
+
+@dataclass(frozen=True)
+class Control:
+    """A button, input or link of a page, with what the rules read of it."""
+
+    tag: Element
+    text: str  # its text, whitespace collapsed ("" for an input: rules read its attributes)
+    path: str | None  # the path of its href (None: no string href, it does not parse, or no path word)
+
+
+_URL_DROPPED = str.maketrans("", "", "\t\r\n")  # what urlsplit removes from a URL before splitting it
+
+
+def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Control]:
+    """The page's first MAX_CONTROLS buttons, inputs and links, in document order.
+
+    The path of an href is split out only when the href holds one of ``path_words`` (the words
+    a path pattern needs): a path is part of its href, so no other path can match that pattern.
+    """
+    key = ("controls", path_words)
+    shared = page.shared
+    if key in shared:
+        known: list[Control] = shared[key]
+        return known
+    out: list[Control] = []
+    for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
+        text = "" if tag.name == "input" else " ".join(tag.get_text(" ").split())
+        href = tag.get("href")
+        path: str | None = None
+        if isinstance(href, str) and path_words is not None:
+            href = href.strip()
+            if path_words.search(href.translate(_URL_DROPPED)):
+                try:
+                    path = urlsplit(href).path
+                except ValueError:
+                    path = None
+        out.append(Control(tag, text, path))
+    shared[key] = out
+    return out
