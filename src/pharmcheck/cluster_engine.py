@@ -198,7 +198,9 @@ def local_cluster(n_workers: int, threads: int, *, quiet_logs: bool = True) -> A
     from distributed.deploy.spec import ProcessInterface
     from distributed.worker_memory import parse_memory_limit
 
-    level = logging.ERROR if quiet_logs else logging.WARNING
+    # quiet: not even Dask's errors (a worker whose heartbeat meets the scheduler already gone at a
+    # stop logs a traceback); what fails for a site is in that site's result
+    level = logging.CRITICAL if quiet_logs else logging.WARNING
 
     class SchedulerProcess(ProcessInterface):
         """The scheduler subprocess, for ``SpecCluster``: started, found by its file, killed."""
