@@ -13,7 +13,7 @@ import pytest
 from test_engine_golden import all_cases
 
 import pharmcheck.site as site_mod
-from pharmcheck.anchors import FOLD_TABLE, derive_fold_table, fold, required_literals
+from pharmcheck.anchors import FOLD_TABLE, Shape, derive_fold_table, fold, required_literals
 from pharmcheck.api import scan_snapshot
 from pharmcheck.knowledge import knowledge_with
 
@@ -42,13 +42,13 @@ def test_required_literals(source: str, flags: int, want: set[str] | None) -> No
 
 def test_prefilter_never_skips_a_pattern_that_matches(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[tuple[str, int], re.Pattern[str]] = {}
-    real = site_mod.anchors
+    real = site_mod.pattern_shape
 
-    def recording(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    def recording(pattern: re.Pattern[str]) -> Shape | None:
         seen[(pattern.pattern, pattern.flags)] = pattern
         return real(pattern)
 
-    monkeypatch.setattr(site_mod, "anchors", recording)
+    monkeypatch.setattr(site_mod, "pattern_shape", recording)
     kb = knowledge_with(())
     texts: list[str] = []
     for snap in all_cases().values():
@@ -67,3 +67,13 @@ def test_prefilter_never_skips_a_pattern_that_matches(monkeypatch: pytest.Monkey
                 checked += 1
                 assert any(a in hay for a in wanted), (pattern.pattern[:80], sorted(wanted)[:5])
     assert checked > 50
+
+
+def test_fold_is_the_table_applied_to_the_lower_case_and_keeps_length() -> None:
+    assert not set(FOLD_TABLE.values()) & {chr(c) for c in FOLD_TABLE}  # replacing one by one = translate
+    samples = ["PREſCRIPTION İstanbul ΣΊΣΥΦΟΣ ς µg Kelvin K ẛ ﬅ ᲀ", "plain ascii TEXT", "", "İ" * 3,
+               "".join(chr(c) for c in range(0x20, 0x3000))]
+    for text in samples:
+        got = fold(text)
+        assert got == text.replace("\u0130", "i").lower().translate(FOLD_TABLE)
+        assert len(got) == len(text)

@@ -43,6 +43,8 @@ _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Z
 _NON_WORD = re.compile(r"[^\w]+")
 _DIGITS = re.compile(r"\d+")
 _CLASS_DIGITS = re.compile(r"[\d_-]*\d[\d_-]*")
+_SKELETON_SKIP = frozenset({"html", "head", "meta", "title", "script", "style", "link", "noscript", "br"})
+_PARA_NON_WORD = re.compile(r"[^\w\n]+")  # _NON_WORD within lines (for many lines at once)
 _ASSET = re.compile(r"\.(?:png|jpe?g|gif|webp|svg|css|js)$", re.I)
 
 
@@ -108,11 +110,9 @@ def _hash32(token: str) -> int:
 
 def minhash(shingles: Iterable[str], permutations: tuple[tuple[int, int], ...]) -> list[int]:
     """MinHash signature (datasketch's scheme) of a set of shingles; empty set -> all max values."""
-    sig = [_MAX_HASH] * len(permutations)
-    for h in {_hash32(s) for s in shingles}:
-        sig = [min(cur, ((a * h + b) % _PRIME) & _MAX_HASH)
-               for cur, (a, b) in zip(sig, permutations, strict=True)]
-    return sig
+    hashes = list({_hash32(s) for s in shingles})
+    prime, top = _PRIME, _MAX_HASH
+    return [min([((a * h + b) % prime) & top for h in hashes], default=top) for a, b in permutations]
 
 
 def jaccard(a: list[int], b: list[int]) -> float:
@@ -126,13 +126,17 @@ def skeleton(page: ParsedPage) -> list[str]:
     """The page's elements as ``tag.class.class`` tokens in document order (no text, no attributes
     but classes; digits in class names dropped, since generated ids vary between copies)."""
     out: list[str] = []
+    tokens: dict[tuple[str, tuple[Any, ...]], str] = {}  # (tag, classes) -> token: pages repeat them
     for el in page.elements:
-        if el.name in ("html", "head", "meta", "title", "script", "style", "link", "noscript", "br"):
+        if el.name in _SKELETON_SKIP:
             continue
         cls = el.get("class")
-        raw = cls if isinstance(cls, list) else [cls] if isinstance(cls, str) else []
-        names = sorted({_CLASS_DIGITS.sub("", c).lower() for c in raw if isinstance(c, str)} - {""})
-        out.append(".".join([el.name, *names[:4]]))
+        raw = tuple(cls) if isinstance(cls, list) else (cls,) if isinstance(cls, str) else ()
+        token = tokens.get((el.name, raw))
+        if token is None:
+            names = sorted({_CLASS_DIGITS.sub("", c).lower() for c in raw if isinstance(c, str)} - {""})
+            token = tokens[(el.name, raw)] = ".".join([el.name, *names[:4]])
+        out.append(token)
         if len(out) >= MAX_SKELETON:
             break
     return out
@@ -159,6 +163,15 @@ def _home(site: Site) -> ParsedPage | None:
 
 def _norm_paragraph(line: str) -> str:
     return " ".join(_NON_WORD.sub(" ", _DIGITS.sub("0", line.lower())).split())
+
+
+def _norm_paragraphs(lines: list[str]) -> list[str]:
+    """``[_norm_paragraph(x) for x in lines]`` with one ``lower``/``sub`` pass over all of them: the
+    lines hold no "\\n", lower-casing reads no context across one, and neither regex crosses one."""
+    if not lines:
+        return []
+    joined = _PARA_NON_WORD.sub(" ", _DIGITS.sub("0", "\n".join(lines).lower()))
+    return [" ".join(part.split()) for part in joined.split("\n")]
 
 
 def _para_hash(text: str) -> str:
@@ -188,9 +201,9 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
     paragraphs: dict[str, int] = {}
     for page in site.pages:
         source = (page.page.html or "")[:MAX_SOURCE_CHARS]
-        low = source[:MAX_PLATFORM_CHARS].lower()
+        present = _platform_markers(site.kb, source[:MAX_PLATFORM_CHARS].lower())
         for name, markers in data.platforms:
-            if any(m in low for m in markers):
+            if any(m in present for m in markers):
                 _add(platforms, name)
         for name, pattern, literals in data.analytics:
             if literals is not None and not any(a in source for a in literals):
@@ -234,11 +247,9 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
                     _add(messengers, f"{name}:{handle.group(1).lower()}")
         for address in _emails(page.text):
             _add(emails, address)
-        for line in page.lines:
-            if len(line) >= data.boilerplate_min:
-                norm = _norm_paragraph(line)
-                if len(norm) >= data.boilerplate_min:
-                    paragraphs.setdefault(_para_hash(norm), len(norm))
+        for norm in _norm_paragraphs([x for x in page.lines if len(x) >= data.boilerplate_min]):
+            if len(norm) >= data.boilerplate_min:
+                paragraphs.setdefault(_para_hash(norm), len(norm))
     boilerplate = sorted(paragraphs, key=lambda h: (-paragraphs[h], h))[: data.boilerplate_max]
     home = _home(site)
     tokens = skeleton(home) if home is not None else []
@@ -298,6 +309,31 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
         "cert_org": (cert.subject_org or None) if cert is not None else None,
         "favicon": None,  # the crawler fetches no images: no favicon or logo hash yet
     }
+
+
+def _marker_index(kb: Knowledge) -> Any:
+    """One Aho-Corasick automaton of every platform marker of the pack (None when there is none)."""
+    import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+
+    words = {m for _, markers in network_data(kb).platforms for m in markers if m}
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
+
+
+def _platform_markers(kb: Knowledge, low: str) -> set[str]:
+    """The platform markers that occur in ``low`` (one automaton pass instead of one scan per marker);
+    the empty marker occurs in every text, as ``"" in low`` says."""
+    automaton = per_kb(kb, "network.platform_markers", _marker_index)
+    found = {""}
+    if automaton is not None and low:
+        for _, word in automaton.iter(low):
+            found.add(word)
+    return found
 
 
 def _emails(text: str) -> Iterator[str]:

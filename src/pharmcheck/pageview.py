@@ -22,15 +22,42 @@ _WS = re.compile(r"[ \t\n\r\f]+")
 AttrFilter = Mapping[str, "str | re.Pattern[str] | None"]
 
 
+class _Holders:
+    """Which elements of one tree hold an element of given names (found once per tree and names, by
+    one CSS query and a climb through the ancestors): the text of an element holding no
+    ``<script>``, ``<style>`` or ``<template>`` is taken in C."""
+
+    __slots__ = ("_ids", "_tree")
+
+    def __init__(self, tree: LexborHTMLParser | None) -> None:
+        self._tree = tree
+        self._ids: dict[str, set[int]] = {}
+
+    def holds(self, node: LexborNode, selector: str) -> bool:
+        """False only when no descendant of ``node`` matches ``selector`` (a list of tag names)."""
+        if self._tree is None:
+            return node.css_first(selector) is not None
+        ids = self._ids.get(selector)
+        if ids is None:
+            ids = self._ids[selector] = set()
+            for inner in self._tree.css(selector):
+                up = inner.parent
+                while up is not None and up.mem_id not in ids:  # ancestors already seen stop the climb
+                    ids.add(up.mem_id)
+                    up = up.parent
+        return node.mem_id in ids
+
+
 class Element:
     """One element of a parsed page (a thin view of a lexbor node)."""
 
-    __slots__ = ("_attrs", "_node", "name")
+    __slots__ = ("_attrs", "_holders", "_node", "name")
 
-    def __init__(self, node: LexborNode) -> None:
+    def __init__(self, node: LexborNode, holders: _Holders | None = None, name: str | None = None) -> None:
         self._node = node
-        self.name: str = node.tag or ""
+        self.name: str = name if name is not None else node.tag or ""
         self._attrs: dict[str, Any] | None = None
+        self._holders = holders if holders is not None else _Holders(None)
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -39,10 +66,11 @@ class Element:
             for key, value in self._node.attributes.items():
                 key = key.lower()
                 text = "" if value is None else value
-                out[key] = _WS.split(text.strip()) if key in MULTI_VALUED and text.strip() else (
-                    [] if key in MULTI_VALUED else text)
-                if key in MULTI_VALUED and out[key] == [""]:
-                    out[key] = []
+                if key in MULTI_VALUED:
+                    words = _WS.split(text.strip()) if text.strip() else []
+                    out[key] = [] if words == [""] else words
+                else:
+                    out[key] = text
             self._attrs = out
         return self._attrs
 
@@ -67,7 +95,7 @@ class Element:
     def get_text(self, separator: str = "") -> str:
         if self.name in ("script", "style", "template"):  # their own text, as BeautifulSoup gives it
             return self._node.text(deep=True) or ""
-        if self._node.css_first("script, style, template") is None:  # the common case: all in C
+        if not self._holders.holds(self._node, "script, style, template"):  # the common case: all in C
             return self._node.text(deep=True, separator=separator) or ""
         return separator.join(self._strings())
 
@@ -79,11 +107,16 @@ class Element:
     def find_all(self, name: str | bool | tuple[str, ...] = True, attrs: AttrFilter | None = None,
                  limit: int | None = None) -> list[Element]:
         out: list[Element] = []
+        child = self._node.first_child
+        while child is not None and not child.is_element_node:  # text only (a link's words): nothing to walk
+            child = child.next
+        if child is None:
+            return out
         names = (name,) if isinstance(name, str) else name if isinstance(name, tuple) else None
         for node in self._walk():
             if names is not None and node.tag not in names:
                 continue
-            el = Element(node)
+            el = Element(node, self._holders)
             if attrs and not _attrs_match(el, attrs):
                 continue
             out.append(el)
@@ -118,16 +151,22 @@ def _attrs_match(el: Element, attrs: AttrFilter) -> bool:
 class PageMarkup:
     """A page's markup parsed once: every element in document order, grouped by name."""
 
-    def __init__(self, html: str) -> None:
-        self._tree = LexborHTMLParser(html)
+    def __init__(self, html: str, tree: LexborHTMLParser | None = None) -> None:
+        self._tree = tree if tree is not None else LexborHTMLParser(html)  # ``tree``: a parse of ``html``
         root = self._tree.root
-        self.root = Element(root) if root is not None else None
+        holders = _Holders(self._tree)
+        self.root = Element(root, holders) if root is not None else None
         self.elements: list[Element] = []
-        if root is not None:
-            self.elements.append(Element(root))
-            self.elements.extend(Element(n) for n in root.traverse(include_text=False)
-                                 if n.mem_id != root.mem_id and n.tag and not n.tag.startswith("-"))
         self.by_name: dict[str, list[Element]] = {}
+        if root is not None:
+            nodes = root.traverse(include_text=False)
+            next(nodes, None)  # the root itself
+            elements = self.elements
+            elements.append(Element(root, holders))
+            for node in nodes:
+                tag = node.tag
+                if tag and tag[0] != "-":
+                    elements.append(Element(node, holders, tag))
         for el in self.elements:
             self.by_name.setdefault(el.name, []).append(el)
 

@@ -1,25 +1,33 @@
 """A parsed view of a snapshot that rule modules share.
 
-Every page is parsed once for its text (lxml, target mode) and once for its markup (lexbor, see
-:mod:`pharmcheck.pageview`) and reduced to visible text,
+Every page is parsed once (lexbor, see :mod:`pharmcheck.pageview`; the text of a page past the
+markup caps comes from a linear tag stripper) and reduced to visible text,
 links, forms, JSON-LD and language, so each rule reads the same facts and no rule
 parses HTML again. Nothing here touches the network; nothing executes page content.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
+import math
 import re
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from html import unescape as _unescape
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from pharmcheck import linkres as _linkres
+from pharmcheck.anchors import Choice, Shape, required_literals, shape
 from pharmcheck.anchors import fold as _fold
-from pharmcheck.anchors import required_literals
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.pageview import Element, PageMarkup
@@ -35,13 +43,23 @@ MAX_SOUP_CHARS = 1_000_000  # HTML given to the markup parser (links, forms, con
 MAX_MARKUP_DEPTH = 1_000  # nesting given to the markup parser (real pages: < 100); cut like MAX_SOUP_TAGS
 MAX_SOUP_TAGS = 20_000  # start tags given to the markup parser (a real page has 1–5k): the HTML is cut there
 MAX_SITE_HTML_CHARS = 4_000_000  # HTML judged per site (a real 12-page site has ~1 MB); later pages skipped
-FEED_CHUNK = 32_768  # characters fed to the lxml text pass at a time (granularity of the tag cut)
+FEED_CHUNK = 32_768  # granularity of the markup cut (characters; it was the lxml text pass's feed size)
+MAX_TEXT_TAGS = 40_000  # tags of a page past the markup caps read block by block (a real page has 1–10k):
+TEXT_TAIL_TAGS = 10_000  # the first 30k and these last 10k; in the middle of more, every tag ends a line
 JUDGE_BUDGET_S = 20.0  # CPU seconds of judging per site (a real site: well under 1 s); then rules stop
 EXCERPT_RADIUS = 90
+
+WINDOW_GAP = 32  # windows of a regex scan closer than this are scanned as one (a call costs ~ 30 chars)
+WINDOW_COVER = 0.8  # windows covering more than this share of the text: the whole text is scanned
+WINDOW_DIGIT_SPACING = 64  # digit runs closer than this on average: digit windows would cover the text
 
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
 _LD_JSON = re.compile("ld\\+json", re.I)
 _BLOCK = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+_SPACE_RUNS = re.compile(r"\s\s+")
+_DIGIT_RUNS = re.compile(r"\d+")
+_ASCII_DIGIT_RUNS = re.compile(r"[0-9]+")  # the same on ASCII text, and faster
+_NEWLINE = re.compile("\n")
 
 
 @dataclass
@@ -82,51 +100,13 @@ _BLOCK_TAGS = frozenset(
 )
 
 
-class _TextCollector:
-    """lxml parser target (SAX-style): no tree is built, so no nesting depth limit can hide text."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.hidden = 0
-        self.tags = 0  # start tags seen (to cut the HTML given to BeautifulSoup)
-        self.depth = 0
-        self.max_depth = 0  # deepest nesting seen (the markup parser's cost grows with its square)
-
-    def start(self, tag: str, attrib: object) -> None:
-        self.tags += 1
-        self.depth += 1
-        if self.depth > self.max_depth:
-            self.max_depth = self.depth
-        if tag in _INVISIBLE:
-            self.hidden += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def end(self, tag: str) -> None:
-        self.depth = max(0, self.depth - 1)
-        if tag in _INVISIBLE:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def data(self, text: str) -> None:
-        if not self.hidden:
-            self.parts.append(text)  # bounded by the body size; cut to MAX_TEXT_CHARS after the pass
-
-    def comment(self, text: str) -> None:
-        pass
-
-    def close(self) -> str:
-        return "".join(self.parts)
-
-
 def visible_lines(html: str) -> list[str]:
     """The text a browser would show, as lines (one per block element); never raises on hostile markup.
 
-    Parsed with lxml in target mode, which is several times faster than a second
-    BeautifulSoup parse and, unlike an lxml tree, keeps text nested deeper than 256 levels.
     Block elements and ``<br>`` end a line; inline elements (``<b>no prescription</b> needed``)
-    stay on their line.
+    stay on their line; text inside invisible elements (``<script>``, ``<head>`` …) and comments
+    is dropped. An ordinary page is parsed once with lexbor (its tree also serves the markup view);
+    the text of a page past the markup caps comes from a linear tag stripper (see :func:`_extract`).
     """
     return _extract(html).lines
 
@@ -136,46 +116,312 @@ class _Extract:
     lines: list[str]
     soup_end: int  # characters of HTML to give BeautifulSoup (where MAX_SOUP_TAGS was reached)
     text_capped: bool
+    tree: LexborHTMLParser | None = None  # the lexbor parse of html[:soup_end], when one was made
 
 
-def _extract(html: str) -> _Extract:
-    """One lxml target pass: visible lines, and where the HTML reaches MAX_SOUP_TAGS start tags."""
-    import lxml.etree
+def _tag_ids(names: Iterable[str]) -> frozenset[int]:
+    maker = LexborHTMLParser("")
+    return frozenset(maker.create_node(name).tag_id for name in names)
 
-    limit = min(len(html), MAX_SOUP_CHARS)
-    if not html.strip():
-        return _Extract([], limit, False)
-    collector = _TextCollector()
-    parser = lxml.etree.HTMLParser(target=collector, recover=True)
-    soup_end = limit
-    try:
-        for at in range(0, len(html), FEED_CHUNK):
-            parser.feed(html[at : at + FEED_CHUNK])
-            too_many = collector.tags > MAX_SOUP_TAGS or collector.max_depth > MAX_MARKUP_DEPTH
-            if too_many and soup_end == limit:
-                soup_end = min(limit, at + FEED_CHUNK)
-        raw = parser.close()
-    except (lxml.etree.LxmlError, ValueError):
-        raw = collector.close()
-    text = str(raw)
+
+# lexbor's numbers for the tags the text pass tells apart (node kinds 0–5: text, comment, doctype …)
+_BLOCK_IDS = _tag_ids(_BLOCK_TAGS)
+_INVISIBLE_IDS = _tag_ids(_INVISIBLE)
+_TEMPLATE_ID = next(iter(_tag_ids(["template"])))
+_TEXT_ID = 2
+_LAST_NODE_KIND = 5
+_BLOCK_START = re.compile("<(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")[\s/>]", re.I)
+_VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                   "track", "wbr", "param", "keygen"])
+_PARSE_FIRST_TAGS = 4_000  # up to this many "<" a page is parsed before its tags are scanned
+_SCAN_WINDOW = 65_536  # characters of HTML read at a time by _markup_scan
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)")
+_DEPTH_MARGIN = 100  # the tree's nesting below which no markup cap applies (parsers nest odd shapes apart)
+
+
+class _Nesting:
+    """A cheap reading of start and end tags (no tree): void elements do not nest and an end tag
+    closes only a name that is open."""
+
+    def __init__(self) -> None:
+        self.tags = self.depth = self.deepest = 0
+        self.open_names: dict[str, int] = {}
+
+    def read(self, html: str, stop: bool) -> int | None:
+        """Read the tags of ``html``; with ``stop``, the index of the tag that passes MAX_SOUP_TAGS or
+        MAX_MARKUP_DEPTH (then stop)."""
+        open_names = self.open_names
+        for i, (close, name) in enumerate(_TAG_NAME.findall(html.lower())):
+            if close:
+                if open_names.get(name):
+                    open_names[name] -= 1
+                    self.depth -= 1
+                continue
+            self.tags += 1
+            if name not in _VOID:
+                open_names[name] = open_names.get(name, 0) + 1
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+            if stop and (self.tags > MAX_SOUP_TAGS or self.deepest > MAX_MARKUP_DEPTH):
+                return i
+        return None
+
+
+class _Unraw:
+    """``html`` without comments and raw-text elements (``<script>`` …: a "<" in them is no tag),
+    with the map from offsets in the result back to offsets in ``html``."""
+
+    def __init__(self, html: str) -> None:
+        pieces: list[str] = []
+        self.starts: list[int] = [0]  # offset in the result where each kept piece starts
+        self.origins: list[int] = [0]  # and in ``html``
+        at = kept = 0
+        for m in _STRIP_RAW.finditer(html):
+            pieces.append(html[at : m.start()])
+            kept += m.start() - at
+            at = m.end()
+            self.starts.append(kept)
+            self.origins.append(at)
+        pieces.append(html[at:])
+        self.text = "".join(pieces)
+
+    def origin(self, offset: int) -> int:
+        i = bisect_right(self.starts, offset) - 1
+        return self.origins[i] + offset - self.starts[i]
+
+    def offset(self, origin: int) -> int:
+        i = bisect_right(self.origins, origin) - 1
+        return self.starts[i] + max(0, min(origin - self.origins[i],
+                                           (self.starts[i + 1] if i + 1 < len(self.starts)
+                                            else len(self.text)) - self.starts[i]))
+
+
+def _markup_scan(html: str) -> tuple[int | None, int]:
+    """(offset of the tag that passes MAX_SOUP_TAGS or MAX_MARKUP_DEPTH or None, deepest nesting up
+    to the end of the FEED_CHUNK holding that tag: what the markup parser would meet)."""
+    unraw = _Unraw(html)
+    text = unraw.text
+    reader = _Nesting()
+    start = 0
+    while start < len(text):  # windows that end before a "<": no tag is split, no more read than needed
+        stop = len(text) if len(text) - start <= _SCAN_WINDOW else max(
+            start + 1, text.rfind("<", start + 1, start + _SCAN_WINDOW))
+        window = text[start:stop]
+        index = reader.read(window, stop=True)
+        if index is not None:
+            found = next(islice(_TAG_NAME.finditer(window), index, None), None)
+            cut = unraw.origin(start + (found.start() if found else 0))
+            chunk_end = unraw.offset((cut // FEED_CHUNK + 1) * FEED_CHUNK)
+            reader.read(text[unraw.offset(cut) + 1 : chunk_end], stop=False)
+            return cut, reader.deepest
+        start = stop
+    return None, reader.deepest
+
+
+def _lexbor_text(tree: LexborHTMLParser) -> tuple[str, int]:
+    """(the visible text of a lexbor tree with a newline at each block start and end, its nesting).
+
+    Start and end of every element in document order, as an HTML parser reports them: text inside
+    invisible elements is dropped but block elements inside them still end a line; comments are
+    skipped.
+    """
+    root = tree.root
+    parts: list[str] = []
+    add = parts.append
+    hidden = deepest = 0
+    stack: list[tuple[LexborNode, int]] = []
+    node: LexborNode | None = root
+    while True:
+        if node is None:
+            if not stack:
+                break
+            parent, tid = stack.pop()
+            if tid in _INVISIBLE_IDS:
+                hidden -= 1
+            elif tid in _BLOCK_IDS:
+                add("\n")
+            node = parent.next
+            continue
+        tid = node.tag_id
+        if tid == _TEXT_ID:
+            if not hidden:
+                add(node.text_content or "")
+            node = node.next
+            continue
+        if tid <= _LAST_NODE_KIND:  # comment, doctype
+            node = node.next
+            continue
+        if tid in _INVISIBLE_IDS:
+            if tid == _TEMPLATE_ID and _BLOCK_START.search(node.html or ""):
+                add("\n")  # lexbor keeps a template's content outside the tree
+            hidden += 1
+        elif tid in _BLOCK_IDS:
+            add("\n")
+        child = node.first_child
+        if child is None:
+            if tid in _INVISIBLE_IDS:
+                hidden -= 1
+            elif tid in _BLOCK_IDS:
+                add("\n")
+            node = node.next if stack else None
+            continue
+        stack.append((node, tid))
+        if len(stack) > deepest:
+            deepest = len(stack)
+        node = child
+    return "".join(parts), deepest
+
+
+def _lines(text: str) -> tuple[list[str], bool]:
     capped = len(text) > MAX_TEXT_CHARS
     if capped:  # keep the head and the tail: footers name the operator
         text = text[: MAX_TEXT_CHARS - TEXT_TAIL_CHARS] + "\n" + text[-TEXT_TAIL_CHARS:]
     out = []
-    for line in text.split("\n"):
-        line = _BLOCK.sub(" ", line).strip()
+    for line in _BLOCK.sub(" ", text).split("\n"):  # _BLOCK has no newline: as if line by line
+        line = line.strip()
         if line:
             out.append(line)
-    return _Extract(out, soup_end, capped)
+    return out, capped
+
+
+# --- the text of a page past the markup caps: a linear tag stripper (no tree, no nesting cost) ---
+# It reads tags as an HTML tokenizer does for ordinary markup (comments, raw-text elements, quoted
+# attribute values); on all the saved corpora it gives the same lines as the tree. Every quantifier
+# consumes what it scans, so no input makes it backtrack.
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+_ATTRS = r"(?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+>?"
+_STRIP_RAW = re.compile("<(?:!--.*?(?:--!?>|\\Z)|" + "|".join(  # one "<" first: re scans for it
+    f"{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}.*?(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
+    for n in ("script", "style", "iframe")) + ")", re.S)
+_STRIP_HIDDEN = re.compile("<(?:" + "|".join(
+    f"{_any_case(n)}(?=[\\t\\n\\f />]){_ATTRS}(?P<{n}>.*?)(?:</{_any_case(n)}[\\t\\n\\f ]*>|\\Z)"
+    for n in ("noscript", "template", "svg", "head", "object")) + ")", re.S)
+
+
+def _trie(words: list[str]) -> str:
+    """A regex alternation of ``words`` (ASCII letters and digits) as a trie, any case (fast in ``re``)."""
+    heads: dict[str, list[str]] = {}
+    for w in words:
+        heads.setdefault(w[:1], []).append(w[1:])
+    alts = []
+    for head, rests in sorted(heads.items()):
+        if head == "":
+            continue
+        more = [r for r in rests if r]
+        sub = _trie(more) if more else ""
+        if more and "" in rests:
+            sub = f"(?:{sub})?"
+        alts.append(_any_case(head) + sub)
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+_STRIP_BLOCK = re.compile("</?" + _trie(sorted(_BLOCK_TAGS)) + r"(?=[\t\n\f />])"
+                          r"(?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+>?")
+_ROUGH_TAG = re.compile(r"<[a-zA-Z/!?][^>]*+>?")  # quotes not read: for the middle of a tag flood
+_STRIP_TAG = re.compile(r"<(?:/?[a-zA-Z](?:[^>\"']++|\"[^\"]*+\"?|'[^']*+'?)*+|[!?/][^>]*+)>?")
+
+
+def _hidden_repl(m: re.Match[str]) -> str:
+    inner = next(g for g in m.groups() if g is not None)
+    return "\n" if _BLOCK_START.search(inner) else ""  # its block elements still end a line
+
+
+def _without_raw(html: str) -> str:
+    """``html`` without comments and the content of ``<script>``, ``<style>`` and ``<iframe>``."""
+    if "\r" in html:  # as an HTML tokenizer reads line ends
+        html = html.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in html:
+        html = html.replace("\x00", "\ufffd")
+    return _STRIP_RAW.sub("", html)
+
+
+def _stripped_text(html: str, raw_done: bool = False, every_tag_ends_a_line: bool = False) -> str:
+    """Visible text of ``html`` with a newline at each block start and end, without a tree (with
+    ``every_tag_ends_a_line``, at every tag: one cheap pass for the middle of a tag flood)."""
+    text = html if raw_done else _without_raw(html)
+    text = _STRIP_HIDDEN.sub(_hidden_repl, text)
+    if every_tag_ends_a_line:
+        text = _ROUGH_TAG.sub("\n", text)
+    else:
+        text = _STRIP_BLOCK.sub("\n", text)
+        text = _STRIP_TAG.sub("", text)
+    if "&" in text:
+        if len(text) > 2 * MAX_TEXT_CHARS:  # decoding is Python work per entity: only what _lines keeps
+            text = text[: 2 * (MAX_TEXT_CHARS - TEXT_TAIL_CHARS)] + "\n" + text[-2 * TEXT_TAIL_CHARS:]
+        text = _unescape(text)
+    return text
+
+
+def _nth_from(html: str, n: int, tail: bool) -> int:
+    """Offset of the ``n``-th "<" of ``html`` (from the end when ``tail``)."""
+    if tail:
+        return len(html.rsplit("<", n)[0])
+    return len(html) - len(html.split("<", n)[-1]) - 1
+
+
+def _soup_end(html: str, limit: int) -> int:
+    """Characters of ``html`` the markup view reads: up to ``limit``, or to the end of the FEED_CHUNK
+    in which MAX_SOUP_TAGS or MAX_MARKUP_DEPTH is passed (or right at that tag when the chunk would
+    nest deeper than 2 * MAX_MARKUP_DEPTH: lexbor's cost grows with the square of the nesting)."""
+    if html.count("<", 0, limit) <= min(MAX_SOUP_TAGS, MAX_MARKUP_DEPTH):
+        return limit
+    cut, deepest = _markup_scan(html[:limit])
+    if cut is None:
+        return limit
+    chunk_end = min(limit, (cut // FEED_CHUNK + 1) * FEED_CHUNK)
+    return cut if chunk_end < len(html) and deepest > 2 * MAX_MARKUP_DEPTH else chunk_end
+
+
+def _extract(html: str) -> _Extract:
+    """Visible lines, and how much of the HTML the markup view reads (MAX_SOUP_TAGS, MAX_MARKUP_DEPTH).
+
+    A page within the markup caps is parsed once with lexbor; the tree gives the text and serves
+    the markup view. A page past them gets a lexbor parse of its HTML up to the cap (when the markup
+    view is asked for) and, unless it has few tags, its text from a linear tag stripper (past its
+    first MAX_TEXT_TAGS - TEXT_TAIL_TAGS tags and before its last TEXT_TAIL_TAGS, every tag ends a
+    line: one cheap pass, so a tag flood costs little more than its size).
+    """
+    limit = min(len(html), MAX_SOUP_CHARS)
+    if not html.strip():
+        return _Extract([], limit, False)
+    if html.count("<") <= _PARSE_FIRST_TAGS:
+        # few tags: parse the page, and scan its tags only when the tree is deep (its nesting is
+        # what a markup cap could cut; this many tags nest too little to cost lexbor much)
+        tree = LexborHTMLParser(html)
+        text, deepest = _lexbor_text(tree)
+        soup_end = limit if deepest <= MAX_MARKUP_DEPTH - _DEPTH_MARGIN else _soup_end(html, limit)
+        lines, capped = _lines(text)
+        return _Extract(lines, soup_end, capped, tree if soup_end == len(html) else None)
+    soup_end = _soup_end(html, limit)
+    if soup_end == len(html):
+        tree = LexborHTMLParser(html)
+        lines, capped = _lines(_lexbor_text(tree)[0])
+        return _Extract(lines, soup_end, capped, tree)
+    markup = _without_raw(html)  # "<" in scripts is no tag
+    count = markup.count("<")
+    if count > MAX_TEXT_TAGS:
+        head = _nth_from(markup, MAX_TEXT_TAGS - TEXT_TAIL_TAGS, tail=False)
+        tail = _nth_from(markup, TEXT_TAIL_TAGS, tail=True)
+        text = "\n".join((_stripped_text(markup[:head], True),
+                          _stripped_text(markup[head:tail], True, every_tag_ends_a_line=True),
+                          _stripped_text(markup[tail:], True)))
+    else:
+        text = _stripped_text(markup, True)
+    lines, capped = _lines(text)
+    return _Extract(lines, soup_end, capped, None)
 
 
 class AnchorIndex:
-    """Every anchor word of the rule pack's patterns in one Aho-Corasick automaton (pyahocorasick).
+    """Every anchor word of the rule pack's patterns in one Aho-Corasick automaton (ahocorasick-rs).
 
-    One pass over a page's text finds which anchors occur; a pattern none of whose anchors occurs
-    is not run on that page. Anchors are learnt as rules ask (the first page of a process checks
-    new ones with ``str.find``) and the automaton is rebuilt before the next page. One index per
-    rule pack (``Knowledge.cache``), shared by the threads that judge with it.
+    One pass over a page's text finds where the anchors occur; a pattern none of whose anchors occurs
+    is not run on that page, and one that is runs only in windows around them. Anchors are learnt as
+    rules ask (the first page of a process finds new ones with ``str.find``) and the automaton is
+    rebuilt before the next page. One index per rule pack (``Knowledge.cache``), shared by the threads
+    that judge with it.
     """
 
     def __init__(self) -> None:
@@ -183,6 +429,7 @@ class AnchorIndex:
         self._known: frozenset[str] = frozenset()
         self._pending: set[str] = set()
         self._automaton: Any = None
+        self._words: list[str] = []
 
     def learn(self, anchors: frozenset[str]) -> None:
         if not anchors <= self._known:
@@ -191,23 +438,32 @@ class AnchorIndex:
 
     def present(self, hay: str) -> tuple[frozenset[str], set[str]]:
         """(anchors the automaton knows, those of them that occur in ``hay``)."""
+        known, where = self.occurrences(hay)
+        return known, set(where)
+
+    def occurrences(self, hay: str) -> tuple[frozenset[str], dict[str, list[int]]]:
+        """(anchors the automaton knows, where each of them that occurs in ``hay`` starts)."""
         with self._lock:
             if self._pending:
-                import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+                import ahocorasick_rs
 
                 self._known = self._known | self._pending
                 self._pending = set()
-                automaton = ahocorasick.Automaton()
-                for word in self._known:
-                    automaton.add_word(word, word)
-                automaton.make_automaton()
-                self._automaton = automaton
-            automaton, known = self._automaton, self._known
-        found: set[str] = set()
+                self._words = sorted(self._known)
+                self._automaton = ahocorasick_rs.AhoCorasick(
+                    self._words, matchkind=ahocorasick_rs.MatchKind.Standard,
+                    implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+            automaton, known, words = self._automaton, self._known, self._words
+        where: dict[str, list[int]] = {}
         if automaton is not None and hay:
-            for _, word in automaton.iter(hay):
-                found.add(word)
-        return known, found
+            for i, start, _ in automaton.find_matches_as_indexes(hay, overlapping=True):
+                word = words[i]
+                starts = where.get(word)
+                if starts is None:
+                    where[word] = [start]
+                else:
+                    starts.append(start)
+        return known, where
 
 
 class ParsedPage:
@@ -220,7 +476,9 @@ class ParsedPage:
         self._may: dict[re.Pattern[str], bool] = {}  # may_match answers
         self._index = index or AnchorIndex()
         self._link_cache = link_cache if link_cache is not None else {}
-        self._present: dict[bool, tuple[frozenset[str], set[str]]] = {}  # folded? -> (covered, found)
+        self._present: dict[bool, tuple[frozenset[str], dict[str, list[int]]]] = {}  # folded? -> anchors
+        self._plans: dict[re.Pattern[str], list[tuple[int, int, int]] | None] = {}  # finditer windows
+        self._digit_cache: dict[int, list[tuple[int, int]] | None] = {}  # runs of k+ digits
 
     @cached_property
     def _extract(self) -> _Extract:
@@ -255,7 +513,7 @@ class ParsedPage:
     def soup(self) -> PageMarkup:
         """The markup (one lexbor parse), cut at MAX_SOUP_CHARS characters or MAX_SOUP_TAGS start tags."""
         html = self.page.html or ""
-        return PageMarkup(html[: self._extract.soup_end])
+        return PageMarkup(html[: self._extract.soup_end], tree=self._extract.tree)
 
     @property
     def elements(self) -> list[Element]:
@@ -304,9 +562,9 @@ class ParsedPage:
     def lines(self) -> list[str]:
         """Visible text as lines (one per block element), whitespace collapsed.
 
-        Extracted with lxml directly (several times faster than a second BeautifulSoup
-        parse): invisible elements are dropped, block elements and ``<br>`` end a line,
-        inline elements (``<b>no prescription</b> needed``) stay on their line.
+        From the page's lexbor tree (see :func:`_extract`): invisible elements are dropped, block
+        elements and ``<br>`` end a line, inline elements (``<b>no prescription</b> needed``) stay
+        on their line.
         """
         return self._extract.lines
 
@@ -342,17 +600,17 @@ class ParsedPage:
         if key in cache:
             return cache[key]
         result: tuple[str, str] | None = None
-        try:
-            absolute = urljoin(self.url, href).split("#", 1)[0]
-            parts = urlsplit(absolute)
-            if parts.scheme in ("http", "https") and parts.hostname:
-                result = (absolute, registered_domain(parts.hostname))
-        except ValueError:
-            result = None
+        got = _linkres.resolve(self._base, href)  # urljoin's result, without urljoin for plain hrefs
+        if got is not None:
+            result = (got[0], registered_domain(got[1]))
         if len(cache) > 20_000:
             cache.clear()
         cache[key] = result
         return result
+
+    @cached_property
+    def _base(self) -> _linkres.Base:
+        return _linkres.Base(self.url)
 
     @cached_property
     def _origin(self) -> str:
@@ -410,32 +668,207 @@ class ParsedPage:
 
     @cached_property
     def _folded(self) -> str:
-        """The text folded as ``re.IGNORECASE`` compares it (for :meth:`may_match`)."""
+        """The text folded as ``re.IGNORECASE`` compares it (for :meth:`may_match`); same length as text."""
         return fold(self.text)
+
+    def _anchor_starts(self, wanted: frozenset[str], folded: bool) -> dict[str, list[int]]:
+        """Where each word of ``wanted`` occurring in the (folded) text starts (one automaton pass a page)."""
+        hay = self._folded if folded else self.text
+        self._index.learn(wanted)
+        entry = self._present.get(folded)
+        if entry is None:
+            entry = self._present[folded] = self._index.occurrences(hay)
+        covered, where = entry
+        out = {a: where[a] for a in wanted if a in where}
+        for a in wanted - covered:  # learnt after this page's pass: str.find (first pages of a process)
+            starts = []
+            at = hay.find(a)
+            while at >= 0:
+                starts.append(at)
+                at = hay.find(a, at + 1)
+            if starts:
+                out[a] = starts
+        return out
+
+    def word_starts(self, words: Iterable[str], folded: bool = True) -> dict[str, list[int]]:
+        """Where each of ``words`` occurs in the text (all occurrences, overlapping ones too), from the
+        page's one automaton pass; ``folded``: compared as ``re.IGNORECASE`` would (keys are then the
+        folded words). Offsets are offsets of ``text``. Words shorter than 1 character are ignored."""
+        wanted = frozenset(fold(w) if folded else w for w in words if w)
+        return self._anchor_starts(wanted, folded) if wanted else {}
 
     def may_match(self, pattern: re.Pattern[str]) -> bool:
         """False only when ``pattern`` certainly has no match in ``text`` (see :func:`anchors`)."""
         known = self._may.get(pattern)
         if known is None:
-            wanted = anchors(pattern) if isinstance(pattern, re.Pattern) else None  # RE2: no prefilter
-            if wanted is None:
+            got = pattern_shape(pattern)
+            if got is None or got.anchors is None or got.digit:  # digit runs are not looked up here
                 known = True
             else:
-                folded = bool(pattern.flags & re.IGNORECASE)
-                hay = self._folded if folded else self.text
-                self._index.learn(wanted)
-                entry = self._present.get(folded)
-                if entry is None:
-                    entry = self._present[folded] = self._index.present(hay)
-                covered, found = entry
-                known = not wanted.isdisjoint(found) or any(a in hay for a in wanted - covered)
+                known = bool(self._anchor_starts(got.anchors, got.folded))
             self._may[pattern] = known
         return known
 
-    def search(self, pattern: re.Pattern[str]) -> Iterator[Hit]:
-        if not self.may_match(pattern):
+    def finditer(self, pattern: re.Pattern[str], pos: int = 0,
+                 endpos: int | None = None) -> Iterator[re.Match[str]]:
+        """The matches of ``pattern.finditer(self.text, pos, endpos)``, the same spans and groups, found by
+        scanning only windows of the text around the places a match must include (anchor words, digits)."""
+        text = self.text
+        stop = len(text) if endpos is None else max(0, min(endpos, len(text)))
+        if pattern in self._plans:
+            plan = self._plans[pattern]
+        else:
+            plan = self._plans[pattern] = self._windows(pattern)
+        if plan is None:
+            yield from pattern.finditer(text, pos, stop)
             return
-        for m in pattern.finditer(self.text):
+        last = max(pos, 0)
+        at = bisect.bisect_left(plan, last, key=_last_start) if last else 0
+        for first, final, end in plan[at:]:  # match starts in [first, final]; the scan may look up to end
+            if first >= stop:
+                break
+            start = first if first > last else last
+            if start > final:
+                continue
+            for m in pattern.finditer(text, start, end if end < stop else stop):
+                if m.start() > final:
+                    break
+                last = m.end()
+                yield m
+
+    def first(self, pattern: re.Pattern[str], pos: int = 0,
+              endpos: int | None = None) -> re.Match[str] | None:
+        """``pattern.search(self.text, pos, endpos)``, in windows (see :meth:`finditer`)."""
+        return next(self.finditer(pattern, pos, endpos), None)
+
+    def _windows(self, pattern: re.Pattern[str]) -> list[tuple[int, int, int]] | None:
+        """Windows (first start, last start, end of scan) that hold every match; None: scan the text."""
+        got = pattern_shape(pattern)
+        if got is None or (got.anchors is None and not got.digit):
+            return None  # no part every match must hold: the whole text
+        text = self.text
+        n = len(text)
+        width, look = got.bound(self._space_run if got.needs_space_run else 0,
+                                self._digit_run if got.needs_digit_run else 0)
+        if look is None or (width is None and got.newline):
+            return None
+        parts = self._parts(got)
+        if parts is None:
+            return None
+        if not parts:
+            return []
+        starts_of_lines = self._line_starts if width is None else []
+        cands: list[tuple[int, int]] = []
+        for hi, need in parts:
+            if width is None:  # no "\n" in a match: it starts on the line of the part
+                cands.append((starts_of_lines[bisect.bisect_right(starts_of_lines, hi) - 1], hi))
+            else:
+                lo = need - width
+                cands.append((lo if lo > 0 else 0, hi))
+        cands.sort()
+        merged: list[list[int]] = []
+        for lo, hi in cands:
+            if merged and lo <= merged[-1][1] + WINDOW_GAP:
+                if hi > merged[-1][1]:
+                    merged[-1][1] = hi
+            else:
+                merged.append([lo, hi])
+        out: list[tuple[int, int, int]] = []
+        covered = 0
+        for lo, hi in merged:
+            if width is None:
+                i = bisect.bisect_right(starts_of_lines, hi)
+                last_end = starts_of_lines[i] - 1 if i < len(starts_of_lines) else n
+            else:
+                last_end = hi + width
+            end = min(n, last_end + look + 2)  # + 2: "$" and "\b" look at the next characters
+            out.append((lo, hi, end))
+            covered += end - lo
+        return None if covered > n * WINDOW_COVER else out
+
+    def _parts(self, got: Shape) -> list[tuple[int, int]] | None:
+        """(last start, first end) of a match for each place a match must hold, by the cheapest of the
+        pattern's choices on this page; [] when no match can be here; None: too many (scan the text)."""
+        if got.choice is None:
+            return None
+        found = self._anchor_starts(got.choice_words, got.folded) if got.choice_words else {}
+        costs: dict[int, float] = {}
+
+        def cost(c: Choice) -> float:
+            key = id(c)
+            if key not in costs:
+                if c[0] == "words":
+                    costs[key] = sum(len(found.get(w, ())) for w in c[1])
+                elif c[0] == "digits":
+                    runs = self._digit_spans(c[1])
+                    costs[key] = math.inf if runs is None else len(runs)
+                elif c[0] == "any":
+                    costs[key] = min(cost(sub) for sub in c[1])
+                else:
+                    costs[key] = sum(cost(sub) for sub in c[1])
+            return costs[key]
+
+        total = cost(got.choice)
+        if total > len(self.text) // max(WINDOW_GAP, 1) + 8:
+            return None  # so many hits that the windows would cover the text: not worth building them
+        out: list[tuple[int, int]] = []
+
+        def collect(c: Choice) -> None:
+            if c[0] == "words":
+                for w in c[1]:
+                    k = len(w)
+                    out.extend((at, at + k) for at in found.get(w, ()))
+            elif c[0] == "digits":
+                k = c[1]
+                out.extend((b - k, a + k) for a, b in self._digit_spans(k) or ())
+            elif c[0] == "any":
+                collect(min(c[1], key=cost))
+            else:
+                for sub in c[1]:
+                    collect(sub)
+
+        if total:
+            collect(got.choice)
+        return out
+
+    @cached_property
+    def _space_run(self) -> int:
+        """The longest run of whitespace in the text (bounds ``\\s+``: lines are collapsed, so ~1)."""
+        return max(map(len, _SPACE_RUNS.findall(self.text)), default=1)
+
+    @cached_property
+    def _digit_run(self) -> int:
+        """The longest run of digits in the text (bounds ``\\d+``)."""
+        text = self.text
+        if text.isascii() and not any(d in text for d in "0123456789"):
+            return 0
+        return max(map(len, (_ASCII_DIGIT_RUNS if text.isascii() else _DIGIT_RUNS).findall(text)), default=0)
+
+    def _digit_spans(self, k: int) -> list[tuple[int, int]] | None:
+        """Runs of at least ``k`` digits, or None when there are so many that windows would not pay."""
+        if k in self._digit_cache:
+            return self._digit_cache[k]
+        text = self.text
+        spans: list[tuple[int, int]] = []
+        out: list[tuple[int, int]] | None = spans
+        if not (text.isascii() and not any(d in text for d in "0123456789")):
+            most = len(text) // WINDOW_DIGIT_SPACING + 8
+            runs = re.compile(("[0-9]{%d,}" if text.isascii() else r"\d{%d,}") % k)  # whole runs: greedy
+            for m in runs.finditer(text):
+                spans.append(m.span())
+                if len(spans) > most:
+                    out = None
+                    break
+        self._digit_cache[k] = out
+        return out
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        return [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
+
+    def search(self, pattern: re.Pattern[str]) -> Iterator[Hit]:
+        """Hits of ``pattern`` in text order (as ``pattern.finditer(self.text)``, in windows)."""
+        for m in self.finditer(pattern):
             yield Hit(self, m)
 
     # --- results several rule modules reuse on this page (e2, issue 10) ---------------------------
@@ -575,6 +1008,27 @@ _ANCHORS: dict[tuple[str, int], frozenset[str] | None] = {}
 def fold(text: str) -> str:
     """Case folding as ``re.IGNORECASE`` compares characters (see :func:`pharmcheck.anchors.fold`)."""
     return _fold(text)
+
+
+_SHAPES: dict[tuple[str, int], Shape | None] = {}
+
+
+def _last_start(window: tuple[int, int, int]) -> int:
+    return window[1]
+
+
+def pattern_shape(pattern: re.Pattern[str]) -> Shape | None:
+    """Anchors, width and lines of a ``re`` pattern (:func:`pharmcheck.anchors.shape`); None for RE2."""
+    if not isinstance(pattern, re.Pattern):
+        return None
+    key = (pattern.pattern, pattern.flags)
+    if key in _SHAPES:
+        return _SHAPES[key]
+    result = shape(pattern.pattern, pattern.flags)
+    if len(_SHAPES) > 4096:
+        _SHAPES.clear()
+    _SHAPES[key] = result
+    return result
 
 
 def anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import re
 import weakref
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 import phonenumbers
 
-from pharmcheck.checks import check
+from pharmcheck.checks import check, digitlines
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
@@ -62,6 +62,7 @@ class _Format:
     locality: re.Pattern[str]
     postcode: re.Pattern[str]
     streets: tuple[re.Pattern[str], ...]
+    run: int = 0  # every locality match holds this many digits in a row, on one line (digitlines)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class _Compiled:
     tld_country: dict[str, str]
     lang_region: dict[str, str]
     default_region: str
+    gates: dict[re.Pattern[str], re.Pattern[str]]  # pattern -> its case-widened form (prefilter only)
 
 
 def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
@@ -93,13 +95,15 @@ def _compile(kb: Knowledge) -> _Compiled:
             locality=kb.regex(f["locality"]),
             postcode=kb.regex(f["postcode"]),
             streets=tuple(styles[name] for name in f.get("street", []) if name in styles),
+            run=digitlines.digit_run(kb.regex(f["locality"])),
         )
         for f in data.get("format", [])
     )
+    mailbox = tuple((str(m["kind"]), kb.regex(m["pattern"])) for m in data.get("mailbox", []))
     return _Compiled(
         formats=formats,
         all_streets=tuple(styles.values()),
-        mailbox=tuple((str(m["kind"]), kb.regex(m["pattern"])) for m in data.get("mailbox", [])),
+        mailbox=mailbox,
         no_address=_opt(kb, data.get("no_address")),
         phone_words=_opt(kb, data.get("phone_words")),
         window_before=int(data.get("window_before", 4)),
@@ -109,12 +113,44 @@ def _compile(kb: Knowledge) -> _Compiled:
         tld_country={str(k).lower(): str(v).upper() for k, v in data.get("tld_country", {}).items()},
         lang_region={str(k).lower(): str(v).upper() for k, v in data.get("phone_region_by_lang", {}).items()},
         default_region=str(data.get("phone_default_region", "US")).upper(),
+        gates=_gates([p for _, p in mailbox] + [_opt(kb, data.get("no_address"))]),
     )
+
+
+def _gates(patterns: Iterable[re.Pattern[str] | None]) -> dict[re.Pattern[str], re.Pattern[str]]:
+    out: dict[re.Pattern[str], re.Pattern[str]] = {}
+    for p in patterns:
+        wide = digitlines.case_widened(p) if p is not None else None
+        if p is not None and wide is not None:
+            out[p] = wide
+    return out
+
+
+def _may(c: _Compiled, may_match: Callable[[re.Pattern[str]], bool], pattern: re.Pattern[str]) -> bool:
+    """``may_match`` of the pattern, or of its case-widened form (whose anchors the prefilter reads)."""
+    return may_match(c.gates.get(pattern, pattern))
 
 
 def compiled(kb: Knowledge) -> _Compiled:
     """The address knowledge of ``kb``, compiled on first use (regexes are compiled once per pack)."""
     return per_kb(kb, "address.compiled", _compile)
+
+
+Scan = Callable[[re.Pattern[str], int, "int | None"], Iterator[re.Match[str]]]
+
+
+def _page_finditer(page: ParsedPage) -> Scan:
+    """``pattern.finditer(page.text, pos, endpos)``: ``ParsedPage.finditer`` (the same matches, found in
+    windows around anchor words and digit runs) where the page view has it."""
+    got: Scan | None = getattr(page, "finditer", None)
+    if got is not None:
+        return got
+    text = page.text
+
+    def plain(pattern: re.Pattern[str], pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
+        return pattern.finditer(text, pos, len(text) if endpos is None else endpos)
+
+    return plain
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,8 +218,11 @@ def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
     """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country."""
     lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
+    # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
+    windows = digitlines.Windows(text)
     for fmt in c.formats:
-        for n, pc in enumerate(fmt.locality.finditer(text)):
+        spans = windows.get(fmt.run) if fmt.run else None
+        for n, pc in enumerate(digitlines.finditer(fmt.locality, text, spans, bool(fmt.run))):
             if n >= MAX_LOCALITY_HITS:
                 break
             li = lines.index(pc.start())
@@ -234,14 +273,24 @@ def _nearest_street(
     return best
 
 
-def find_mailboxes(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
-    """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20"."""
-    lines = _Lines(text)
+def find_mailboxes(text: str, c: _Compiled, hint: str = "",
+                   may_match: Callable[[re.Pattern[str]], bool] | None = None,
+                   finditer: Scan | None = None) -> list[TextAddress]:
+    """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20".
+
+    ``may_match`` (``ParsedPage.may_match`` of the page ``text`` is part of) skips the patterns
+    whose anchor words the page lacks; ``finditer`` (the page's, when ``text`` is the page text)
+    gives ``pattern.finditer(text)``."""
+    lines: _Lines | None = None
     out: list[TextAddress] = []
     for kind, pattern in c.mailbox:
         if kind == "virtual_office":
             continue  # a phrase, not an address, unless it stands in one (see find_in_text)
-        for n, m in enumerate(pattern.finditer(text)):
+        if may_match is not None and not _may(c, may_match, pattern):
+            continue
+        if lines is None:
+            lines = _Lines(text)
+        for n, m in enumerate(pattern.finditer(text) if finditer is None else finditer(pattern, 0, None)):
             if n >= MAX_LOCALITY_HITS:
                 break
             if not (_DIGIT.search(text, m.end(), min(len(text), m.end() + 14)) or _DIGIT.search(
@@ -448,13 +497,14 @@ def _page_addresses(
             yield Address(p.text(), country, source, box, Evidence(page.url, p.text()), page.kind)
 
     html = page.page.html or ""
-    for doc in page.jsonld if _HAS_JSONLD.search(html) else ():
+    # the parsed view first: a page without JSON-LD or <address> costs no scan of its HTML
+    for doc in page.jsonld if page.jsonld and _HAS_JSONLD.search(html) else ():
         for item in _jsonld_addresses(doc):
             yield from structured(item, "jsonld")
     if _HAS_POSTAL.search(html):
         for postal in _microdata_addresses(page):
             yield from structured(postal, "microdata")
-    if _HAS_ADDRESS_TAG.search(html):
+    if page.named("address") and _HAS_ADDRESS_TAG.search(html):
         for tag in page.soup.find_all("address", limit=20):
             text = "\n".join(" ".join(x.split()) for x in tag.get_text("\n").split("\n") if x.strip())[:4000]
             for t in find_in_text(text, c, hint) + find_mailboxes(text, c, hint):
@@ -464,7 +514,9 @@ def _page_addresses(
         chunk = page.text[a:b]
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
-            found = seen[chunk] = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint)
+            whole = _page_finditer(page) if (a, b) == (0, len(page.text)) else None
+            found = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint, page.may_match, whole)
+            seen[chunk] = found
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
             yield Address(t.text, t.country, "text", t.mailbox, Evidence(page.url, excerpt), page.kind)
@@ -482,8 +534,8 @@ def analyse(site: Site) -> AddressResult:
     seen: dict[str, list[TextAddress]] = {}
     for page in sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9)):
         addresses.extend(_page_addresses(page, c, hint, seen))
-        if says_none is None and c.no_address is not None:
-            m = c.no_address.search(page.text, 0, FULL_SCAN_HEAD)
+        if says_none is None and c.no_address is not None and _may(c, page.may_match, c.no_address):
+            m = next(_page_finditer(page)(c.no_address, 0, FULL_SCAN_HEAD), None)  # search(text, 0, HEAD)
             if m:
                 says_none = Evidence(page.url, page.excerpt(m.start(), m.end()))
     addresses.sort(key=Address.rank)
@@ -572,8 +624,9 @@ def _snippets(page: ParsedPage) -> list[tuple[int, int]]:
     "+" or a phone word first, at most MAX_PHONE_SNIPPETS per page (header, footer, contact pages)."""
     text = page.text
     spans: list[tuple[int, int]] = []
+    finditer = _page_finditer(page)
     for a, b in _regions(page):
-        for n, m in enumerate(_PHONEISH.finditer(text, a, b)):
+        for n, m in enumerate(finditer(_PHONEISH, a, b)):  # _PHONEISH.finditer(text, a, b)
             if n >= MAX_PHONE_SNIPPETS * 4:
                 break
             lo = max(a, m.start() - SNIPPET_RADIUS, text.rfind("\n", 0, m.start()) + 1)

@@ -93,8 +93,9 @@ def canadian_claim(site: Site) -> Iterator[Finding]:
         for key, pattern in (("province", d.provinces), ("regulator", d.regulators), ("licence", d.licence)):
             if pattern is None or key in backing:
                 continue
-            m = pattern.search(page.text)
-            if m:
+            hit = next(page.search(pattern), None)  # pattern.search(page.text), via the page index
+            if hit is not None:
+                m = hit.match
                 backing[key] = Evidence(page.url, page.excerpt(m.start(), m.end()))
     evidence = [claims[0].evidence(), *backing.values()]
     has = sorted(backing)
@@ -190,8 +191,9 @@ def affiliate_template(site: Site) -> Iterator[Finding]:
         for regex in fp.regexes:
             ev = None
             for page in pages:
-                m = regex.search(page.text)
-                if m:
+                hit = next(page.search(regex), None)  # regex.search(page.text), via the page index
+                if hit is not None:
+                    m = hit.match
                     ev = Evidence(page.url, page.excerpt(m.start(), m.end(), radius=50))
                     break
             if ev is None:

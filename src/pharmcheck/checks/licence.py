@@ -9,7 +9,7 @@ rules do not touch the network: a well-formed number is reported as unverified.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from pharmcheck.checks.scope import analyse
 from pharmcheck.checks.textmatch import compile_phrases, per_kb, phrase_pattern, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
-from pharmcheck.site import ParsedPage, Site
+from pharmcheck.site import ParsedPage, Site, anchors
 
 MAX_CLAIMS_PER_PAGE = 60
 # A number: letters and digits with single separators (no spaces, so phone numbers split up).
@@ -48,6 +48,7 @@ class Scheme:
 class LicencePatterns:
     schemes: tuple[Scheme, ...]
     claims: re.Pattern[str] | None  # one alternation, group "s<i>" names the scheme
+    claim_parts: tuple[re.Pattern[str], ...]  # its phrases with and without anchor words (see _claim_matches)
     markers: re.Pattern[str]
     stop: re.Pattern[str]
     max_gap: int
@@ -77,6 +78,7 @@ def _build(kb: Knowledge) -> LicencePatterns:
     d = kb.family("licence")
     schemes: list[Scheme] = []
     groups: list[str] = []
+    all_sources: list[str] = []
     for i, entry in enumerate(d.get("schemes", [])):
         if not isinstance(entry, Mapping):
             continue
@@ -101,10 +103,12 @@ def _build(kb: Knowledge) -> LicencePatterns:
         sources = sorted({phrase_pattern(p) for p in phrases}, key=len, reverse=True)
         if sources:
             groups.append(f"(?P<s{len(schemes) - 1}>" + "|".join(sources) + ")")
+            all_sources.extend(sources)
     states = d.get("us_states", {})
     return LicencePatterns(
         schemes=tuple(schemes),
         claims=re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE) if groups else None,
+        claim_parts=_split_by_anchors(all_sources),
         markers=kb.regex(str(d.get("number_markers", r"(?i)\bno\b|#|:|\bnumber\b"))),
         stop=kb.regex(str(d.get("gap_stopwords", r"(?i)\b(?:tel|phone|fax)\b"))),
         max_gap=int(d.get("max_gap", 80)),
@@ -119,6 +123,65 @@ def _build(kb: Knowledge) -> LicencePatterns:
             if isinstance(name, str)
         ),
     )
+
+
+def _wrap(sources: list[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(sources) + r")(?!\w)", re.IGNORECASE)
+
+
+def _split_by_anchors(sources: list[str]) -> tuple[re.Pattern[str], ...]:
+    """The claim phrases as two alternations, those with anchor words and those without, when
+    the one alternation of all of them has none (one phrase of short words, "DL no", leaves the
+    whole alternation without a prefilter): () when there is nothing to gain."""
+    if not sources or anchors(_wrap(sources)) is not None:
+        return ()
+    anchored = [s for s in sources if anchors(_wrap([s])) is not None]
+    rest = [s for s in sources if anchors(_wrap([s])) is None]
+    if not anchored or not rest:
+        return ()
+    return (_wrap(anchored), _wrap(rest))
+
+
+def _claim_matches(page: ParsedPage, pats: LicencePatterns) -> Iterator[re.Match[str]]:
+    """``pats.claims.finditer(page.text)``, the same matches, with the alternation's parts searched
+    apart (each through the page prefilter): the next match starts where the first part's next match
+    starts, and is the whole alternation's match there (``match`` at that position, so the branch
+    order and the lookbehind decide as in one scan)."""
+    claims = pats.claims
+    if claims is None:
+        return
+    if not pats.claim_parts:
+        for hit in page.search(claims):
+            yield hit.match
+        return
+    text = page.text
+    parts = [p for p in pats.claim_parts if page.may_match(p)]
+    # ParsedPage.first (pattern.search(text, pos) in windows around anchor hits) where the page has it
+    first: Callable[[re.Pattern[str], int], re.Match[str] | None] = getattr(
+        page, "first", lambda pattern, pos: pattern.search(text, pos))
+    known: list[tuple[int, int]] = [(-1, -1)] * len(parts)  # (searched from, next start or -1)
+    pos = yielded = 0
+    while pos <= len(text):
+        best = -1
+        for i, part in enumerate(parts):
+            since, start = known[i]
+            if since < 0 or (0 <= start < pos):
+                m = first(part, pos)
+                start = m.start() if m else -1
+                known[i] = (pos, start)
+            if start >= 0 and (best < 0 or start < best):
+                best = start
+        if best < 0:
+            return
+        m = claims.match(text, best)
+        if m is None or m.end() == m.start():  # an empty match (a phrase of gaps): finditer's own rules
+            for k, full in enumerate(claims.finditer(text)):
+                if k >= yielded:
+                    yield full
+            return
+        yield m
+        yielded += 1
+        pos = m.end()
 
 
 def patterns(kb: Knowledge) -> LicencePatterns:
@@ -234,17 +297,18 @@ def _authority_named(scheme: Scheme, page: ParsedPage) -> str:
     """For jurisdictions without public numbers: the authority named after a marker, or ''."""
     if scheme.authority_markers is None:
         return ""
-    m = scheme.authority_markers.search(page.text)
-    if not m:
+    hit = next(page.search(scheme.authority_markers), None)  # the first match, via the page index
+    if hit is None:
         return ""
+    m = hit.match
     rest = page.text[m.end() : m.end() + 160].lstrip(" :\n-–")
     return rest.split("\n", 1)[0][:100].strip()
 
 
 def _page_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     text = page.text
-    if pats.claims is not None and page.may_match(pats.claims):
-        for i, m in enumerate(pats.claims.finditer(text)):
+    if pats.claims is not None:
+        for i, m in enumerate(_claim_matches(page, pats)):  # pats.claims.finditer(text)
             if i >= MAX_CLAIMS_PER_PAGE:
                 break
             key = m.lastgroup or ""
@@ -281,9 +345,10 @@ def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     if pats.unknown is None or not page.may_match(pats.unknown):
         return
     text = page.text
-    real = ([(e.start(), e.end()) for e in pats.unknown_exceptions.finditer(text)]
+    real = ([(e.match.start(), e.match.end()) for e in page.search(pats.unknown_exceptions)]
             if pats.unknown_exceptions is not None else [])
-    for m in pats.unknown.finditer(text):
+    for hit in page.search(pats.unknown):
+        m = hit.match
         if pats.unknown_negators.search(text[max(0, m.start() - 60) : m.start()]):
             continue
         if any(a <= m.start() and m.end() <= b for a, b in real):
@@ -299,7 +364,8 @@ def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
 def _generic_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     if pats.generic is None or not page.may_match(pats.generic):
         return
-    for m in pats.generic.finditer(page.text):
+    for hit in page.search(pats.generic):
+        m = hit.match
         found = _number_after(page.text, m.end(), pats)
         if found:
             yield Claim("generic", "", "", found[0].upper(), None, "",
@@ -324,8 +390,9 @@ def licence_number(site: Site) -> Iterator[Finding]:
         claims.extend(_unknown_claims(page, pats))
         generic.extend(_generic_claims(page, pats))
         if pats.licensed is not None and not licensed:
-            m = pats.licensed.search(page.text)
-            if m:
+            first = next(page.search(pats.licensed), None)
+            if first is not None:
+                m = first.match
                 licensed.append(Evidence(page.url, page.excerpt(m.start(), m.end())))
     # one entry per (scheme, number)
     unique: dict[tuple[str, str, str], Claim] = {}

@@ -15,8 +15,9 @@ import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
+from pharmcheck import linkres
 from pharmcheck.findings import Evidence
 from pharmcheck.knowledge import Knowledge, RulePackError
 from pharmcheck.site import ParsedPage, Site
@@ -241,14 +242,13 @@ def _may_link_to_registry(
     page: ParsedPage, cfg: RegistryConfig, ours: set[str], seen: dict[str, bool]
 ) -> bool:
     """Whether any href in the page's markup may point at a registry or a look-alike of one."""
+    base = linkres.Base(page.url)
     for i, m in enumerate(_HREF.finditer(page.page.html)):
         if i >= MAX_LINKS_PER_PAGE:
             return True  # too many to pre-check cheaply: read the page in full
-        href = html.unescape(m.group(1)).replace("\\", "/")  # as a browser reads it
-        try:
-            host = (urlsplit(urljoin(page.url, href)).hostname or "").lower()
-        except ValueError:
-            continue
+        raw = m.group(1)
+        href = html.unescape(raw).replace("\\", "/")  # as a browser reads it
+        host = linkres.host_of(base, href).lower()  # urlsplit(urljoin(page.url, href)).hostname
         if not host:
             continue
         if host not in seen:

@@ -1,0 +1,45 @@
+"""The faster fingerprint parts give what the plain definitions give (MinHash, paragraphs, platforms)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pharmcheck import fingerprints as F
+from pharmcheck.knowledge import builtin_pack_dir, load_pack
+
+KB = load_pack([builtin_pack_dir()])
+DATA = F.network_data(KB)
+
+
+def minhash_reference(shingles: set[str], permutations: tuple[tuple[int, int], ...]) -> list[int]:
+    sig = [F._MAX_HASH] * len(permutations)
+    for h in {F._hash32(s) for s in shingles}:
+        sig = [min(cur, ((a * h + b) % F._PRIME) & F._MAX_HASH)
+               for cur, (a, b) in zip(sig, permutations, strict=True)]
+    return sig
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sets(st.text(max_size=12), max_size=60))
+def test_minhash_equals_the_reference(shingles: set[str]) -> None:
+    assert F.minhash(shingles, DATA.permutations) == minhash_reference(shingles, DATA.permutations)
+
+
+LINE = st.text(alphabet=st.sampled_from(list("aZ9 _-!.,'ΣςσİIıéÉ٣\t\u00a0€")), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINE, max_size=8))
+def test_paragraphs_normalised_together_equal_one_by_one(lines: list[str]) -> None:
+    assert F._norm_paragraphs(lines) == [F._norm_paragraph(x) for x in lines]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([*sorted({m for _, ms in DATA.platforms for m in ms}), "x", " ", "<"]),
+                max_size=12).map("".join))
+def test_platform_markers_equal_substring_tests(low: str) -> None:
+    present = F._platform_markers(KB, low)
+    for _, markers in DATA.platforms:
+        for m in markers:
+            assert (m in present) == (m in low)
