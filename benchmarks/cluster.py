@@ -6,11 +6,13 @@ pages, served by one server process on 127.0.0.1). Prints:
 - the local engine and ``--cluster local:N`` on the same list: wall time, sites/s, and the cluster
   path's cost: start-up of the LocalCluster (measured alone on a one-site list) and the per-site
   overhead left after it, (cluster wall - start-up - local wall) / sites;
-- with ``--refused N``, the client's peak RSS (the pharmcheck process only, not the workers)
-  scanning N targets on closed ports through the cluster, and its RSS per quarter of the run, to
-  show that the client stays flat (a bounded window of futures, each dropped once written).
+- with ``--refused N``, the client's peak RSS (the pharmcheck process only, not the workers nor
+  the scheduler process) scanning N targets on closed ports through the cluster, its RSS when 10 %,
+  25 %, 50 %, 75 % and 100 % of the results are written (each printed as it passes, for long runs),
+  and the growth between 10 % and 100 % per site, to show that the client stays flat.
 
-Usage: ``python benchmarks/cluster.py --sites 300 --pages 3 --workers-n 2 [--refused 100000]``.
+Usage: ``python benchmarks/cluster.py --sites 300 --pages 3 --workers-n 2 [--refused 100000]``;
+the memory run alone: ``--long-only --refused 100000 --log-every 10000``.
 Needs ``pharmcheck[cluster]`` and psutil (test extra).
 """
 
@@ -35,8 +37,50 @@ from batch import machine, serve
 PHARMCHECK = [sys.executable, "-m", "pharmcheck"]
 
 
-def scan(urls: Path, out: Path, pages: int, workers: int, cluster: str | None) -> dict[str, Any]:
-    """One CLI run; samples the client process's RSS (not its children) every 50 ms."""
+CHECKPOINTS = (0.1, 0.25, 0.5, 0.75, 1.0)  # RSS is sampled when this share of the list is written
+
+
+def _rss(p: Any) -> int:
+    import psutil
+
+    try:
+        return int(p.memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+def _scheduler_of(proc: Any) -> Any:
+    """The ``local:N`` scheduler subprocess of the client (``cluster_engine.SCHEDULER_SCRIPT``)."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        for child in proc.children():
+            with contextlib.suppress(psutil.Error):
+                if any("import Scheduler" in a for a in child.cmdline()):
+                    return child
+    return None
+
+
+def _workers_of(proc: Any) -> list[Any]:
+    """The ``local:N`` worker processes (spawned by the client's Nannies)."""
+    import psutil
+
+    found = []
+    with contextlib.suppress(psutil.Error):
+        for child in proc.children():
+            with contextlib.suppress(psutil.Error):
+                if any("spawn_main" in a for a in child.cmdline()):
+                    found.append(child)
+    return found
+
+
+def scan(urls: Path, out: Path, pages: int, workers: int, cluster: str | None,
+         total: int = 0, log: bool = False, every: int = 0) -> dict[str, Any]:
+    """One CLI run; samples the client process's RSS (not its children) every 50 ms.
+
+    With ``total``: also the client's (and the scheduler process's) RSS when 10 %, 25 %, 50 %, 75 %
+    and 100 % of the results are written (and every ``every`` results); ``log`` prints each checkpoint
+    as it passes (long runs)."""
     import psutil
 
     out.unlink(missing_ok=True)
@@ -49,9 +93,34 @@ def scan(urls: Path, out: Path, pages: int, workers: int, cluster: str | None) -
     started = time.monotonic()
     proc = psutil.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     timeline: list[tuple[float, int]] = []
+    marks = [max(1, int(total * f)) for f in CHECKPOINTS] if total else []
+    if total and every:
+        marks = sorted(set(marks) | set(range(every, total, every)))
+    checkpoints: list[dict[str, Any]] = []
+    lines, offset, last_count, scheduler = 0, 0, 0.0, None
     while proc.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            timeline.append((time.monotonic() - started, proc.memory_info().rss))
+        now = time.monotonic() - started
+        timeline.append((now, _rss(proc)))
+        if marks and now - last_count >= 1.0:  # count new result lines (only the bytes added)
+            last_count = now
+            with contextlib.suppress(OSError), out.open("rb") as f:
+                f.seek(offset)
+                chunk = f.read()
+                cut = chunk.rfind(b"\n") + 1
+                lines += chunk.count(b"\n", 0, cut)
+                offset += cut
+            scheduler = scheduler or _scheduler_of(proc)
+            while marks and lines >= marks[0]:
+                mark = marks.pop(0)
+                point = {"sites": lines, "share": mark / total, "t": now, "client_mb": _rss(proc) / 2**20,
+                         "scheduler_mb": _rss(scheduler) / 2**20 if scheduler is not None else 0.0,
+                         "workers_mb": [_rss(w) / 2**20 for w in _workers_of(proc)]}
+                checkpoints.append(point)
+                if log:
+                    print(f"    {point['share']:>4.0%}  {lines:>8} results  {now:7.0f} s  "
+                          f"{lines / max(now, 1e-9):5.1f} sites/s  client RSS {point['client_mb']:.1f} MB  "
+                          f"scheduler process {point['scheduler_mb']:.1f} MB  workers "
+                          f"{' + '.join(f'{m:.0f}' for m in point['workers_mb'])} MB", flush=True)
         time.sleep(0.05)
     wall = time.monotonic() - started
     if proc.returncode not in (0, 3):
@@ -61,11 +130,26 @@ def scan(urls: Path, out: Path, pages: int, workers: int, cluster: str | None) -
         "sites": lines,
         "wall": wall,
         "client_peak_mb": max((m for _t, m in timeline), default=0) / 2**20,
-        "client_quartiles_mb": [
-            max((m for t, m in timeline if q * wall / 4 <= t < (q + 1) * wall / 4), default=0) / 2**20
-            for q in range(4)
-        ],
+        "checkpoints": checkpoints,
     }
+
+
+def long_run(d: Path, n: int, workers: int, cluster: str, every: int = 0) -> str:
+    """``n`` closed-port targets through the cluster: client RSS at each checkpoint, and its growth."""
+    with (d / "long.txt").open("w") as f:
+        for i in range(n):
+            f.write(f"http://127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/\n")
+    print(f"  {n} closed ports, --cluster {cluster}:", flush=True)
+    long = scan(d / "long.txt", d / "long.jsonl", 0, workers, cluster, total=n, log=True, every=every)
+    cps = long["checkpoints"]
+    at = "  ".join(f"{c['share']:.0%}: {c['client_mb']:.1f}" for c in cps)
+    growth = ""
+    if len(cps) >= 2 and cps[-1]["sites"] > cps[0]["sites"]:
+        per_site = (cps[-1]["client_mb"] - cps[0]["client_mb"]) * 2**20 / (cps[-1]["sites"] - cps[0]["sites"])
+        growth = f"   growth {cps[0]['share']:.0%}→{cps[-1]['share']:.0%}: {per_site:+.0f} B/site"
+    sched = f"   scheduler process at the end {cps[-1]['scheduler_mb']:.0f} MB" if cps else ""
+    return (f"{long['wall']:.0f} s   {long['sites'] / long['wall']:.0f} sites/s   {long['sites']} results   "
+            f"client peak {long['client_peak_mb']:.0f} MB   client RSS (MB) at {at}{growth}{sched}")
 
 
 def main() -> None:
@@ -75,6 +159,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=min(32, 8 * (os.cpu_count() or 1)))
     ap.add_argument("--workers-n", type=int, default=2, help="LocalCluster worker processes")
     ap.add_argument("--refused", type=int, default=0, help="closed-port targets for the client memory run")
+    ap.add_argument("--log-every", type=int, default=0, help="also sample the RSS every N results")
     ap.add_argument("--long-only", action="store_true", help="only the closed-ports run (no site comparison)")
     args = ap.parse_args()
     print(machine(), flush=True)
@@ -90,14 +175,8 @@ def main() -> None:
             (d / "urls.txt").write_text("\n".join(urls) + "\n")
             (d / "one.txt").write_text(urls[0] + "\n")
             if args.long_only:
-                refused = [f"http://127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/"
-                           for i in range(args.refused)]
-                (d / "long.txt").write_text("\n".join(refused) + "\n")
-                long = scan(d / "long.txt", d / "long.jsonl", 0, args.workers, cluster)
-                q = "  ".join(f"{m:.0f}" for m in long["client_quartiles_mb"])
-                print(f"{args.refused} closed ports, {cluster}: {long['wall']:.0f} s   "
-                      f"{long['sites'] / long['wall']:.0f} sites/s   {long['sites']} results   client peak "
-                      f"{long['client_peak_mb']:.0f} MB   per quarter {q} MB")
+                print(f"{args.refused} closed ports, {cluster}: "
+                      f"{long_run(d, args.refused, args.workers, cluster, args.log_every)}")
                 return
             local = scan(d / "urls.txt", d / "local.jsonl", args.pages, args.workers, None)
             print(f"  local engine: {local['wall']:.1f} s", flush=True)
@@ -107,12 +186,7 @@ def main() -> None:
             one_cluster = scan(d / "one.txt", d / "one-c.jsonl", args.pages, args.workers, cluster)
             print(f"  one site: local {one_local['wall']:.1f} s, cluster {one_cluster['wall']:.1f} s",
                   flush=True)
-            long = None
-            if args.refused:
-                refused = [f"http://127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{i % 250 + 1}:9/"
-                           for i in range(args.refused)]
-                (d / "long.txt").write_text("\n".join(refused) + "\n")
-                long = scan(d / "long.txt", d / "long.jsonl", 0, args.workers, cluster)
+            long = long_run(d, args.refused, args.workers, cluster, args.log_every) if args.refused else None
     finally:
         stop.set()
         server.join(timeout=5)
@@ -132,10 +206,7 @@ def main() -> None:
         ("per-site overhead", f"{per_site_ms:+.1f} ms/site"),
     ]
     if long is not None:
-        q = "  ".join(f"{m:.0f}" for m in long["client_quartiles_mb"])
-        rows.append((f"{args.refused} closed ports, {cluster}",
-                     f"{long['wall']:.0f} s   {long['sites'] / long['wall']:.0f} sites/s   client peak "
-                     f"{long['client_peak_mb']:.0f} MB   per quarter {q} MB"))
+        rows.append((f"{args.refused} closed ports, {cluster}", long))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

@@ -240,6 +240,51 @@ def test_per_host_limit_holds_across_workers() -> None:
     assert 1 <= other.httpd.peak <= 2
 
 
+def test_local_scheduler_runs_in_its_own_process_and_is_pruned() -> None:
+    """``local:N``: the scheduler's per-task records are not in the client's memory; its span metadata
+    is pruned there; it is gone when the client closes the cluster."""
+    import functools
+
+    def span_collections(dask_scheduler: Any) -> int:  # on the scheduler (nested: sent by value)
+        spans = dask_scheduler.extensions["spans"].spans
+        return max((len((getattr(s, "_metadata", None) or {}).get("collections", []))
+                    for s in spans.values()), default=0)
+
+    with connect(ClusterSpec(None, 2), workers=4) as conn:
+        scheduler_pid = conn.client.run_on_scheduler(os.getpid)
+        assert scheduler_pid != os.getpid()
+        assert scheduler_pid in {c.pid for c in psutil.Process().children()}
+        # the client's Dask config travels to it (a site may kill one worker, not two)
+        assert conn.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures) == 1
+        # … and its short system-monitor history, to the scheduler, the workers and the Nannies here
+        def samples(dask_scheduler: Any = None, dask_worker: Any = None) -> int:
+            return int((dask_scheduler or dask_worker).monitor.quantities["cpu"].maxlen)
+
+        assert conn.client.run_on_scheduler(lambda dask_scheduler: samples(dask_scheduler)) == 120
+        assert set(conn.client.run(lambda dask_worker: samples(dask_worker=dask_worker)).values()) == {120}
+        assert {n.monitor.quantities["cpu"].maxlen for n in conn.client.cluster.workers.values()} == {120}
+        futures = [conn.executor.submit(functools.partial(pow, 2), i) for i in range(60)]
+        assert [f.result(timeout=120) for f in futures] == [2**i for i in range(60)]
+        longest = conn.client.run_on_scheduler(span_collections)
+        deadline = time.monotonic() + 120  # the scheduler prunes every few seconds
+        while longest > 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            longest = conn.client.run_on_scheduler(span_collections)
+        assert longest <= 1
+    assert not psutil.pid_exists(scheduler_pid)  # terminated and reaped by the cluster's close
+
+
+def test_local_scheduler_that_cannot_start_is_a_cluster_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pharmcheck.cluster_engine as engine
+
+    monkeypatch.setattr(engine, "SCHEDULER_SCRIPT", "import sys; sys.exit(3)")
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    failing = pytest.raises(ClusterError, match="scheduler did not start")
+    with failing, connect(ClusterSpec(None, 2), workers=2):
+        pass
+    assert {c.pid for c in psutil.Process().children(recursive=True)} <= before
+
+
 def test_sigterm_then_resume_completes_exactly_once(tmp_path: Path) -> None:
     with ExitStack() as stack:
         inputs = [stack.enter_context(Counting(delay=0.3)).url for _ in range(16)]
@@ -271,3 +316,33 @@ def test_sigterm_then_resume_completes_exactly_once(tmp_path: Path) -> None:
     time.sleep(0.5)
     alive = [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not alive, "the client left worker processes behind"
+
+
+def test_ctrl_c_to_the_process_group_is_one_line(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the client and its worker processes: exit 130 with one line, the
+    finished results kept, no traceback from a worker or from Dask, no process left behind."""
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(f"http://127.200.{i // 250 + 1}.{i % 250 + 1}:9/\n" for i in range(2000)))
+    out = tmp_path / "out.jsonl"
+    args = ["scan", "-i", str(urls), "-f", "jsonl", "-o", str(out), "--allow-private", "--fail-on", "never",
+            "-q", "--cluster", "local:2"]
+    proc = subprocess.Popen([*BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(), start_new_session=True)
+    family: set[int] = set()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 20):
+        try:
+            family.update(c.pid for c in psutil.Process(proc.pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "Error" not in err, err[-2000:]
+    assert "--resume" in err
+    assert 20 <= len(read_jsonl(out)) < 2000
+    assert family
+    time.sleep(0.5)
+    alive = [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, "the client left processes behind"

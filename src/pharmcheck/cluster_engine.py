@@ -24,6 +24,9 @@ submits to the cluster instead of its thread pool, so nothing of that logic is d
   site's ``error`` result.
 - Ctrl-C/SIGTERM: pending tasks are cancelled, finished results are kept and flushed, and the
   client (and a ``local`` cluster) is shut down before exiting.
+- Client memory: with ``local[:N]`` the Dask scheduler runs in its own process
+  (:data:`SCHEDULER_SCRIPT`), not in the client, so its per-task records and histories are not
+  client memory (and the two that Dask never trims are pruned in that process).
 """
 
 from __future__ import annotations
@@ -31,14 +34,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, InvalidStateError
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from concurrent.futures import Executor
-
     from pharmcheck.knowledge import Knowledge
     from pharmcheck.snapshot import Snapshot
 
@@ -46,6 +48,15 @@ ENV_CLUSTER = "PHARMCHECK_CLUSTER"
 ENV_DASK = "DASK_SCHEDULER_ADDRESS"  # Dask's own ``scheduler-address`` setting as an env var
 DASK_CONFIGURED = "dask"  # ``--cluster dask``: Dask's configured ``scheduler-address``
 ALLOWED_FAILURES = 1  # a site may kill one worker; the second death is its error result
+
+
+# Dask settings of this run's client, and of a ``local`` cluster's scheduler and workers, which inherit
+# them. Every Dask server (also the Nannies, which live in the client with ``local:N``) samples its
+# process twice a second and keeps 7,200 samples (an hour, ~2 MB each) for the dashboard: 120 here.
+DASK_CONFIG = {
+    "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+    "distributed.admin.system-monitor.log-length": 120,
+}
 
 
 class ClusterError(ValueError):
@@ -124,6 +135,204 @@ def site_task(payload: Any, first: Callable[[Any], Snapshot], rules_dirs: tuple[
 # --- on the client -------------------------------------------------------------------------------
 
 
+# The Dask scheduler of a ``local[:N]`` cluster, run in its own process (``python -c``; it imports
+# only Dask, so it runs wherever the client runs). Its per-task records would otherwise sit in the
+# client: Dask's ``key_split`` cache (100,000 dead keys) and the default span's metadata, which
+# grows by one entry per submit; both are pruned here every few seconds. It writes its address to
+# the scheduler file given as argv[1] and exits when the client (its parent) goes away, even killed.
+SCHEDULER_SCRIPT = r"""
+import asyncio, logging, os, sys
+
+import dask.utils
+from distributed import Scheduler
+
+
+def prune(scheduler):
+    dask.utils.key_split.cache_clear()
+    spans = scheduler.extensions.get("spans")
+    for span in list(getattr(spans, "spans", {}).values()):
+        meta = getattr(span, "_metadata", None)
+        cols = meta.get("collections") if isinstance(meta, dict) else None
+        if isinstance(cols, list) and len(cols) > 1:
+            unique = []
+            for c in cols:
+                if c not in unique:
+                    unique.append(c)
+            cols[:] = unique
+
+
+async def main():
+    parent = os.getppid()
+    async with Scheduler(host="127.0.0.1", port=0, dashboard_address="127.0.0.1:0",
+                         scheduler_file=sys.argv[1]) as scheduler:
+        finished = asyncio.ensure_future(scheduler.finished())
+        ticks = 0
+        while not finished.done() and os.getppid() == parent:
+            await asyncio.wait([finished], timeout=1)
+            ticks += 1
+            if ticks % 5 == 0:
+                try:
+                    prune(scheduler)
+                except Exception:
+                    pass
+
+
+if sys.argv[2] == "quiet":
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+asyncio.run(main())
+"""
+WORKER_IGNORES_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # a preload script
+SCHEDULER_START_S = 120.0  # a loaded machine can take a while to import Dask
+
+
+def local_cluster(n_workers: int, threads: int, *, quiet_logs: bool = True) -> Any:
+    """A Dask cluster on this machine: ``n_workers`` worker processes (each under a Nanny, as in
+    ``LocalCluster``) and the scheduler in its own process (:data:`SCHEDULER_SCRIPT`)."""
+    import asyncio
+    import subprocess
+    import sys
+    import tempfile
+
+    import dask.config
+    from distributed import Nanny, SpecCluster
+    from distributed.deploy.spec import ProcessInterface
+    from distributed.worker_memory import parse_memory_limit
+
+    # quiet: not even Dask's errors (a worker whose heartbeat meets the scheduler already gone at a
+    # stop logs a traceback); what fails for a site is in that site's result
+    level = logging.CRITICAL if quiet_logs else logging.WARNING
+
+    class SchedulerProcess(ProcessInterface):
+        """The scheduler subprocess, for ``SpecCluster``: started, found by its file, killed."""
+
+        def __init__(self) -> None:
+            super().__init__()  # type: ignore[no-untyped-call]
+            self.proc: subprocess.Popen[bytes] | None = None
+
+        async def start(self) -> None:
+            import json
+
+            env = dict(os.environ)
+            # the client's Dask config (allowed-failures …), as Dask hands it to its own workers
+            env["DASK_INTERNAL_INHERIT_CONFIG"] = dask.config.serialize(dask.config.global_config)
+            env["PYTHONSAFEPATH"] = "1"  # ``-c`` would put the current directory first on sys.path
+            with tempfile.TemporaryDirectory(prefix="pharmcheck-dask-") as tmp:
+                address_file = Path(tmp) / "scheduler.json"
+                mode = "quiet" if quiet_logs else "-"
+                argv = [sys.executable, "-c", SCHEDULER_SCRIPT, str(address_file), mode]
+                self.proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL if quiet_logs else None,
+                    env=env, start_new_session=True,  # Ctrl-C reaches the client, which stops the batch
+                )
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + SCHEDULER_START_S
+                while self.address is None:
+                    if self.proc.poll() is not None or loop.time() > deadline:
+                        await self.close()
+                        raise ClusterError("the local Dask scheduler did not start")
+                    with suppress(OSError, ValueError, KeyError):
+                        self.address = json.loads(address_file.read_text(encoding="utf-8"))["address"]
+                    if self.address is None:
+                        await asyncio.sleep(0.1)
+            await super().start()  # type: ignore[no-untyped-call]
+
+        async def close(self) -> None:
+            proc, self.proc = self.proc, None
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                for _ in range(50):
+                    if proc.poll() is not None:
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    proc.kill()
+                    proc.wait()
+            await super().close()  # type: ignore[no-untyped-call]
+
+    worker = {
+        "cls": Nanny,
+        "options": {
+            "nthreads": threads,
+            "host": "127.0.0.1",
+            "dashboard": False,
+            "dashboard_address": None,
+            "silence_logs": level,
+            # Ctrl-C in a terminal reaches the whole process group: the client stops the batch and
+            # closes the workers; a worker process that took it itself only printed a traceback
+            "preload": [WORKER_IGNORES_SIGINT],
+            "memory_limit": parse_memory_limit("auto", 1, n_workers, logger=logging.getLogger(__name__)),
+        },
+    }
+    return SpecCluster(  # type: ignore[no-untyped-call]
+        workers={i: worker for i in range(n_workers)},
+        scheduler={"cls": SchedulerProcess, "options": {}},
+        worker=worker,
+        silence_logs=level,
+        name="pharmcheck-local",
+    )
+
+
+KEY_CACHE_EVERY = 2000  # submits between clearing Dask's key_split cache in the client process
+
+
+class _SafeExecutor(Executor):
+    """``concurrent.futures`` over a Dask client, like ``client.get_executor(pure=False)``, minus
+    its race at a stop: a future the batch cancels while its task finishes made Dask log an
+    ``InvalidStateError`` traceback from ``set_result``. Here the late outcome is dropped.
+
+    Every ``KEY_CACHE_EVERY``-th submit also clears ``dask.utils.key_split``'s cache, an
+    ``lru_cache(100000)`` keyed by task key: every site has a unique key, so without this the
+    client keeps ~100,000 dead keys (it is a cache: clearing it only costs a recomputed split)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.submitted = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        from functools import partial
+
+        import dask.utils
+
+        self.submitted += 1
+        if self.submitted % KEY_CACHE_EVERY == 0:
+            dask.utils.key_split.cache_clear()
+        task = self._client.submit(fn, *args, pure=False, **kwargs)
+        out: Future[Any] = Future()
+
+        def cancel_task(f: Future[Any]) -> None:
+            if f.cancelled():
+                with suppress(Exception):  # the client is closing anyway
+                    task.cancel()
+
+        out.add_done_callback(cancel_task)
+        task.add_done_callback(partial(_cascade, out))
+        return out
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass  # the client is closed by :func:`connect`
+
+
+def _cascade(out: Future[Any], task: Any) -> None:
+    """A finished Dask future's outcome into ``out`` (in Dask's callback thread)."""
+    if out.done():  # cancelled by the batch at a stop
+        return
+    try:
+        if task.status == "finished":
+            out.set_result(task.result())
+        elif task.status == "cancelled":
+            if out.cancel():
+                out.set_running_or_notify_cancel()
+        else:
+            out.set_exception(task.exception())
+    except InvalidStateError:  # cancelled by the batch meanwhile
+        pass
+    except Exception as exc:  # the result could not be fetched (a worker lost it, the client closing)
+        with suppress(InvalidStateError):
+            out.set_exception(exc)
+
+
 @dataclass
 class Connected:
     executor: Executor
@@ -136,7 +345,7 @@ class Connected:
 def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iterator[Connected]:
     """A client on the cluster (starting a LocalCluster for ``local``); closed on exit, whatever happens."""
     import dask.config
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if quiet_logs:
         for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker"):
@@ -144,16 +353,13 @@ def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iter
     cluster: Any = None
     client: Any = None
     try:
-        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        with dask.config.set(DASK_CONFIG):
             if spec.address is None:
                 n = spec.n_workers or (os.cpu_count() or 1)
-                cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                    n_workers=n,
-                    threads_per_worker=max(1, workers // n),
-                    processes=True,
-                    dashboard_address="127.0.0.1:0",  # the scheduler's HTTP server: loopback, any free port
-                    silence_logs=logging.ERROR if quiet_logs else logging.WARNING,
-                )
+                try:
+                    cluster = local_cluster(n, max(1, workers // n), quiet_logs=quiet_logs)
+                except (OSError, RuntimeError, ClusterError) as exc:  # Dask wraps a start failure
+                    raise ClusterError(f"cannot start the local Dask cluster: {exc}") from None
                 client = Client(cluster, set_as_default=False)  # type: ignore[no-untyped-call]
             else:
                 try:
@@ -165,7 +371,7 @@ def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iter
         info = client.scheduler_info()
         threads = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()) or 1
         window = max(4, 2 * threads)
-        executor = client.get_executor(pure=False)
+        executor = _SafeExecutor(client)
         yield Connected(executor=executor, window=window, threads=threads, client=client)
     finally:
         if client is not None:
@@ -174,55 +380,6 @@ def connect(spec: ClusterSpec, *, workers: int, quiet_logs: bool = True) -> Iter
         if cluster is not None:
             with suppress(Exception):
                 cluster.close(timeout=10)
-
-
-KEY_CACHE_EVERY = 2000  # submits between clearing Dask's key_split cache in the client process
-
-
-def _trim_span_metadata(scheduler: Any) -> None:
-    """Dedupe the span metadata of an in-process scheduler (``local``): Dask appends one
-    ``{"type": "Future"}`` to the default span's ``collections`` list per ``submit``, forever."""
-    spans = getattr(scheduler, "extensions", {}).get("spans")
-    for span in list(getattr(spans, "spans", {}).values()):
-        meta = getattr(span, "_metadata", None)
-        cols = meta.get("collections") if isinstance(meta, dict) else None
-        if isinstance(cols, list) and len(cols) > 1:
-            unique: list[Any] = []
-            for c in cols:
-                if c not in unique:
-                    unique.append(c)
-            cols[:] = unique
-
-
-def _key_cache_clearing(executor: Executor, scheduler: Any = None) -> Executor:
-    """``executor`` whose every ``KEY_CACHE_EVERY``-th submit clears ``dask.utils.key_split``'s cache.
-
-    ``key_split`` is an ``lru_cache(100000)`` keyed by task key, called by the client and by a
-    ``local`` cluster's scheduler (which runs in this process). Every site has a unique key, so
-    without this the cache keeps ~100,000 dead keys: client memory climbs for the first 100,000
-    sites before it levels off. It is a cache: clearing it only costs a recomputed split."""
-    from concurrent.futures import Executor as _Executor
-    from concurrent.futures import Future
-
-    import dask.utils
-
-    class _Clearing(_Executor):
-        def __init__(self) -> None:
-            self.submitted = 0
-
-        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-            self.submitted += 1
-            if self.submitted % KEY_CACHE_EVERY == 0:
-                dask.utils.key_split.cache_clear()
-                if scheduler is not None:  # on the scheduler's own event loop (thread-safe hand-over)
-                    with suppress(Exception):  # Dask internals: never fail a batch over a trim
-                        scheduler.loop.add_callback(_trim_span_metadata, scheduler)
-            return executor.submit(fn, *args, **kwargs)
-
-        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-            executor.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-    return _Clearing()
 
 
 def task_for(first: Callable[[Any], Snapshot], rules_dirs: tuple[Path, ...]) -> Callable[[Any], Any]:
@@ -245,13 +402,9 @@ def run_on_cluster(
     from pharmcheck.batch import run_batch
 
     with connect(spec, workers=plan.workers) as conn:
-        # a ``local`` cluster's scheduler runs in this process: its per-submit metadata is trimmed
-        local_scheduler = getattr(getattr(conn.client, "cluster", None), "scheduler", None)
-        if spec.address is not None:
-            local_scheduler = None
         remote_plan = replace(
             plan,
-            remote=_key_cache_clearing(conn.executor, local_scheduler),
+            remote=conn.executor,
             task=task or task_for(plan.first, plan.rules_dirs),
             window=max(conn.window, plan.window),
             processes=0,
