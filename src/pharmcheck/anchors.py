@@ -19,6 +19,7 @@ Folding coarser than ``re`` is safe for a prefilter (it can only answer "maybe" 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -306,6 +307,7 @@ def required_literals(source: str, flags: int) -> frozenset[str] | None:
     """The literals one of which any match of ``source`` contains, or None when no useful set is known."""
     if flags & (re.VERBOSE | re.LOCALE):
         return None
+    _MEMO.seqs = {}
     try:
         reader = _Reader(source, flags)
         seq = reader.alternation()
@@ -381,13 +383,43 @@ def _most(a: Width | None, b: Width | None) -> Width | None:
     return None if a is None or b is None else (max(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2]))
 
 
+# Measures of the sequences of the pattern shape() is reading, by identity: _sources and _choice
+# measure every nested sequence again at each level (quadratic in the nesting without it). Set for
+# the length of one shape() call, per thread; never kept across calls.
+_MEMO = threading.local()
+
+
 def _measure_seq(items: list[Node]) -> _Measure:
+    memo: dict[int, tuple[list[Node], _Measure]] | None = getattr(_MEMO, "seqs", None)
+    if memo is not None:
+        hit = memo.get(id(items))
+        if hit is not None and hit[0] is items:
+            return hit[1]
+    got = _measure_seq_uncached(items)
+    if memo is not None:
+        memo[id(items)] = (items, got)
+    return got
+
+
+def _measure_seq_uncached(items: list[Node]) -> _Measure:
     width: Width | None = _ZERO
     look: Width | None = _ZERO
     newline = False
     space = digit = True
     least = digits = block = 0  # block: digits consumed by the current stretch of digit-only parts
     for node in items:
+        if node[0] == "lit":  # the bulk of a phrase list: _measure's literal case, inline
+            ch = node[1]
+            dg = ch.isdecimal()
+            if width is not None:
+                width = (width[0] + 1, width[1], width[2])
+            newline = newline or ch == "\n"
+            space = space and ch.isspace()
+            digit = digit and dg
+            least += 1
+            block = block + 1 if dg else 0
+            digits = max(digits, int(dg), block)
+            continue
         m = _measure(node)
         width = _add(width, m.width)
         look = _most(look, m.look)
@@ -569,6 +601,8 @@ def shape(source: str, flags: int) -> Shape | None:
         choice_words = frozenset(_choice_words(choice, set())) if choice is not None else frozenset()
     except (_Unsure, RecursionError, ValueError):
         return None
+    finally:
+        _MEMO.seqs = None
     return Shape(frozenset(words) if words else None, digits, m.width, m.look, m.newline, icase, choice,
                  choice_words)
 
