@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-_CHARS = r"A-Za-z0-9._~!$&'()*+,=:@%-"
+SAFE_CHARS = r"A-Za-z0-9._~!$&'()*+,=:@%-"  # href characters both fast paths accept (also fetch.discovery)
+_CHARS = SAFE_CHARS
 # absolute: scheme, host, port, path, query (the fragment is cut before matching)
 _ABSOLUTE = re.compile(rf"https?://([A-Za-z0-9.-]+)(?::[0-9]{{1,5}})?(?:/[{_CHARS}/]*)?(?:\?[{_CHARS}/?]+)?")
 # root-relative: segments without "//", then an optional query; dot segments are checked apart.
@@ -46,6 +47,12 @@ class Base:
             self.host = host
 
 
+def plain_rooted(url: str) -> bool:
+    """A root-relative URL (fragment cut) that joins to ``origin + url``: plain characters, no "//",
+    no dot segment in the path."""
+    return _ROOTED.fullmatch(url) is not None and not _DOT_SEGMENT.search(url.split("?", 1)[0])
+
+
 def fast(base: Base, href: str) -> tuple[str, str] | None:
     """(absolute URL without fragment, lower-cased host) when ``href`` has a plain shape, else None.
 
@@ -53,10 +60,7 @@ def fast(base: Base, href: str) -> tuple[str, str] | None:
     """
     url = href.split("#", 1)[0]
     if url.startswith("/"):
-        if not base.origin or url.startswith("//") or not _ROOTED.fullmatch(url):
-            return None
-        path = url.split("?", 1)[0]
-        if _DOT_SEGMENT.search(path):
+        if not base.origin or not plain_rooted(url):  # _ROOTED never matches "//"
             return None
         return base.origin + url, base.host
     m = _ABSOLUTE.fullmatch(url)

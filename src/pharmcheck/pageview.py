@@ -10,7 +10,7 @@ comments never are, as in BeautifulSoup. Nothing here executes page content.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -106,23 +106,14 @@ class Element:
 
     def find_all(self, name: str | bool | tuple[str, ...] = True, attrs: AttrFilter | None = None,
                  limit: int | None = None) -> list[Element]:
-        out: list[Element] = []
         child = self._node.first_child
         while child is not None and not child.is_element_node:  # text only (a link's words): nothing to walk
             child = child.next
         if child is None:
-            return out
+            return []
         names = (name,) if isinstance(name, str) else name if isinstance(name, tuple) else None
-        for node in self._walk():
-            if names is not None and node.tag not in names:
-                continue
-            el = Element(node, self._holders)
-            if attrs and not _attrs_match(el, attrs):
-                continue
-            out.append(el)
-            if limit is not None and len(out) >= limit:
-                break
-        return out
+        walked = (Element(node, self._holders) for node in self._walk() if names is None or node.tag in names)
+        return _first_matching(walked, attrs, limit)
 
     def find(self, name: str | bool = True, attrs: AttrFilter | None = None) -> Element | None:
         found = self.find_all(name, attrs, limit=1)
@@ -130,6 +121,19 @@ class Element:
 
     def __repr__(self) -> str:
         return f"<Element {self.name}>"
+
+
+def _first_matching(elements: Iterable[Element], attrs: AttrFilter | None,
+                    limit: int | None) -> list[Element]:
+    """``find_all``'s filter: the elements whose attributes match, at most ``limit`` of them."""
+    out: list[Element] = []
+    for el in elements:
+        if attrs and not _attrs_match(el, attrs):
+            continue
+        out.append(el)
+        if limit is not None and len(out) >= limit:
+            break
+    return out
 
 
 def _attrs_match(el: Element, attrs: AttrFilter) -> bool:
@@ -179,14 +183,7 @@ class PageMarkup:
             candidates = [e for e in self.elements if e.name in wanted]
         else:
             candidates = self.elements
-        out: list[Element] = []
-        for el in candidates:
-            if attrs and not _attrs_match(el, attrs):
-                continue
-            out.append(el)
-            if limit is not None and len(out) >= limit:
-                break
-        return out
+        return _first_matching(candidates, attrs, limit)
 
     def find(self, name: str | bool = True, attrs: AttrFilter | None = None) -> Element | None:
         found = self.find_all(name, attrs, limit=1)

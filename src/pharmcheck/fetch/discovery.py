@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from pharmcheck.fetch.session import strip_fragment
+from pharmcheck.linkres import SAFE_CHARS, plain_rooted
 from pharmcheck.urls import registered_domain
 
 MAX_LINKS_PER_PAGE = 3000
@@ -132,11 +133,9 @@ def load_keywords(rules_dirs: tuple[Path, ...] = ()) -> Keywords:
 # ``strip_fragment(urljoin(base, href))`` (tests/test_fetch_crawl.py checks it against that on
 # generated hrefs): an absolute http(s) URL, or a root-relative path, in a conservative character
 # set (no ";" params, no whitespace, no "//" or dot segments in a root path, no empty query).
-_SAFE = r"A-Za-z0-9._~!$&'()*+,=:@%-"
+# The character set and the root-relative test are pharmcheck.linkres's (the judging side's fast path).
+_SAFE = SAFE_CHARS
 _ABSOLUTE = re.compile(rf"(https?://[A-Za-z0-9.-]+(?::[0-9]{{1,5}})?)(/[{_SAFE}/]*)?(\?[{_SAFE}/?]+)?")
-# segments end at their "/": one way to match, linear time (``(?:[…]+/?)*`` backtracks exponentially)
-_ROOTED = re.compile(rf"/(?:[{_SAFE}]+/)*[{_SAFE}]*(?:\?[{_SAFE}/?]+)?")
-_DOT_SEGMENT = re.compile(r"/\.\.?(?=/|\?|$)")
 
 
 def _origin(base: str) -> str:
@@ -152,7 +151,7 @@ def join_link(base: str, origin: str, href: str) -> str:
     """``strip_fragment(urljoin(base, href))`` (or their ValueError); ``origin`` = ``_origin(base)``."""
     bare = href.split("#", 1)[0]
     if bare[:1] == "/":
-        if origin and _ROOTED.fullmatch(bare) and not _DOT_SEGMENT.search(bare.split("?", 1)[0]):
+        if origin and plain_rooted(bare):
             return origin + bare
     else:
         m = _ABSOLUTE.fullmatch(bare)
