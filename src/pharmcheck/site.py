@@ -17,7 +17,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from html import unescape as _unescape
 from itertools import islice
 from typing import Any
@@ -1008,42 +1008,28 @@ class Site:
 # searched for all of them at once (AnchorIndex, Aho-Corasick); case-insensitive patterns compare
 # folded text (anchors.fold).
 
-_ANCHORS: dict[tuple[str, int], frozenset[str] | None] = {}
-
-
 def fold(text: str) -> str:
     """Case folding as ``re.IGNORECASE`` compares characters (see :func:`pharmcheck.anchors.fold`)."""
     return _fold(text)
-
-
-_SHAPES: dict[tuple[str, int], Shape | None] = {}
 
 
 def _last_start(window: tuple[int, int, int]) -> int:
     return window[1]
 
 
+# A pattern's reading depends only on its source and flags: read once per process, as ``re`` caches
+# compiled patterns (bounded; nothing of any page is kept).
+_shape_of = lru_cache(maxsize=4096)(shape)
+_required_of = lru_cache(maxsize=4096)(required_literals)
+
+
 def pattern_shape(pattern: re.Pattern[str]) -> Shape | None:
     """Anchors, width and lines of a ``re`` pattern (:func:`pharmcheck.anchors.shape`); None for RE2."""
     if not isinstance(pattern, re.Pattern):
         return None
-    key = (pattern.pattern, pattern.flags)
-    if key in _SHAPES:
-        return _SHAPES[key]
-    result = shape(pattern.pattern, pattern.flags)
-    if len(_SHAPES) > 4096:
-        _SHAPES.clear()
-    _SHAPES[key] = result
-    return result
+    return _shape_of(pattern.pattern, pattern.flags)
 
 
 def anchors(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """The literals one of which any match contains, or None when no useful set is known."""
-    key = (pattern.pattern, pattern.flags)
-    if key in _ANCHORS:
-        return _ANCHORS[key]
-    result = required_literals(pattern.pattern, pattern.flags)
-    if len(_ANCHORS) > 4096:
-        _ANCHORS.clear()
-    _ANCHORS[key] = result
-    return result
+    return _required_of(pattern.pattern, pattern.flags)
