@@ -563,3 +563,19 @@ def test_head_on_rules_and_demo_exits_with_their_own_code(args: list[str]) -> No
     proc.wait(timeout=300)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_an_interrupt_python_wraps_during_an_import_is_still_an_interrupt() -> None:
+    """A SIGTERM landing in a class body's ``__set_name__`` (a dataclass being built while a module is
+    imported at start-up) reaches main() as RuntimeError caused by our interrupt: still 143, no traceback."""
+    from pharmcheck.cli import _Interrupted, interrupt_behind
+
+    class Descriptor:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise _Interrupted(signal.SIGTERM)
+
+    with pytest.raises(BaseException) as info:  # RuntimeError on 3.11, the interrupt itself on 3.12+
+        type("Holder", (), {"field": Descriptor()})
+    got = interrupt_behind(info.value)
+    assert got is not None and got.signum == signal.SIGTERM
+    assert interrupt_behind(ValueError("not an interrupt")) is None

@@ -1477,6 +1477,19 @@ def _early_interrupt(signum: int, frame: object) -> None:
     raise _Interrupted(signum)
 
 
+def interrupt_behind(exc: BaseException) -> _Interrupted | None:
+    """The early interrupt an exception wraps, if any: a signal landing while Python runs a class body
+    or ``__set_name__`` (an import at start-up) reaches us as ``RuntimeError`` caused by it."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, _Interrupted):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def main() -> None:
     """Console-script entry point.
 
@@ -1511,6 +1524,12 @@ def main() -> None:
     except BrokenPipeError:  # `pharmcheck rules | head`: not an error worth a traceback
         _quiet_stdout()
         code = EXIT_OK
+    except Exception as exc:  # only our interrupt, wrapped by Python on its way up
+        early = interrupt_behind(exc)
+        if early is None:
+            raise
+        warn("interrupted")
+        code = 128 + early.signum
     try:
         sys.stdout.flush()
     except BrokenPipeError:
