@@ -29,10 +29,11 @@ from pharmcheck.knowledge import builtin_pack_dir, load_pack
 from pharmcheck.snapshot import Page
 
 
-@pytest.fixture(autouse=True)
-def _windows_on_short_texts_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The engine scans texts under WINDOW_MIN_TEXT whole; these tests check the windows on every text."""
-    monkeypatch.setattr(site_mod, "WINDOW_MIN_TEXT", 0)
+@pytest.fixture(autouse=True, params=["weighed", "anchors"])
+def _both_plans(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts under WINDOW_MIN_TEXT take windows around every anchor of a pattern, longer ones around
+    its rarest required parts on the page: every test runs with each plan on every text."""
+    monkeypatch.setattr(site_mod, "WINDOW_MIN_TEXT", 0 if request.param == "weighed" else 10**9)
 
 
 def _page(text: str) -> site_mod.ParsedPage:

@@ -51,9 +51,11 @@ EXCERPT_RADIUS = 90
 
 WINDOW_GAP = 32  # windows of a regex scan closer than this are scanned as one (a call costs ~ 30 chars)
 WINDOW_COVER = 0.8  # windows covering more than this share of the text: the whole text is scanned
-# texts shorter than this are scanned whole: planning windows for ~100 patterns a page cost more than
-# the scans (dev corpus snapshots, 887 pages: 7.4/6.1 s of judging CPU with windows everywhere,
-# 5.2/5.7 s with this floor; page_40k unchanged)
+WINDOW_CALL = 32  # what a window costs beyond its characters, in characters scanned (a call of finditer)
+# texts shorter than this take windows around every anchor of a pattern (``_anchor_parts``); longer
+# ones choose the pattern's rarest required parts on the page (``_parts``: weighing the choices costs
+# more than it saves on a short text; scanning short texts whole cost more still: dev corpus, 745
+# pages, all under this size: whole-text scans 1.2 s of 6.4 s judging CPU)
 WINDOW_MIN_TEXT = 16_000
 WINDOW_DIGIT_SPACING = 64  # digit runs closer than this on average: digit windows would cover the text
 
@@ -683,7 +685,12 @@ class ParsedPage:
         if entry is None:
             entry = self._present[folded] = self._index.occurrences(hay)
         covered, where = entry
-        out = {a: where[a] for a in wanted if a in where}
+        if len(where) < len(wanted):
+            out = {a: starts for a, starts in where.items() if a in wanted}
+        else:
+            out = {a: where[a] for a in wanted if a in where}
+        if wanted <= covered:
+            return out
         for a in wanted - covered:  # learnt after this page's pass: str.find (first pages of a process)
             starts = []
             at = hay.find(a)
@@ -709,9 +716,23 @@ class ParsedPage:
             if got is None or got.anchors is None or got.digit:  # digit runs are not looked up here
                 known = True
             else:
-                known = bool(self._anchor_starts(got.anchors, got.folded))
+                known = self._any_present(got.anchors, got.folded)
             self._may[pattern] = known
         return known
+
+    def _any_present(self, wanted: frozenset[str], folded: bool) -> bool:
+        """``bool(self._anchor_starts(wanted, folded))``, without building the dict of starts."""
+        self._index.learn(wanted)
+        entry = self._present.get(folded)
+        if entry is None:
+            entry = self._present[folded] = self._index.occurrences(self._folded if folded else self.text)
+        covered, where = entry
+        if not where.keys().isdisjoint(wanted):  # iterates the smaller of the two
+            return True
+        if wanted <= covered:
+            return False
+        hay = self._folded if folded else self.text
+        return any(a in hay for a in wanted - covered)  # learnt after this page's pass
 
     def finditer(self, pattern: re.Pattern[str], pos: int = 0,
                  endpos: int | None = None) -> Iterator[re.Match[str]]:
@@ -752,13 +773,13 @@ class ParsedPage:
             return None  # no part every match must hold: the whole text
         text = self.text
         n = len(text)
-        if n < WINDOW_MIN_TEXT:  # a short text: one scan costs less than planning windows
-            return None if self.may_match(pattern) or got.digit else []
+        if not got.digit and not self.may_match(pattern):
+            return []  # none of its anchors here (memoised per page)
         width, look = got.bound(self._space_run if got.needs_space_run else 0,
                                 self._digit_run if got.needs_digit_run else 0)
         if look is None or (width is None and got.newline):
             return None
-        parts = self._parts(got)
+        parts = self._anchor_parts(got) if n < WINDOW_MIN_TEXT else self._parts(pattern, got)
         if parts is None:
             return None
         if not parts:
@@ -790,51 +811,92 @@ class ParsedPage:
             end = min(n, last_end + look + 2)  # + 2: "$" and "\b" look at the next characters
             out.append((lo, hi, end))
             covered += end - lo
-        return None if covered > n * WINDOW_COVER else out
+        return None if covered + len(out) * WINDOW_CALL > n * WINDOW_COVER else out
 
-    def _parts(self, got: Shape) -> list[tuple[int, int]] | None:
+    def _anchor_parts(self, got: Shape) -> list[tuple[int, int]] | None:
+        """:meth:`_parts` from the pattern's anchors (``got.anchors``, ``got.digit``: every match holds one
+        of those words or such a run of digits) without weighing its choices: a short text has few hits,
+        and weighing the choices of a phrase list costs more than the scans it saves there."""
+        out: list[tuple[int, int]] = []
+        if got.anchors is not None:
+            for w, starts in self._anchor_starts(got.anchors, got.folded).items():
+                k = len(w)
+                out.extend([(at, at + k) for at in starts])
+        if got.digit:
+            k = got.digit
+            runs = self._digit_spans(k)
+            if runs is None:
+                return None
+            out.extend([(b - k, a + k) for a, b in runs])
+        if len(out) > len(self.text) // max(WINDOW_GAP, 1) + 8:
+            return None  # so many hits that the windows would cover the text
+        return out
+
+    def _parts(self, pattern: re.Pattern[str], got: Shape) -> list[tuple[int, int]] | None:
         """(last start, first end) of a match for each place a match must hold, by the cheapest of the
-        pattern's choices on this page; [] when no match can be here; None: too many (scan the text)."""
+        pattern's choices on this page; [] when no match can be here; None: too many (scan the text).
+
+        The choices are weighed only where the page holds one of their words (or where digits may
+        serve): a choice none of whose words occur costs 0 and gives no place (see :class:`_Tree`)."""
         if got.choice is None:
             return None
+        tree = _tree_of(pattern, got.choice)
         found = self._anchor_starts(got.choice_words, got.folded) if got.choice_words else {}
         costs: dict[int, float] = {}
 
-        def cost(c: Choice) -> float:
+        def cost(c: _Node) -> float:
             key = id(c)
-            if key not in costs:
-                if c[0] == "words":
-                    costs[key] = sum(len(found.get(w, ())) for w in c[1])
-                elif c[0] == "digits":
-                    runs = self._digit_spans(c[1])
-                    costs[key] = math.inf if runs is None else len(runs)
-                elif c[0] == "any":
-                    costs[key] = min(cost(sub) for sub in c[1])
-                else:
-                    costs[key] = sum(cost(sub) for sub in c[1])
-            return costs[key]
+            if key in costs:
+                return costs[key]
+            kind = c.kind
+            if kind == _WORDS:
+                value: float = sum(len(found[w]) for w in c.words if w in found)
+            elif kind == _DIGITS:
+                runs = self._digit_spans(c.k)
+                value = math.inf if runs is None else len(runs)
+            elif not c.digits and c.words.isdisjoint(found):
+                value = 0
+            elif kind == _ANY:
+                value = math.inf
+                for sub in c.subs:
+                    got_cost = cost(sub)
+                    if got_cost < value:
+                        value = got_cost
+                        if not value:
+                            break
+            else:
+                value = 0
+                for sub in c.live(found):
+                    value += cost(sub)
+            costs[key] = value
+            return value
 
-        total = cost(got.choice)
+        total = cost(tree)
         if total > len(self.text) // max(WINDOW_GAP, 1) + 8:
             return None  # so many hits that the windows would cover the text: not worth building them
         out: list[tuple[int, int]] = []
 
-        def collect(c: Choice) -> None:
-            if c[0] == "words":
-                for w in c[1]:
-                    k = len(w)
-                    out.extend((at, at + k) for at in found.get(w, ()))
-            elif c[0] == "digits":
-                k = c[1]
-                out.extend((b - k, a + k) for a, b in self._digit_spans(k) or ())
-            elif c[0] == "any":
-                collect(min(c[1], key=cost))
+        def collect(c: _Node) -> None:
+            if not cost(c):
+                return  # no word of it here, no digit run: no place
+            kind = c.kind
+            if kind == _WORDS:
+                for w in c.words:
+                    starts = found.get(w)
+                    if starts:
+                        k = len(w)
+                        out.extend([(at, at + k) for at in starts])
+            elif kind == _DIGITS:
+                k = c.k
+                out.extend([(b - k, a + k) for a, b in self._digit_spans(k) or ()])
+            elif kind == _ANY:
+                collect(min(c.subs, key=cost))
             else:
-                for sub in c[1]:
+                for sub in c.live(found):
                     collect(sub)
 
         if total:
-            collect(got.choice)
+            collect(tree)
         return out
 
     @cached_property
@@ -1015,6 +1077,73 @@ def fold(text: str) -> str:
 
 def _last_start(window: tuple[int, int, int]) -> int:
     return window[1]
+
+
+_WORDS, _DIGITS, _ANY, _ALL = range(4)
+
+
+class _Node:
+    """A node of a pattern's choice tree (:data:`pharmcheck.anchors.Choice`) with what a page needs to
+    weigh it fast: every word below it, whether a run of digits is below it, and for an "all" node the
+    parts that hold each word (a part without a present word and without digits costs 0)."""
+
+    __slots__ = ("by_word", "digit_subs", "digits", "k", "kind", "subs", "words")
+
+    def __init__(self, choice: Choice) -> None:
+        tag = choice[0]
+        self.subs: tuple[_Node, ...] = ()
+        self.k = 0
+        self.by_word: dict[str, list[int]] = {}
+        self.digit_subs: list[int] = []
+        if tag == "words":
+            self.kind = _WORDS
+            self.words: frozenset[str] = choice[1]
+            self.digits = False
+            return
+        if tag == "digits":
+            self.kind = _DIGITS
+            self.k = choice[1]
+            self.words = frozenset()
+            self.digits = True
+            return
+        self.kind = _ANY if tag == "any" else _ALL
+        self.subs = tuple(_Node(sub) for sub in choice[1])
+        self.words = frozenset().union(*(sub.words for sub in self.subs))
+        self.digits = any(sub.digits for sub in self.subs)
+        if self.kind == _ALL:
+            for i, sub in enumerate(self.subs):
+                for w in sub.words:
+                    self.by_word.setdefault(w, []).append(i)
+                if sub.digits:
+                    self.digit_subs.append(i)
+
+    def live(self, found: dict[str, list[int]]) -> list[_Node]:
+        """The parts of an "all" node that may cost more than 0 on a page where ``found`` occur."""
+        subs, by_word = self.subs, self.by_word
+        if len(found) * 4 > len(subs):
+            return list(subs)
+        picked = set(self.digit_subs)
+        for w in found:
+            at = by_word.get(w)
+            if at:
+                picked.update(at)
+        return [subs[i] for i in sorted(picked)]
+
+
+# Weighing trees by pattern source and flags: read once per process, like the pattern's shape (bounded;
+# nothing of any page is kept).
+_TREES: dict[tuple[str, int], _Node] = {}
+
+
+def _tree_of(pattern: re.Pattern[str], choice: Choice) -> _Node:
+    """The weighing tree of ``choice``, the choices of ``pattern``'s shape."""
+    key = (pattern.pattern, pattern.flags)
+    tree = _TREES.get(key)
+    if tree is None:
+        if len(_TREES) >= 4096:
+            _TREES.clear()
+        tree = _TREES[key] = _Node(choice)
+    return tree
 
 
 # A pattern's reading depends only on its source and flags: read once per process, as ``re`` caches
