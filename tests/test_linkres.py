@@ -19,11 +19,16 @@ BASES = [
     "file:///tmp/page.html",
     "https://shop.example/a;p?q",
     "HTTPS://SHOP.example/x",
+    "https://shop.example/dir/sub/",
+    "https://shop.example/dir/index.php?route=a/b&x=1",
+    "https://shop.example?q=1",
+    "https://shop.example/a:b/c@d/",
+    "https://shop.example/.well/x..y",
     "",
 ]
 PIECES = ["http://", "https://", "HTTP://", "//", "/", "./", "../", ".", "..", "?", "#", ":", ";", "%2F",
           "@", "[", "]", " ", "\t", "\n", "a", "B", "0", "-", "_", "~", "host.example", "x.co.uk", ":80",
-          "=", "&", "+", "\\", "é", "mailto:", "javascript:", "/p", "q"]
+          "=", "&", "+", "\\", "é", "mailto:", "javascript:", "/p", "q", "index.php", "page.html", ".x", "x."]
 
 href_strategy = st.lists(st.sampled_from(PIECES), min_size=0, max_size=8).map("".join)
 
@@ -64,8 +69,12 @@ def test_common_shapes_take_the_fast_path() -> None:
     assert linkres.fast(b, "https://Other.example/p/q") == ("https://Other.example/p/q", "other.example")
     assert linkres.fast(b, "/a/../b") is None  # dot segments: urljoin resolves them
     assert linkres.fast(b, "/a//b") is None  # urljoin collapses the empty segment
-    assert linkres.fast(b, "page.html") is None  # relative: urljoin
-    for href in ("/a/../b", "/a//b", "page.html", "?q", "//cdn.example/x"):
+    relative = ("https://Shop.Example:8443/a/b/page.html?p=a/b", "shop.example")
+    assert linkres.fast(b, "page.html?p=a/b") == relative
+    assert linkres.fast(b, "../page.html") is None  # dot segments
+    assert linkres.fast(b, "a:b/c") is None  # a scheme for urlsplit
+    assert linkres.fast(linkres.Base("https://shop.example/a//b"), "page.html") is None  # base not plain
+    for href in ("/a/../b", "/a//b", "page.html", "?q", "//cdn.example/x", "../page.html", "a:b/c", "x/:y"):
         assert linkres.resolve(b, href) == reference(b.url, href)
 
 

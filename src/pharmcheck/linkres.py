@@ -1,12 +1,13 @@
 """Link resolution without ``urljoin`` for the common href shapes, with exactly ``urljoin``'s result.
 
 A page of 100+ links spent more on ``urljoin`` + ``urlsplit`` (a dozen function calls each) than
-on reading the links. Most hrefs have one of two plain shapes: absolute ``http(s)://host/path?query``
-or root-relative ``/path?query``, in a conservative character set (RFC 3986 unreserved and
-sub-delimiters, ``%``, ``:``, ``@``; no ``;``, no whitespace, no empty query, no ``//`` or dot
-segments in a root-relative path). For those, ``urljoin`` returns the href itself (absolute) or the
-base's ``scheme://netloc`` followed by the href (root-relative), and the host is the href's host
-(lower-cased) or the base's; every other href goes through ``urljoin``/``urlsplit`` as before.
+on reading the links. Most hrefs have one of three plain shapes: absolute ``http(s)://host/path?query``,
+root-relative ``/path?query`` or relative ``path?query``, in a conservative character set (RFC 3986
+unreserved and sub-delimiters, ``%``, ``:``, ``@``; no ``;``, no whitespace, no empty query, no ``//``
+or dot segments in a path). For those, ``urljoin`` returns the href itself (absolute), the base's
+``scheme://netloc`` followed by the href (root-relative) or by the base's directory and the href
+(relative, when the base's path is plain too), and the host is the href's host (lower-cased) or the
+base's; every other href goes through ``urljoin``/``urlsplit`` as before.
 ``tests/test_linkres.py`` checks the fast path against ``urljoin`` with generated hrefs.
 """
 
@@ -29,11 +30,12 @@ _DOT_SEGMENT = re.compile(r"/\.\.?(?=/|\?|$)")
 class Base:
     """What resolution needs of a page URL, computed once per page."""
 
-    __slots__ = ("host", "origin", "url", "valid")
+    __slots__ = ("dir", "host", "origin", "url", "valid")
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.origin = ""  # "scheme://netloc" when root-relative hrefs may take the fast path
+        self.dir = ""  # the path up to its last "/" when relative hrefs may take it too
         self.host = ""
         self.valid = False  # urljoin can read it (it raises ValueError on a URL urlsplit refuses)
         try:
@@ -45,6 +47,11 @@ class Base:
         if parts.scheme in ("http", "https") and parts.netloc and host:
             self.origin = f"{parts.scheme}://{parts.netloc}"
             self.host = host
+            path = parts.path
+            if not path:
+                self.dir = "/"
+            elif plain_rooted(path):  # no ";", no "//", no dot segment: urljoin keeps it as it is
+                self.dir = path[: path.rfind("/") + 1]
 
 
 def plain_rooted(url: str) -> bool:
@@ -64,9 +71,14 @@ def fast(base: Base, href: str) -> tuple[str, str] | None:
             return None
         return base.origin + url, base.host
     m = _ABSOLUTE.fullmatch(url)
-    if m is None or not base.valid:
-        return None
-    return url, m.group(1).lower()
+    if m is not None:
+        return (url, m.group(1).lower()) if base.valid else None
+    # relative (``page.html?x=1``): joined to the base's directory; no ":" before the first "/" or "?"
+    # (urlsplit would read a scheme), plain characters, no "//", no dot segment
+    if (base.dir and url and url[0] != "?" and ":" not in url.split("/", 1)[0].split("?", 1)[0]
+            and plain_rooted("/" + url)):
+        return base.origin + base.dir + url, base.host
+    return None
 
 
 def slow(base_url: str, href: str) -> tuple[str, str] | None:
