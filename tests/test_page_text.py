@@ -142,3 +142,34 @@ def test_a_long_page_of_few_tags_is_read_from_its_tree() -> None:
     assert page.lines == ["Shop", "Pharmacy & clinic", "Contact"]
     assert [c["cap"] for c in page.truncation] == ["markup"]  # the markup view reads the first 1 MB
     assert page.links == []
+
+
+def test_pages_without_raw_or_invisible_elements_skip_those_passes_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An ASCII page with no comment, script, style … (any case) skips the passes that remove them: the
+    lines, markup cut and caps are those of the full passes (tag floods past the caps, \\r and NUL)."""
+    import random
+
+    import pharmcheck.site as site_mod
+
+    rng = random.Random(5)
+    pieces = ["<p>", "</p>", "<div class='a'>", "</div>", "<br>", "<span>", "</span>", "text ", "&amp;",
+              "&", "<", ">", '<a href="/x">', "</a>", "<b>", "</b>", "\r\n", "\r", "\x00", "<li>", "<td>",
+              "<!", "<?x", "</", "<-", '"', "'", "<tr>", "<table>", " "]
+    marked = [*pieces, "<scrip", "<SVG", "<Hea", "<!--"]
+    sizes = [5_000, 12_000, 45_000]
+    pages = ["".join(rng.choice(pieces if n % 2 else marked) for _ in range(rng.choice(sizes)))
+             for n in range(12)]
+    flood = '<span class="x"><a href="/p">buy</a></span><br>' * 70_000
+    pages += [flood, "<div>" * 9_000 + "t" + "</div>" * 9_000]
+    plain = 0
+    for html in pages:
+        fast = _extract(html)
+        with monkeypatch.context() as mp:
+            mp.setattr(site_mod, "_plain_markup", lambda _html: False)
+            full = _extract(html)
+        assert (fast.lines, fast.soup_end, fast.text_capped) == (full.lines, full.soup_end, full.text_capped)
+        plain += site_mod._plain_markup(html)
+    assert plain >= 6
+    assert not site_mod._plain_markup("<p>x</p><ScRiPt>y</script>") and not site_mod._plain_markup("<p>é</p>")
