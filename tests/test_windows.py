@@ -29,11 +29,14 @@ from pharmcheck.knowledge import builtin_pack_dir, load_pack
 from pharmcheck.snapshot import Page
 
 
-@pytest.fixture(autouse=True, params=["weighed", "anchors"])
-def _both_plans(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Texts under WINDOW_MIN_TEXT take windows around every anchor of a pattern, longer ones around
-    its rarest required parts on the page: every test runs with each plan on every text."""
-    monkeypatch.setattr(site_mod, "WINDOW_MIN_TEXT", 0 if request.param == "weighed" else 10**9)
+@pytest.fixture(autouse=True, params=["leads", "weighed", "anchors"])
+def _every_plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pattern whose matches start with known words is tried where they start ("leads"); other
+    patterns scan windows: on texts under WINDOW_MIN_TEXT around every anchor of the pattern, on longer
+    ones around its rarest required parts on the page. Every test runs with each plan on every text."""
+    if request.param != "leads":
+        monkeypatch.setattr(site_mod, "LEAD_SCANS", False)
+        monkeypatch.setattr(site_mod, "WINDOW_MIN_TEXT", 0 if request.param == "weighed" else 10**9)
 
 
 def _page(text: str) -> site_mod.ParsedPage:
@@ -107,7 +110,7 @@ def test_windows_give_the_matches_of_the_whole_text_on_every_saved_page(
         third = len(text) // 3
         for pattern in windowed:
             _same(page, pattern)
-            used += page._plans[pattern] is not None
+            used += page._plans.get(pattern) is not None or page._led.get(pattern) is not None
             if n % 8 == 0:  # a range of the text, as address rules scan around a postcode
                 want = [(m.span(), m.groups()) for m in pattern.finditer(text, third, 2 * third)]
                 assert [(m.span(), m.groups()) for m in page.finditer(pattern, third, 2 * third)] == want
@@ -153,6 +156,10 @@ TRICKY = [
     r"(?<!\d)\d{3}(?!\d)|(?i:kelvin)",
     r"[1-9]\d{2,}(?:,\d{3})*",
     r"(?<!\w)(?:no\s+rx|fo\s+\d|(?:bar|x)\d{2})(?!\w)",
+    r"(?i:FOO|bar)\s*x",
+    r"\bno\s+(?:rx|foo)",
+    r"(?:ab)+c?",
+    r"(?<![a-z])(?:foo|fo)o?",
 ]
 PIECES = ["foo", "bar", "FOO", "Bar", "mg", "tel", "fax", "x", "a", "1", "42", "2024", "ab", "AB", "ß", "SS",
           "ſ", "K", "İ", ".", ",", "+", "-", "<", " ", "  ", "\n", "\u2003", "\u3000", "\t", "٣", "straße",
@@ -241,3 +248,20 @@ def test_word_starts_and_linear_patterns() -> None:
     user = compile_linear(r"(?i)viagra|cialis", 0)  # a user pack's pattern (RE2): scanned whole
     want = [m.span() for m in user.finditer(page.text)]
     assert [m.span() for m in page.finditer(user)] == want and len(want) == 4
+
+
+@pytest.mark.parametrize(("source", "flags", "want"), [
+    (r"(?<!\w)(?:pharmacy\s+no|GPhC\s+\d+)", re.I, ({"pharmacy", "gphc"}, True)),
+    (r"\bfoo|bar$", 0, ({"foo", "bar"}, False)),
+    (r"(?i:Foo)(?:in)?|Bar", 0, ({"foo", "bar"}, True)),  # a scoped flag folds every word (coarser)
+    (r"(?:abc)+d", 0, ({"abc"}, False)),
+    (r"x?abc", 0, None),  # a match may start at "a"
+    (r"(?:a|bc)", 0, None),  # one-letter first words: tried at too many places
+    (r"[Ff]oo", 0, None),
+    (r"(?x)foo", 0, None),
+])
+def test_leading_literals(source: str, flags: int, want: tuple[set[str], bool] | None) -> None:
+    from pharmcheck.anchors import leading_literals
+
+    got = leading_literals(source, flags)
+    assert (None if got is None else (set(got[0]), got[1])) == want

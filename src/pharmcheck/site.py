@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pharmcheck import linkres as _linkres
-from pharmcheck.anchors import Choice, Shape, required_literals, shape
+from pharmcheck.anchors import Choice, Shape, leading_literals, required_literals, shape
 from pharmcheck.anchors import fold as _fold
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
@@ -57,6 +57,7 @@ WINDOW_CALL = 32  # what a window costs beyond its characters, in characters sca
 # more than it saves on a short text; scanning short texts whole cost more still: dev corpus, 745
 # pages, all under this size: whole-text scans 1.2 s of 6.4 s judging CPU)
 WINDOW_MIN_TEXT = 16_000
+LEAD_SCANS = True  # patterns whose matches start with known words are tried only where those start
 WINDOW_DIGIT_SPACING = 64  # digit runs closer than this on average: digit windows would cover the text
 
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
@@ -512,6 +513,7 @@ class ParsedPage:
         self._link_cache = link_cache if link_cache is not None else {}
         self._present: dict[bool, tuple[frozenset[str], dict[str, list[int]]]] = {}  # folded? -> anchors
         self._plans: dict[re.Pattern[str], list[tuple[int, int, int]] | None] = {}  # finditer windows
+        self._led: dict[re.Pattern[str], list[int] | None] = {}  # where a match may start (leading words)
         self._digit_cache: dict[int, list[tuple[int, int]] | None] = {}  # runs of k+ digits
 
     @cached_property
@@ -768,6 +770,20 @@ class ParsedPage:
         scanning only windows of the text around the places a match must include (anchor words, digits)."""
         text = self.text
         stop = len(text) if endpos is None else max(0, min(endpos, len(text)))
+        starts = self._led[pattern] if pattern in self._led else self._lead_starts(pattern)
+        if starts is not None:  # every match starts with a word found there: try only those places
+            last = max(pos, 0)
+            match = pattern.match
+            for at in starts[bisect.bisect_left(starts, last) if last else 0:]:
+                if at >= stop:
+                    break
+                if at < last:
+                    continue  # inside the previous match
+                m = match(text, at, stop)  # lookbehind sees the text before ``at``, as search's does
+                if m is not None:
+                    last = m.end()  # > at: a match holds its first word
+                    yield m
+            return
         if pattern in self._plans:
             plan = self._plans[pattern]
         else:
@@ -788,6 +804,21 @@ class ParsedPage:
                     break
                 last = m.end()
                 yield m
+
+    def _lead_starts(self, pattern: re.Pattern[str]) -> list[int] | None:
+        """Every place a match of ``pattern`` may start (where one of its leading words starts, see
+        :func:`pharmcheck.anchors.leading_literals`), in order; None: no such words, or so many places
+        that trying each costs more than a scan (then :meth:`_windows`)."""
+        out: list[int] | None = None
+        got = None
+        if LEAD_SCANS and isinstance(pattern, re.Pattern):
+            got = _leads_of(pattern.pattern, pattern.flags)
+        if got is not None:
+            found = self._anchor_starts(got[0], got[1])
+            if sum(map(len, found.values())) <= len(self.text) // max(WINDOW_GAP, 1) + 8:
+                out = sorted({at for starts in found.values() for at in starts})
+        self._led[pattern] = out
+        return out
 
     def first(self, pattern: re.Pattern[str], pos: int = 0,
               endpos: int | None = None) -> re.Match[str] | None:
@@ -1178,6 +1209,7 @@ def _tree_of(pattern: re.Pattern[str], choice: Choice) -> _Node:
 # compiled patterns (bounded; nothing of any page is kept).
 _shape_of = lru_cache(maxsize=4096)(shape)
 _required_of = lru_cache(maxsize=4096)(required_literals)
+_leads_of = lru_cache(maxsize=4096)(leading_literals)
 
 
 def pattern_shape(pattern: re.Pattern[str]) -> Shape | None:
