@@ -501,6 +501,9 @@ class AnchorIndex:
         return known, where
 
 
+_UNSET: Any = object()  # not computed yet
+
+
 class ParsedPage:
     def __init__(self, page: Page, site_domain: str, index: AnchorIndex | None = None,
                  link_cache: dict[tuple[str, str], tuple[str, str] | None] | None = None) -> None:
@@ -508,12 +511,12 @@ class ParsedPage:
         self.url = page.url
         self.kind = page.kind
         self._site_domain = site_domain
-        self._may: dict[re.Pattern[str], bool] = {}  # may_match answers
+        # per pattern, keyed by id (a compiled pattern hashes its whole code: ~15 us for a phrase list):
+        # [the pattern (kept, so its id stays its own), may_match, lead starts, windows]
+        self._by_pattern: dict[int, list[Any]] = {}
         self._index = index or AnchorIndex()
         self._link_cache = link_cache if link_cache is not None else {}
         self._present: dict[bool, tuple[frozenset[str], dict[str, list[int]]]] = {}  # folded? -> anchors
-        self._plans: dict[re.Pattern[str], list[tuple[int, int, int]] | None] = {}  # finditer windows
-        self._led: dict[re.Pattern[str], list[int] | None] = {}  # where a match may start (leading words)
         self._digit_cache: dict[int, list[tuple[int, int]] | None] = {}  # runs of k+ digits
 
     @cached_property
@@ -740,14 +743,17 @@ class ParsedPage:
 
     def may_match(self, pattern: re.Pattern[str]) -> bool:
         """False only when ``pattern`` certainly has no match in ``text`` (see :func:`anchors`)."""
-        known = self._may.get(pattern)
+        entry = self._by_pattern.get(id(pattern))
+        if entry is None:
+            entry = self._by_pattern[id(pattern)] = [pattern, None, _UNSET, _UNSET]
+        known: bool | None = entry[1]
         if known is None:
             got = pattern_shape(pattern)
             if got is None or got.anchors is None or got.digit:  # digit runs are not looked up here
                 known = True
             else:
                 known = self._any_present(got.anchors, got.folded)
-            self._may[pattern] = known
+            entry[1] = known
         return known
 
     def _any_present(self, wanted: frozenset[str], folded: bool) -> bool:
@@ -770,7 +776,12 @@ class ParsedPage:
         scanning only windows of the text around the places a match must include (anchor words, digits)."""
         text = self.text
         stop = len(text) if endpos is None else max(0, min(endpos, len(text)))
-        starts = self._led[pattern] if pattern in self._led else self._lead_starts(pattern)
+        entry = self._by_pattern.get(id(pattern))
+        if entry is None:
+            entry = self._by_pattern[id(pattern)] = [pattern, None, _UNSET, _UNSET]
+        starts = entry[2]
+        if starts is _UNSET:
+            starts = entry[2] = self._lead_starts(pattern)
         if starts is not None:  # every match starts with a word found there: try only those places
             last = max(pos, 0)
             match = pattern.match
@@ -784,10 +795,9 @@ class ParsedPage:
                     last = m.end()  # > at: a match holds its first word
                     yield m
             return
-        if pattern in self._plans:
-            plan = self._plans[pattern]
-        else:
-            plan = self._plans[pattern] = self._windows(pattern)
+        plan = entry[3]
+        if plan is _UNSET:
+            plan = entry[3] = self._windows(pattern)
         if plan is None:
             yield from pattern.finditer(text, pos, stop)
             return
@@ -817,7 +827,6 @@ class ParsedPage:
             found = self._anchor_starts(got[0], got[1])
             if sum(map(len, found.values())) <= len(self.text) // max(WINDOW_GAP, 1) + 8:
                 out = sorted({at for starts in found.values() for at in starts})
-        self._led[pattern] = out
         return out
 
     def first(self, pattern: re.Pattern[str], pos: int = 0,
