@@ -75,7 +75,8 @@ class Element:
         return self._attrs
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.attrs.get(key, default)
+        attrs = self._attrs
+        return (attrs if attrs is not None else self.attrs).get(key, default)
 
     def _strings(self) -> Iterator[str]:
         stack = [self._node.first_child]
@@ -166,13 +167,20 @@ class PageMarkup:
             nodes = root.traverse(include_text=False)
             next(nodes, None)  # the root itself
             elements = self.elements
-            elements.append(Element(root, holders))
+            by_name = self.by_name
+            first = Element(root, holders)
+            elements.append(first)
+            by_name[first.name] = [first]
             for node in nodes:
                 tag = node.tag
                 if tag and tag[0] != "-":
-                    elements.append(Element(node, holders, tag))
-        for el in self.elements:
-            self.by_name.setdefault(el.name, []).append(el)
+                    el = Element(node, holders, tag)
+                    elements.append(el)
+                    same = by_name.get(tag)
+                    if same is None:
+                        by_name[tag] = [el]
+                    else:
+                        same.append(el)
 
     def find_all(self, name: str | bool | tuple[str, ...] = True, attrs: AttrFilter | None = None,
                  limit: int | None = None) -> list[Element]:

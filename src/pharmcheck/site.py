@@ -68,6 +68,7 @@ _DIGIT_RUNS = re.compile(r"\d+")
 _ASCII_DIGIT_RUNS = re.compile(r"[0-9]+")  # the same on ASCII text, and faster
 _NEWLINE = re.compile("\n")
 _CR = re.compile("\r\n?")
+_NEWLINE_RUNS = re.compile("\n\n+")
 
 
 @dataclass
@@ -284,12 +285,10 @@ def _lines(text: str) -> tuple[list[str], bool]:
     capped = len(text) > MAX_TEXT_CHARS
     if capped:  # keep the head and the tail: footers name the operator
         text = text[: MAX_TEXT_CHARS - TEXT_TAIL_CHARS] + "\n" + text[-TEXT_TAIL_CHARS:]
-    out = []
-    for line in _BLOCK.sub(" ", text).split("\n"):  # _BLOCK has no newline: as if line by line
-        line = line.strip()
-        if line:
-            out.append(line)
-    return out, capped
+    text = _BLOCK.sub(" ", text)  # _BLOCK has no newline: as if line by line
+    if text.count("\n\n") > len(text) // 3:  # mostly empty lines (deep nesting): drop them in one pass
+        text = _NEWLINE_RUNS.sub("\n", text)
+    return [line for line in map(str.strip, text.split("\n")) if line], capped
 
 
 # --- the text of a page past the markup caps: a linear tag stripper (no tree, no nesting cost) ---
