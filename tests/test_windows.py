@@ -266,3 +266,17 @@ def test_leading_literals(source: str, flags: int, want: tuple[set[str], bool] |
 
     got = leading_literals(source, flags)
     assert (None if got is None else (set(got[0]), got[1])) == want
+
+
+def test_anchors_learnt_after_a_page_pass_are_still_found() -> None:
+    """A page scanned by an automaton that did not hold a pattern's words finds them with str.find; the
+    next page's automaton holds them (AnchorIndex build numbers)."""
+    index = site_mod.AnchorIndex()
+    first, second = (site_mod.ParsedPage(Page(url="https://x.example/", status=200, html=f"<p>{t}</p>"),
+                                         "x.example", index) for t in ("zeta alpha", "beta zeta"))
+    assert not first.may_match(re.compile("omega|theta"))  # the first scan: an empty automaton
+    assert first.may_match(re.compile("alpha|omega")) and first.word_starts(["ZETA"]) == {"zeta": [0]}
+    assert index.learn(frozenset({"alpha", "omega"})) == 2  # alpha pending: the next build holds it
+    assert second.may_match(re.compile("beta|gamma")) and not second.may_match(re.compile("alpha|omega"))
+    assert second.word_starts(["zeta", "alpha"]) == {"zeta": [5]}
+    assert index.learn(frozenset({"alpha", "omega"})) == 2  # asked again: the answer is kept

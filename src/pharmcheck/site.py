@@ -464,11 +464,25 @@ class AnchorIndex:
         self._pending: set[str] = set()
         self._automaton: Any = None
         self._words: list[str] = []
+        self._builds = 0  # automata built so far
+        # anchor sets asked for -> the build from which the automaton holds all of them (a frozenset
+        # caches its hash: one lookup instead of a subset test of up to MAX_ANCHORS words per page)
+        self._learnt: dict[frozenset[str], int] = {}
 
-    def learn(self, anchors: frozenset[str]) -> None:
-        if not anchors <= self._known:
+    def learn(self, anchors: frozenset[str]) -> int:
+        """Add ``anchors`` to the next automaton; the number of the first build that holds them all."""
+        at = self._learnt.get(anchors)
+        if at is None:
             with self._lock:
-                self._pending |= anchors - self._known
+                if anchors <= self._known:
+                    at = self._builds
+                else:
+                    self._pending |= anchors - self._known
+                    at = self._builds + 1  # the next build takes every pending word
+            if len(self._learnt) >= 8192:
+                self._learnt.clear()
+            self._learnt[anchors] = at
+        return at
 
     def present(self, hay: str) -> tuple[frozenset[str], set[str]]:
         """(anchors the automaton knows, those of them that occur in ``hay``)."""
@@ -477,17 +491,23 @@ class AnchorIndex:
 
     def occurrences(self, hay: str) -> tuple[frozenset[str], dict[str, list[int]]]:
         """(anchors the automaton knows, where each of them that occurs in ``hay`` starts)."""
+        known, where, _ = self.scan(hay)
+        return known, where
+
+    def scan(self, hay: str) -> tuple[frozenset[str], dict[str, list[int]], int]:
+        """:meth:`occurrences` and the number of the build that found them (see :meth:`learn`)."""
         with self._lock:
             if self._pending:
                 import ahocorasick_rs
 
+                self._builds += 1
                 self._known = self._known | self._pending
                 self._pending = set()
                 self._words = sorted(self._known)
                 self._automaton = ahocorasick_rs.AhoCorasick(
                     self._words, matchkind=ahocorasick_rs.MatchKind.Standard,
                     implementation=ahocorasick_rs.Implementation.ContiguousNFA)
-            automaton, known, words = self._automaton, self._known, self._words
+            automaton, known, words, build = self._automaton, self._known, self._words, self._builds
         where: dict[str, list[int]] = {}
         if automaton is not None and hay:
             for i, start, _ in automaton.find_matches_as_indexes(hay, overlapping=True):
@@ -497,7 +517,7 @@ class AnchorIndex:
                     where[word] = [start]
                 else:
                     starts.append(start)
-        return known, where
+        return known, where, build
 
 
 _UNSET: Any = object()  # not computed yet
@@ -515,7 +535,8 @@ class ParsedPage:
         self._by_pattern: dict[int, list[Any]] = {}
         self._index = index or AnchorIndex()
         self._link_cache = link_cache if link_cache is not None else {}
-        self._present: dict[bool, tuple[frozenset[str], dict[str, list[int]]]] = {}  # folded? -> anchors
+        # folded? -> (anchors the automaton knew, where those found start, its build number)
+        self._present: dict[bool, tuple[frozenset[str], dict[str, list[int]], int]] = {}
         self._digit_cache: dict[int, list[tuple[int, int]] | None] = {}  # runs of k+ digits
 
     @cached_property
@@ -712,16 +733,16 @@ class ParsedPage:
     def _anchor_starts(self, wanted: frozenset[str], folded: bool) -> dict[str, list[int]]:
         """Where each word of ``wanted`` occurring in the (folded) text starts (one automaton pass a page)."""
         hay = self._folded if folded else self.text
-        self._index.learn(wanted)
+        learnt = self._index.learn(wanted)
         entry = self._present.get(folded)
         if entry is None:
-            entry = self._present[folded] = self._index.occurrences(hay)
-        covered, where = entry
+            entry = self._present[folded] = self._index.scan(hay)
+        covered, where, build = entry
         if len(where) < len(wanted):
             out = {a: starts for a, starts in where.items() if a in wanted}
         else:
             out = {a: where[a] for a in wanted if a in where}
-        if wanted <= covered:
+        if learnt <= build:  # this page's automaton held every word of ``wanted``
             return out
         for a in wanted - covered:  # learnt after this page's pass: str.find (first pages of a process)
             starts = []
@@ -757,14 +778,14 @@ class ParsedPage:
 
     def _any_present(self, wanted: frozenset[str], folded: bool) -> bool:
         """``bool(self._anchor_starts(wanted, folded))``, without building the dict of starts."""
-        self._index.learn(wanted)
+        learnt = self._index.learn(wanted)
         entry = self._present.get(folded)
         if entry is None:
-            entry = self._present[folded] = self._index.occurrences(self._folded if folded else self.text)
-        covered, where = entry
+            entry = self._present[folded] = self._index.scan(self._folded if folded else self.text)
+        covered, where, build = entry
         if not where.keys().isdisjoint(wanted):  # iterates the smaller of the two
             return True
-        if wanted <= covered:
+        if learnt <= build:  # this page's automaton held every word of ``wanted``
             return False
         hay = self._folded if folded else self.text
         return any(a in hay for a in wanted - covered)  # learnt after this page's pass
