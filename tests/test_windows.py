@@ -262,7 +262,7 @@ def test_word_starts_and_linear_patterns() -> None:
     (r"(?x)foo", 0, None),
 ])
 def test_leading_literals(source: str, flags: int, want: tuple[set[str], bool] | None) -> None:
-    from pharmcheck.anchors import leading_literals
+    from pharmcheck.leads import leading_literals
 
     got = leading_literals(source, flags)
     assert (None if got is None else (set(got[0]), got[1])) == want

@@ -26,10 +26,11 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pharmcheck import linkres as _linkres
-from pharmcheck.anchors import Choice, Shape, leading_literals, required_literals, shape
+from pharmcheck.anchors import Choice, Shape, required_literals, shape
 from pharmcheck.anchors import fold as _fold
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
+from pharmcheck.leads import leading_literals
 from pharmcheck.pageview import Element, PageMarkup
 from pharmcheck.snapshot import Page, Snapshot
 from pharmcheck.urls import registered_domain
@@ -837,7 +838,7 @@ class ParsedPage:
 
     def _lead_starts(self, pattern: re.Pattern[str]) -> list[int] | None:
         """Every place a match of ``pattern`` may start (where one of its leading words starts, see
-        :func:`pharmcheck.anchors.leading_literals`), in order; None: no such words, or so many places
+        :func:`pharmcheck.leads.leading_literals`), in order; None: no such words, or so many places
         that trying each costs more than a scan (then :meth:`_windows`)."""
         out: list[int] | None = None
         got = None
