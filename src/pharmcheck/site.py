@@ -26,7 +26,8 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pharmcheck import linkres as _linkres
-from pharmcheck.anchors import Choice, Shape, required_literals, shape
+from pharmcheck import shapetable
+from pharmcheck.anchors import Choice, Shape, required_literals
 from pharmcheck.anchors import fold as _fold
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
@@ -1236,8 +1237,9 @@ def _tree_of(pattern: re.Pattern[str], choice: Choice) -> _Node:
 
 
 # A pattern's reading depends only on its source and flags: read once per process, as ``re`` caches
-# compiled patterns (bounded; nothing of any page is kept).
-_shape_of = lru_cache(maxsize=4096)(shape)
+# compiled patterns (bounded; nothing of any page is kept); the built-in patterns' readings come
+# from the table computed at build time (pharmcheck.shapetable).
+_shape_of = lru_cache(maxsize=4096)(shapetable.shape)
 _required_of = lru_cache(maxsize=4096)(required_literals)
 _leads_of = lru_cache(maxsize=4096)(leading_literals)
 
