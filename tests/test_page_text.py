@@ -162,7 +162,11 @@ def test_pages_without_raw_or_invisible_elements_skip_those_passes_exactly(
     pages = ["".join(rng.choice(pieces if n % 2 else marked) for _ in range(rng.choice(sizes)))
              for n in range(12)]
     flood = '<span class="x"><a href="/p">buy</a></span><br>' * 70_000
-    pages += [flood, "<div>" * 9_000 + "t" + "</div>" * 9_000]
+    words = ["<b>", "</b>", "<i>x</i>", "word ", "a" * 30, "<p>", "<x y='>'>", "< ", "<!", ">", "\n", "<br>"]
+    varied = "".join(rng.choice(words) for _ in range(400_000))  # a flood read at both ends (_rough_ends)
+    text_first = "<p>" + "w " * 160_000 + "</p>" + "<br>" * 60_000  # the head alone fills the window
+    pages += [flood, "<div>" * 9_000 + "t" + "</div>" * 9_000, varied, text_first,
+              "<br>" * 41_000 + "end", '<a href="/x">y</a>' * 25_000]
     plain = 0
     for html in pages:
         fast = _extract(html)

@@ -409,6 +409,39 @@ def _plain_markup(html: str) -> bool:
     return not found
 
 
+ROUGH_CHUNK = 262_144  # characters of a tag flood's middle given to the rough pass at a time
+
+
+def _rough_ends(middle: str, before: int, after: int) -> str:
+    """``_ROUGH_TAG.sub("\\n", middle)``, or a stand-in that :func:`_lines` reads the same way when the
+    page's text (``before`` characters, this, ``after`` characters) is longer than MAX_TEXT_CHARS: its
+    first characters and last ones, as many as the text window keeps, with a "\\n" between.
+
+    The pass is cut only right after a ">": a rough tag starting before it ends there at the latest
+    (it runs to its first ">"), so the pieces' passes join into the whole one. A 300k-tag flood is read
+    at both ends instead of through its middle, which the text window drops anyway."""
+    head_needed = MAX_TEXT_CHARS - TEXT_TAIL_CHARS + 1 - before  # more than the window's head holds
+    tail_needed = TEXT_TAIL_CHARS - after
+    front: list[str] = []
+    got = start = 0
+    while start < len(middle) and got < head_needed:
+        end = middle.find(">", start + ROUGH_CHUNK) + 1 or len(middle)
+        front.append(_ROUGH_TAG.sub("\n", middle[start:end]))
+        got += len(front[-1])
+        start = end
+    back: list[str] = []
+    got = 0
+    stop = len(middle)
+    while stop > start and got < tail_needed:
+        begin = max(start, middle.rfind(">", start, max(start, stop - ROUGH_CHUNK)) + 1)
+        back.append(_ROUGH_TAG.sub("\n", middle[begin:stop]))
+        got += len(back[-1])
+        stop = begin
+    if stop > start:  # a middle left unread: the window keeps neither it nor the "\n" standing for it
+        return "".join(front) + "\n" + "".join(reversed(back))
+    return "".join(front) + "".join(reversed(back))
+
+
 def _extract(html: str) -> _Extract:
     """Visible lines, and how much of the HTML the markup view reads (MAX_SOUP_TAGS, MAX_MARKUP_DEPTH).
 
@@ -441,9 +474,14 @@ def _extract(html: str) -> _Extract:
         head = _nth_from(markup, MAX_TEXT_TAGS - TEXT_TAIL_TAGS, tail=False)
         tail = _nth_from(markup, TEXT_TAIL_TAGS, tail=True)
         hidden = not plain
-        text = "\n".join((_stripped_text(markup[:head], True, hidden=hidden),
-                          _stripped_text(markup[head:tail], True, every_tag_ends_a_line=True, hidden=hidden),
-                          _stripped_text(markup[tail:], True, hidden=hidden)))
+        first = _stripped_text(markup[:head], True, hidden=hidden)
+        last = _stripped_text(markup[tail:], True, hidden=hidden)
+        middle = markup[head:tail]
+        if plain and "&" not in middle:  # its text is the rough pass alone: only what _lines keeps
+            text = first + "\n" + _rough_ends(middle, len(first) + 1, len(last) + 1) + "\n" + last
+        else:
+            text = "\n".join((first, _stripped_text(middle, True, every_tag_ends_a_line=True, hidden=hidden),
+                              last))
     else:
         text = _stripped_text(markup, True, hidden=not plain)
     lines, capped = _lines(text)
