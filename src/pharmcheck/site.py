@@ -162,20 +162,26 @@ class _Nesting:
         """Read the tags of ``html``; with ``stop``, the index of the tag that passes MAX_SOUP_TAGS or
         MAX_MARKUP_DEPTH (then stop)."""
         open_names = self.open_names
+        tags, depth, deepest = self.tags, self.depth, self.deepest  # locals: ~20k tags a window
+        most_tags, most_depth = MAX_SOUP_TAGS, MAX_MARKUP_DEPTH
+        found = None
         for i, (close, name) in enumerate(_TAG_NAME.findall(html.lower())):
             if close:
                 if open_names.get(name):
                     open_names[name] -= 1
-                    self.depth -= 1
+                    depth -= 1
                 continue
-            self.tags += 1
+            tags += 1
             if name not in _VOID:
                 open_names[name] = open_names.get(name, 0) + 1
-                self.depth += 1
-                self.deepest = max(self.deepest, self.depth)
-            if stop and (self.tags > MAX_SOUP_TAGS or self.deepest > MAX_MARKUP_DEPTH):
-                return i
-        return None
+                depth += 1
+                if depth > deepest:
+                    deepest = depth
+            if stop and (tags > most_tags or deepest > most_depth):
+                found = i
+                break
+        self.tags, self.depth, self.deepest = tags, depth, deepest
+        return found
 
 
 class _Unraw:
