@@ -890,6 +890,8 @@ class ParsedPage:
         if LEAD_SCANS and isinstance(pattern, re.Pattern):
             got = _leads_of(pattern.pattern, pattern.flags)
         if got is not None:
+            if not self.may_match(pattern):  # memoised: none of its anchors here, so no match
+                return []
             found = self._anchor_starts(got[0], got[1])
             if sum(map(len, found.values())) <= len(self.text) // max(WINDOW_GAP, 1) + 8:
                 out = sorted({at for starts in found.values() for at in starts})
