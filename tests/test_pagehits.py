@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pharmcheck import role
-from pharmcheck.checks import pagehits, patterns, prescription, redflags, scope, signals
+from pharmcheck.checks import licence, pagehits, patterns, prescription, redflags, scope, signals
 from pharmcheck.knowledge import Knowledge, knowledge_with
 from pharmcheck.site import ParsedPage, Site
 from pharmcheck.snapshot import Page, Snapshot
@@ -53,7 +53,7 @@ def led(kb: Knowledge) -> list[re.Pattern[str]]:
     """Every pattern of the rule modules that is matched from its first words."""
     found: dict[tuple[str, int], re.Pattern[str]] = {}
     for data in (scope.patterns(kb), role.role_data(kb), prescription.patterns(kb), redflags.lexicon(kb),
-                 signals.signal_data(kb), patterns.pattern_rules(kb)):
+                 signals.signal_data(kb), patterns.pattern_rules(kb), licence.patterns(kb)):
         _patterns_in(data, found)
     out = [p for key, p in found.items() if key in pagehits._LEADS]
     assert len(out) >= 50  # drug names, prescription phrases, role, signal and pattern-rule phrase lists
@@ -126,6 +126,8 @@ CRAFTED = [
     "Rezept hochladen, Rezept einreichen – kein Rezept nötig. Medikamente bestellen!",
     "sin receta, sans ordonnance, senza ricetta, zonder recept, ohne Rezept",
     "l'équipe de la pharmacie l’équipe de la pharmacie L’ÉQUIPE DE LA PHARMACIE",
+    "GPhC registration number 1234567, gphc reg. no 2, DL no. 12, d.l. nos. 5, N° FINESS 123456789",
+    "Xanax, alprazolam 2mg; codeine-free; XANAX bars; tramadol/ultram; Cialis, tadalafil 20 mg $1.2 per pill",
     "Reply</p><p>QUOTE</p><p>Posts: 12</p><p>Joined: 2020</p><p>By Ruth Lennox</p><p>Published 3 May 2024",
 ]
 
