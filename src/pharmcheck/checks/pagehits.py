@@ -253,6 +253,18 @@ def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
     return sorted(itertools.chain.from_iterable(found))  # a position twice is tried once (_tried_at)
 
 
+def may_lead(page: ParsedPage, leads: frozenset[str]) -> bool:
+    """False only when none of ``leads`` (first words learnt through :func:`first_words` or
+    :func:`register`) occurs anywhere in the page's folded text: then no pattern whose matches start
+    with one of them matches on the page (one set test for several such patterns)."""
+    shared = page.shared
+    got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
+    if got is None or got[0] != _INDEX.version:
+        got = shared["leads"] = _INDEX.occurrences(page.folded_text)
+        shared["leads.words"] = {}
+    return not leads.isdisjoint(got[1])
+
+
 def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """``pattern.search(text)`` for any string (a link's text, a product name): a registered phrase
     list is tried only where one of its first words starts a word of ``text``."""
