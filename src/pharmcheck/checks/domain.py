@@ -230,8 +230,19 @@ def offsite_checkout(site: Site) -> Iterator[Finding]:
     payment = {str(d) for d in data.get("payment_domains", [])}
     ours = {d for d in (site.domain, site.snapshot.start_registered_domain) if d}
 
+    by_text: dict[str, bool] = {}  # a site repeats its links on every page: each text and URL read once
+    by_path: dict[str, bool] = {}
+
     def ordering(url: str, text: str) -> bool:
-        return bool(pattern.search(text[:200]) or pattern.search(urlsplit(url).path[:300]))
+        said = by_text.get(text)
+        if said is None:
+            said = by_text[text] = bool(pattern.search(text[:200]))
+        if said:
+            return True
+        went = by_path.get(url)
+        if went is None:
+            went = by_path[url] = bool(pattern.search(urlsplit(url).path[:300]))
+        return went
 
     offsite: list[tuple[str, Evidence]] = []
     seen: set[str] = set()
