@@ -240,31 +240,33 @@ def _link_excerpt(url: str, text: str, images: list[str]) -> str:
 
 def _may_link_to_registry(
     page: ParsedPage, cfg: RegistryConfig, ours: set[str], seen: dict[str, bool],
-    hosts: dict[tuple[str, str], str] | None = None,
+    hosts: dict[str, dict[str, bool]] | None = None,
 ) -> bool:
     """Whether any href in the page's markup may point at a registry or a look-alike of one.
 
-    ``hosts`` (one site's, optional) remembers the host of each raw href per origin of the page:
+    ``hosts`` (one site's, optional) remembers the answer for each raw href per origin of the page:
     ``urljoin``'s netloc depends on the base's scheme and netloc only, never on its path."""
     base = linkres.Base(page.url)
     origin = base.origin  # "" when the page URL is not plain http(s): nothing remembered
-    memo: dict[tuple[str, str], str] = hosts if hosts is not None and origin else {}
+    known: dict[str, bool] = hosts.setdefault(origin, {}) if hosts is not None and origin else {}
     for i, m in enumerate(_HREF.finditer(page.page.html)):
         if i >= MAX_LINKS_PER_PAGE:
             return True  # too many to pre-check cheaply: read the page in full
         raw = m.group(1)
-        key = (origin, raw)
-        host = memo.get(key)
-        if host is None:
+        flagged = known.get(raw)
+        if flagged is None:
             href = html.unescape(raw).replace("\\", "/")  # as a browser reads it
-            # urlsplit(urljoin(page.url, href)).hostname
-            host = memo[key] = linkres.host_of(base, href).lower()
-        if not host:
-            continue
-        if host not in seen:
-            rd = registered_domain(host)
-            seen[host] = rd not in ours and (cfg.official(rd) is not None or cfg.lookalike(host) is not None)
-        if seen[host]:
+            host = linkres.host_of(base, href).lower()  # urlsplit(urljoin(page.url, href)).hostname
+            if not host:
+                flagged = False
+            else:
+                if host not in seen:
+                    rd = registered_domain(host)
+                    seen[host] = rd not in ours and (cfg.official(rd) is not None
+                                                     or cfg.lookalike(host) is not None)
+                flagged = seen[host]
+            known[raw] = flagged
+        if flagged:
             return True
     return False
 
@@ -282,7 +284,7 @@ def find_candidates(site: Site, cfg: RegistryConfig) -> list[Candidate]:
             out.append(c)
 
     hosts: dict[str, bool] = {}
-    href_hosts: dict[tuple[str, str], str] = {}
+    href_hosts: dict[str, dict[str, bool]] = {}
     for page in site.pages:
         if not _may_link_to_registry(page, cfg, ours, hosts, href_hosts):
             continue
