@@ -204,6 +204,7 @@ def _controlled_offers(site: Site) -> list[_Offer]:
     offers: list[_Offer] = []
     if lex.controlled is None:
         return offers
+    named: dict[str, re.Match[str] | None] = {}
     for page in site.pages:
         if education_page(page, ctx):
             continue
@@ -231,8 +232,11 @@ def _controlled_offers(site: Site) -> list[_Offer]:
             sub = lex.controlled_by_name[tm.group().lower()]
             offers.append(_Offer(sub, Evidence(page.url, f"title: {title}"), True))
         for link in page.links:
-            if link.same_site and lex.controlled.search(link.text) and len(link.text) < 80:
-                lm = lex.controlled.search(link.text)
+            if link.same_site and len(link.text) < 80:
+                if link.text in named:  # a site repeats its links on every page: each text read once
+                    lm = named[link.text]
+                else:
+                    lm = named[link.text] = lex.controlled.search(link.text)
                 if lm:
                     sub = lex.controlled_by_name[lm.group().lower()]
                     offers.append(_Offer(sub, Evidence(link.url, f"product link: {link.text}"), False))
