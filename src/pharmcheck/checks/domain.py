@@ -3,7 +3,6 @@ ordering links that leave the site. Pure: RDAP facts come from ``snapshot.lookup
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,7 +11,8 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.findings import Evidence, Finding, Outcome
-from pharmcheck.site import Hit, Site, fold
+from pharmcheck.leadwords import site_search
+from pharmcheck.site import Site
 from pharmcheck.urls import registered_domain
 
 _OFFLINE = "lookups are off: the verdict rests on page signals alone"
@@ -135,140 +135,6 @@ def names_match(a: str, b: str, legal: set[str]) -> bool:
     return len(ta & tb) / len(ta | tb) >= 0.5
 
 
-_META = frozenset("\\()[]{}|?*+.^$#")
-_QUANTIFIERS = frozenset("?*+{")
-
-
-def _after_class(src: str, i: int) -> int:
-    """The index after the character class opened at ``src[i]`` ("]" first or after "^" is a member)."""
-    n = len(src)
-    j = i + 1
-    if j < n and src[j] == "^":
-        j += 1
-    if j < n and src[j] == "]":
-        j += 1
-    while j < n and src[j] != "]":
-        j += 2 if src[j] == "\\" else 1
-    return j + 1
-
-
-def _close(src: str, i: int) -> int:
-    """The index of the ")" closing the group opened at ``src[i]`` (escapes and classes skipped), or -1."""
-    depth = 0
-    n = len(src)
-    while i < n:
-        c = src[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "[":
-            i = _after_class(src, i)
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
-def _branches(src: str) -> list[str] | None:
-    """``src`` split at its top-level "|" (None when a group does not close)."""
-    out: list[str] = []
-    start = i = 0
-    n = len(src)
-    while i < n:
-        c = src[i]
-        if c == "\\":
-            i += 2
-        elif c == "[":
-            i = _after_class(src, i)
-        elif c == "(":
-            end = _close(src, i)
-            if end < 0:
-                return None
-            i = end + 1
-        elif c == "|":
-            out.append(src[start:i])
-            i += 1
-            start = i
-        else:
-            i += 1
-    out.append(src[start:])
-    return out
-
-
-def leading_literals(pattern: re.Pattern[str]) -> tuple[frozenset[str], bool] | None:
-    """(words, folded): every match of ``pattern`` starts with one of the words (compared case-folded
-    when ``folded``); None when the pattern is not read that way. Read: a top-level alternation, or
-    a first group ``(?:…)``/``(?i:…)`` that is not optional, whose every branch starts with plain
-    characters or escaped punctuation (the last one dropped when a quantifier follows it)."""
-    if not isinstance(pattern, re.Pattern):
-        return None
-    return _leading(pattern.pattern, pattern.flags)
-
-
-@functools.lru_cache(maxsize=256)  # a reading of rule-pack patterns, as ``re`` caches them
-def _leading(src: str, flags: int) -> tuple[frozenset[str], bool] | None:
-    if flags & (re.VERBOSE | re.ASCII | re.LOCALE):
-        return None
-    icase = bool(flags & re.IGNORECASE)
-    branches = _branches(src)
-    if branches is None:
-        return None
-    if len(branches) == 1 and src.startswith(("(?:", "(?i:")):  # a first group: its branches
-        end = _close(src, 0)
-        if end < 0 or src[end + 1 : end + 2] in ("?", "*", "{"):
-            return None  # optional, or not read
-        icase = icase or src.startswith("(?i:")
-        branches = _branches(src[src.index(":") + 1 : end])
-        if branches is None:
-            return None
-    words: set[str] = set()
-    for branch in branches:
-        chars: list[str] = []
-        k = 0
-        while k < len(branch):
-            c = branch[k]
-            if c == "\\" and k + 1 < len(branch) and branch[k + 1] in _META:
-                chars.append(branch[k + 1])  # an escaped punctuation character stands for itself
-                k += 2
-            elif c not in _META and not c.isspace():
-                chars.append(c)
-                k += 1
-            else:
-                break
-        if k < len(branch) and branch[k] in _QUANTIFIERS and chars:
-            chars.pop()  # the last character is quantified: it may be absent or repeated
-        if not chars:
-            return None
-        word = "".join(chars)
-        words.add(fold(word) if icase else word)
-    return frozenset(words), icase
-
-
-def _led_search(site: Site, pattern: re.Pattern[str], leads: tuple[frozenset[str], bool]) -> Iterator[Hit]:
-    """``site.search(pattern)``, the pattern tried only where one of its leading words starts."""
-    words, folded = leads
-    for page in site.pages:
-        if site.out_of_budget(f"a search on {page.url}"):
-            return
-        where = page.word_starts(words, folded)
-        if not where:
-            continue
-        text = page.text
-        last = 0
-        for at in sorted({at for found in where.values() for at in found}):
-            if at < last:
-                continue  # inside the previous match: finditer goes on after its end
-            m = pattern.match(text, at)
-            if m is not None:
-                yield Hit(page, m)
-                last = m.end()
-
-
 def operator_names(site: Site) -> list[tuple[str, Evidence]]:
     """Operator names the site gives: copyright/imprint lines and JSON-LD organisations."""
     data = site.kb.family("domain")
@@ -276,8 +142,7 @@ def operator_names(site: Site) -> list[tuple[str, Evidence]]:
     seen: set[str] = set()
     for raw in data.get("operator_patterns", []):
         pattern = site.kb.regex(str(raw))
-        leads = leading_literals(pattern)
-        for hit in site.search(pattern) if leads is None else _led_search(site, pattern, leads):
+        for hit in site_search(site, pattern):  # site.search, from the pattern's leading words
             name = " ".join(hit.match.group(1).split()).strip(" .-")
             if name and name.lower() not in seen:
                 seen.add(name.lower())

@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pharmcheck import linkres
 from pharmcheck.findings import Evidence
 from pharmcheck.knowledge import Knowledge, RulePackError
-from pharmcheck.site import ParsedPage, Site
+from pharmcheck.leadwords import leading_literals, led_finditer, site_search
+from pharmcheck.site import Hit, ParsedPage, Site
 from pharmcheck.snapshot import Page
 from pharmcheck.urls import domain_label, registered_domain, suffix_of
 
@@ -322,7 +323,7 @@ def find_candidates(site: Site, cfg: RegistryConfig) -> list[Candidate]:
     for reg in cfg.registries:
         if reg.number_pattern is None or not reg.entry_url:
             continue
-        for hit in site.search(reg.number_pattern):
+        for hit in site_search(site, reg.number_pattern):  # site.search, from its leading words
             number = hit.match.group(1)
             if (reg.id, number) in linked:
                 continue
@@ -427,10 +428,16 @@ def _image_attrs(page: ParsedPage) -> list[tuple[str, str]]:
 
 
 def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]]) -> Evidence | None:
+    leads = leading_literals(claim.text)  # matches start with these words: tried only where they occur
     for page, attrs in images:
         for attr, value in attrs:
             if claim.image.search(value):
                 return Evidence(page.url, f"image {attr}={value[:160]!r}")
+        if leads is not None:
+            m = next(led_finditer(page, claim.text, leads), None)
+            if m is not None:
+                return Hit(page, m).evidence()
+            continue
         for hit in page.search(claim.text):
             return hit.evidence()
     return None
