@@ -207,16 +207,6 @@ def first_words(items: Iterable[str]) -> frozenset[str] | None:
     return leads
 
 
-def may_lead(page: ParsedPage, leads: frozenset[str]) -> bool:
-    """False only when none of ``leads`` (first words learnt through :func:`first_words` or
-    :func:`register`) occurs in the page's folded text: then no pattern whose matches start with one
-    of them matches on the page (one set test for several such patterns)."""
-    got: tuple[int, dict[str, list[int]]] | None = page.shared.get("leads")
-    if got is None or got[0] != _INDEX.version:  # not read yet: where they start a word, read as usual
-        return bool(_lead_starts(page, leads))
-    return not leads.isdisjoint(got[1])
-
-
 def line_starts(page: ParsedPage) -> list[int]:
     """Where each of ``page.lines`` starts in ``page.text`` (the lines joined by "\\n")."""
     shared = page.shared

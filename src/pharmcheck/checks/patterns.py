@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pharmcheck.checks import check
-from pharmcheck.checks.context import TextHit, find_affirmed
-from pharmcheck.checks.pagehits import first_words, may_lead, register
+from pharmcheck.checks.context import find_affirmed
+from pharmcheck.checks.pagehits import register
 from pharmcheck.checks.textmatch import compile_by_lang, compile_phrases, per_kb
 from pharmcheck.findings import Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge, RuleMeta
 from pharmcheck.linear import compile_linear
-from pharmcheck.site import Site, pattern_shape
+from pharmcheck.site import Site
 
 MAX_EVIDENCE = 5
 
@@ -40,7 +40,6 @@ class PatternRule:
     context: bool
     message: str
     message_otherwise: str
-    leads: frozenset[str] | None = None  # the first words every match of ``patterns`` starts with
 
 
 def _combine(phrases: list[str], regexes: list[str]) -> re.Pattern[str] | None:
@@ -60,19 +59,14 @@ def compile_rule(meta: RuleMeta, untrusted: frozenset[str] | set[str] = frozense
     regexes: dict[str, list[str]] = spec.get("regex", {})
     patterns: dict[str, re.Pattern[str]] = {}
     linear: dict[str, re.Pattern[str]] = {}
-    leads: set[str] | None = set()
     for lang in sorted(set(phrases) | set(regexes)):
         ours = [r for r in regexes.get(lang, []) if r not in untrusted]
         theirs = [r for r in regexes.get(lang, []) if r in untrusted]
         pattern = _combine(phrases.get(lang, []), ours)
         if pattern is not None:
             patterns[lang] = pattern
-            words = None
             if not ours:  # phrases only: matched from their first words (pagehits)
                 register(pattern, phrases.get(lang, []))
-                words = first_words(phrases.get(lang, []))
-            leads = None if words is None or leads is None else leads | words
-            pattern_shape(pattern)  # read now (cached per process), as when every page tried every pattern
         if theirs:
             linear[lang] = compile_linear("|".join(f"(?:{r})" for r in theirs), re.IGNORECASE)
     return PatternRule(
@@ -87,7 +81,6 @@ def compile_rule(meta: RuleMeta, untrusted: frozenset[str] | set[str] = frozense
         context=bool(spec.get("context", True)),
         message=str(spec.get("message", "")),
         message_otherwise=str(spec.get("message_otherwise", "")),
-        leads=None if leads is None else frozenset(leads),
     )
 
 
@@ -104,21 +97,13 @@ def pattern_rules(kb: Knowledge) -> list[PatternRule]:
     )
 
 
-def _affirmed(site: Site, rule: PatternRule) -> Iterator[TextHit]:
-    """``find_affirmed`` of the rule's patterns; with first words known, only on the pages where one
-    occurs (no pattern of the rule can match elsewhere): the same hits, in order."""
-    leads = rule.leads
-    pages = None if leads is None else [p for p in site.pages if may_lead(p, leads)]
-    return find_affirmed(site, rule.patterns, rule.kinds or None, rule.context, rule.negators, pages)
-
-
 def run_rule(site: Site, rule: PatternRule) -> Iterator[Finding]:
     if not site.pages:
         yield site.finding(rule.meta.id, Outcome.SKIP, "no page to read")
         return
     hits = []
     distinct: dict[str, None] = {}
-    found = _affirmed(site, rule)
+    found = find_affirmed(site, rule.patterns, rule.kinds or None, rule.context, rule.negators)
     if rule.linear:
         found = itertools.chain(found, find_affirmed(site, rule.linear, rule.kinds or None, rule.context,
                                                      rule.negators))
