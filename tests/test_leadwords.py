@@ -35,18 +35,18 @@ def _same(site: Site, pattern: re.Pattern[str]) -> None:
 
 
 def test_reading_of_leading_words() -> None:
-    assert leadwords.leading_literals(re.compile(r"(?i:Betreiber(?:in)?|operated\s+by)\s*:?(\w+)")) == (
-        frozenset({"betreiber", "operated"}), True)
-    assert leadwords.leading_literals(re.compile(r"abc?d|Xy")) == (frozenset({"ab", "Xy"}), False)
-    assert leadwords.leading_literals(re.compile(r"(?:©|\(c\)|Copyright)\s*x")) == (
-        frozenset({"©", "(c)", "Copyright"}), False)
-    assert leadwords.leading_literals(re.compile(r"a\+?|\\b")) == (frozenset({"a", "\\b"}), False)
-    assert leadwords.leading_literals(re.compile(r"ab+")) == (frozenset({"a"}), False)
-    assert leadwords.leading_literals(re.compile(r"(?:ab|cd)x|ef")) == (frozenset({"ab", "cd", "ef"}), False)
-    assert leadwords.leading_literals(re.compile(r"(?i)\bABc")) == (frozenset({"abc"}), True)
-    assert leadwords.leading_literals(re.compile(r"\b(?:VIPPS|NABP[\s-]x|(?:accredited|verified)\s+by)")) == (
-        frozenset({"VIPPS", "NABP", "accredited", "verified"}), False)
-    for src in [r"ab|(cd)", r"(?:ab)?c", r"\wb", r"[ab]c", r"(?x)abc", r"(?:ab){0,2}c", r"(?i:ab)|cd",
+    assert leadwords.leading_literals(re.compile(r"(?i:Betreiber(?:in)?|operated\s+by)\s*:?(\w+)")) == {
+        "betreiber", "operated"}
+    assert leadwords.leading_literals(re.compile(r"abc?d|Xy")) == {"ab", "xy"}  # folded: compared so
+    assert leadwords.leading_literals(re.compile(r"(?:©|\(c\)|Copyright)\s*x")) == {"©", "(c)", "copyright"}
+    assert leadwords.leading_literals(re.compile(r"a\+?|\\b")) == {"a", "\\b"}
+    assert leadwords.leading_literals(re.compile(r"ab+")) == {"a"}
+    assert leadwords.leading_literals(re.compile(r"(?:ab|cd)x|ef")) == {"ab", "cd", "ef"}
+    assert leadwords.leading_literals(re.compile(r"(?i)\bABc")) == {"abc"}
+    assert leadwords.leading_literals(re.compile(r"\b(?:VIPPS|NABP[\s-]x|(?:accredited|verified)\s+by)")) == {
+        "vipps", "nabp", "accredited", "verified"}
+    assert leadwords.leading_literals(re.compile(r"(?i:ab)|Cd")) == {"ab", "cd"}  # mixed case: all folded
+    for src in [r"ab|(cd)", r"(?:ab)?c", r"\wb", r"[ab]c", r"(?x)abc", r"(?:ab){0,2}c",
                 r"(?<=a)b"]:
         assert leadwords.leading_literals(re.compile(src)) is None, src
 
@@ -97,3 +97,27 @@ def test_generated_patterns(source: str, texts: list[str]) -> None:
         return
     if leadwords.leading_literals(pattern) is not None:
         _same(_site(texts), pattern)
+
+
+def test_unlinked_seal_claims_as_page_search_finds_them() -> None:
+    texts = ["Welcome", "We are VIPPS accredited and certified by LegitScript",
+             "<img src='/img/cipa-seal.png' alt='x'> CIPA member",
+             "EU common logo shown, GPhC internet pharmacy logo"]
+    site = _site(texts)
+    cfg = registry.config(KB)
+    got = registry.find_unlinked_claims(site, cfg, [])
+    want = []
+    images = [(page, registry._image_attrs(page)) for page in site.pages]
+    for claim in cfg.claims:
+        ev = None
+        for page, attrs in images:
+            ev = next((registry.Evidence(page.url, f"image {a}={v[:160]!r}") for a, v in attrs
+                       if claim.image.search(v)), None)
+            if ev is None:
+                ev = next((hit.evidence() for hit in page.search(claim.text)), None)
+            if ev is not None:
+                break
+        if ev is not None:
+            want.append((claim, ev))
+    assert got == want
+    assert len(got) >= 4

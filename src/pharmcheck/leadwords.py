@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pharmcheck.anchors import fold
 from pharmcheck.site import Hit, ParsedPage, Site
@@ -84,8 +84,8 @@ def _branches(src: str) -> list[str] | None:
     return out
 
 
-def _words(src: str, icase: bool, out: set[tuple[str, bool]]) -> bool:
-    """Add (word, folded) for each branch of ``src``; False when a branch does not start with one."""
+def _words(src: str, out: set[str]) -> bool:
+    """Add the first word of each branch of ``src``; False when a branch does not start with one."""
     branches = _branches(src)
     if branches is None:
         return False
@@ -94,7 +94,7 @@ def _words(src: str, icase: bool, out: set[tuple[str, bool]]) -> bool:
             end = _close(branch, 0)
             if end < 0 or branch[end + 1 : end + 2] in ("?", "*", "{"):
                 return False
-            if not _words(branch[branch.index(":") + 1 : end], icase or branch.startswith("(?i:"), out):
+            if not _words(branch[branch.index(":") + 1 : end], out):
                 return False
             continue
         chars: list[str] = []
@@ -113,24 +113,24 @@ def _words(src: str, icase: bool, out: set[tuple[str, bool]]) -> bool:
             chars.pop()  # the last character is quantified: it may be absent or repeated
         if not chars:
             return False
-        word = "".join(chars)
-        out.add((fold(word), True) if icase else (word, False))
+        out.add(fold("".join(chars)))
     return True
 
 
-def leading_literals(pattern: re.Pattern[str]) -> tuple[frozenset[str], bool] | None:
-    """(words, folded): every match of ``pattern`` starts with one of the words (compared case-folded
-    when ``folded``); None when the pattern is not read that way. Read: global inline flags and a
-    ``\\b``/``(?<!\\w)`` first are skipped; then a top-level alternation whose every branch starts with
-    plain characters or escaped punctuation (the last one dropped when a quantifier follows it), or
-    with a group ``(?:…)``/``(?i:…)`` that is not optional and is read the same way."""
+def leading_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Case-folded words one of which every match of ``pattern`` starts with, compared in the folded
+    text (a case-sensitive word occurs there too, where it occurs in the text); None when the pattern
+    is not read that way. Read: global inline flags and a ``\\b``/``(?<!\\w)`` first are skipped; then a
+    top-level alternation whose every branch starts with plain characters or escaped punctuation (the
+    last one dropped when a quantifier follows it), or with a group ``(?:…)``/``(?i:…)`` that is not
+    optional and is read the same way."""
     if not isinstance(pattern, re.Pattern):
         return None
     return _leading(pattern.pattern, pattern.flags)
 
 
 @functools.lru_cache(maxsize=256)  # a reading of rule-pack patterns (as ``re`` caches them), no page data
-def _leading(src: str, flags: int) -> tuple[frozenset[str], bool] | None:
+def _leading(src: str, flags: int) -> frozenset[str] | None:
     if flags & (re.VERBOSE | re.ASCII | re.LOCALE):
         return None
     m = _INLINE_FLAGS.match(src)
@@ -140,28 +140,27 @@ def _leading(src: str, flags: int) -> tuple[frozenset[str], bool] | None:
         if src.startswith(zero) and src[len(zero) : len(zero) + 1] not in _QUANTIFIERS:
             src = src[len(zero) :]
             break
-    found: set[tuple[str, bool]] = set()
-    if not _words(src, bool(flags & re.IGNORECASE), found):
+    found: set[str] = set()
+    if not _words(src, found):
         return None
-    kinds = {folded for _, folded in found}
-    if len(kinds) != 1:
-        return None  # some words compared folded, others not: not read
-    return frozenset(w for w, _ in found), kinds.pop()
+    return frozenset(found)
 
 
-def led_finditer(page: ParsedPage, pattern: re.Pattern[str],
-                 leads: tuple[frozenset[str], bool]) -> Iterator[re.Match[str]]:
-    """``pattern.finditer(page.text)``, the pattern tried only where one of its leading words occurs
-    (``leads`` from :func:`leading_literals`): each such position from the left, the match there, and on
-    after its end. A match holds its first word, so none is empty."""
-    words, folded = leads
-    where = page.word_starts(words, folded)
-    if not where:
+def led_finditer(page: ParsedPage, pattern: re.Pattern[str], words: frozenset[str],
+                 where: Mapping[str, list[int]] | None = None) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(page.text)``, the pattern tried only where one of its leading ``words`` (from
+    :func:`leading_literals`) occurs in the folded text: each such position from the left, the match
+    there, and on after its end (a match holds its first word, so none is empty). ``where``: the
+    page's ``word_starts`` of a set of words holding these, when already known."""
+    if where is None:
+        where = page.word_starts(words)
+    starts = sorted({at for w in words for at in where.get(w, ())})
+    if not starts:
         return
     text = page.text
     match = pattern.match
     last = 0
-    for at in sorted({at for found in where.values() for at in found}):
+    for at in starts:
         if at < last:
             continue  # inside the previous match
         m = match(text, at)

@@ -408,9 +408,12 @@ def find_unlinked_claims(
     if not wanted:
         return []
     images = [(page, _image_attrs(page)) for page in site.pages]
+    led = [leading_literals(c.text) for c in wanted]  # claim texts tried only where their words occur
+    words = frozenset().union(*(w for w in led if w is not None))
+    occurrences: dict[int, dict[str, list[int]]] = {}  # per page, of every claim's words: one lookup
     out: list[tuple[Claim, Evidence]] = []
-    for claim in wanted:
-        ev = _claim_evidence(claim, images)
+    for claim, leads in zip(wanted, led, strict=True):
+        ev = _claim_evidence(claim, images, leads, words, occurrences)
         if ev is not None:
             out.append((claim, ev))
     return out
@@ -427,14 +430,20 @@ def _image_attrs(page: ParsedPage) -> list[tuple[str, str]]:
     return out
 
 
-def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]]) -> Evidence | None:
-    leads = leading_literals(claim.text)  # matches start with these words: tried only where they occur
-    for page, attrs in images:
+def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]],
+                    leads: frozenset[str] | None = None, words: frozenset[str] = frozenset(),
+                    occurrences: dict[int, dict[str, list[int]]] | None = None) -> Evidence | None:
+    for i, (page, attrs) in enumerate(images):
         for attr, value in attrs:
             if claim.image.search(value):
                 return Evidence(page.url, f"image {attr}={value[:160]!r}")
-        if leads is not None:
-            m = next(led_finditer(page, claim.text, leads), None)
+        if leads is not None:  # matches start with these words: tried only where they occur
+            where = None if occurrences is None else occurrences.get(i)
+            if where is None:
+                where = page.word_starts(words | leads)
+                if occurrences is not None:
+                    occurrences[i] = where
+            m = next(led_finditer(page, claim.text, leads, where), None)
             if m is not None:
                 return Hit(page, m).evidence()
             continue
