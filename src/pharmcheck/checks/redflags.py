@@ -100,6 +100,7 @@ class Lexicon:
     no_generic_as_of: str
     lifestyle: re.Pattern[str] | None
     lifestyle_by_name: dict[str, tuple[str, str]]
+    lifestyle_multiline: bool  # a name holds a line break (read once, not per page)
     per_pill: re.Pattern[str] | None
     per_pill_slash: re.Pattern[str]
     warn_at: int
@@ -155,6 +156,7 @@ def _build(kb: Knowledge) -> Lexicon:
         no_generic_as_of=str(nogen.get("as_of", "")),
         lifestyle=_names_regex(list(life_by_name)),
         lifestyle_by_name=life_by_name,
+        lifestyle_multiline=any("\n" in name for name in life_by_name),
         per_pill=compile_all(lang_table(rf, "per_pill")),
         per_pill_slash=kb.regex(str(life.get("per_pill_regex", r"/\s?pill\b")), re.IGNORECASE),
         warn_at=int(life.get("warn_at", 4)),
@@ -385,7 +387,7 @@ def _name_lines(page: ParsedPage, lex: Lexicon) -> list[int] | None:
     text has a line break: the same non-word neighbour for the pattern's boundaries)."""
     if lex.lifestyle is None:
         return []
-    if any("\n" in name for name in lex.lifestyle_by_name):
+    if lex.lifestyle_multiline:
         return None
     starts = line_starts(page)
     return sorted({bisect.bisect_right(starts, m.start()) - 1 for m in finditer(page, lex.lifestyle)})
