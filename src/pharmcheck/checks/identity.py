@@ -14,14 +14,7 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import LANGS, context_of, education_page, find_affirmed
-from pharmcheck.checks.textmatch import (
-    as_strs,
-    compile_by_lang,
-    compile_phrases,
-    longest_first,
-    per_kb,
-    subtable,
-)
+from pharmcheck.checks.textmatch import as_strs, compile_by_lang, compile_phrases, per_kb, subtable
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import Site
@@ -226,7 +219,7 @@ def brand_in_label(label: str, d: IdentityData) -> str | None:
     """The brand a domain label impersonates, or None (``specialist`` does not contain ``cialis``)."""
     label = label.lower()
     tokens = [t for t in re.split(r"[-0-9]+", label) if t]
-    for brand in sorted((*d.drug_brands, *d.manufacturers), key=longest_first):
+    for brand in sorted((*d.drug_brands, *sorted(d.manufacturers)), key=len, reverse=True):
         if label == brand or label.replace("-", "") == brand:
             return None  # the brand owner's own domain
         whole_only = brand in d.manufacturers
