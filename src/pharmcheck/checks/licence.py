@@ -317,7 +317,12 @@ def _authority_named(scheme: Scheme, page: ParsedPage) -> str:
     return rest.split("\n", 1)[0][:100].strip()
 
 
-def _page_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
+_Linked = dict[str, list[tuple[Scheme, re.Match[str]]]]  # URL -> the register links it matches
+
+
+def _page_claims(page: ParsedPage, pats: LicencePatterns,
+                 linked_by_url: _Linked | None = None) -> Iterator[Claim]:
+    """The page's claims; ``linked_by_url`` (one site's) remembers the register links each URL matches."""
     text = page.text
     if pats.claims is not None:
         for i, m in enumerate(_claim_matches(page, pats)):  # pats.claims.finditer(text)
@@ -345,13 +350,20 @@ def _page_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     linked = [(scheme, scheme.register_link) for scheme in pats.schemes if scheme.register_link is not None]
     if not linked:
         return
+    memo = {} if linked_by_url is None else linked_by_url
     for link in page.links:
-        for scheme, register_link in linked:
-            lm = register_link.search(link.url)
-            if lm:
-                number, ok, problem = _check_number(scheme, lm.group(1), "", 0)
-                yield Claim(scheme.id, scheme.jurisdiction, scheme.authority, number, ok, problem,
-                            Evidence(page.url, f"link to {link.url}"), {"register_link": link.url})
+        matched = memo.get(link.url)
+        if matched is None:  # a site repeats its links on every page: each URL read once
+            matched = []
+            for scheme, register_link in linked:
+                lm = register_link.search(link.url)
+                if lm:
+                    matched.append((scheme, lm))
+            memo[link.url] = matched
+        for scheme, hit in matched:
+            number, ok, problem = _check_number(scheme, hit.group(1), "", 0)
+            yield Claim(scheme.id, scheme.jurisdiction, scheme.authority, number, ok, problem,
+                        Evidence(page.url, f"link to {link.url}"), {"register_link": link.url})
 
 
 def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
@@ -396,8 +408,9 @@ def licence_number(site: Site) -> Iterator[Finding]:
     claims: list[Claim] = []
     generic: list[Claim] = []
     licensed: list[Evidence] = []
+    linked_by_url: _Linked = {}
     for page in site.pages:
-        claims.extend(_page_claims(page, pats))
+        claims.extend(_page_claims(page, pats, linked_by_url))
         claims.extend(_unknown_claims(page, pats))
         generic.extend(_generic_claims(page, pats))
         if pats.licensed is not None and not licensed:
