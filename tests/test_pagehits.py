@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pharmcheck import role
-from pharmcheck.checks import licence, pagehits, patterns, prescription, redflags, scope, signals
+from pharmcheck.checks import pagehits, patterns, prescription, redflags, scope, signals
 from pharmcheck.knowledge import Knowledge, knowledge_with
 from pharmcheck.site import ParsedPage, Site
 from pharmcheck.snapshot import Page, Snapshot
@@ -53,7 +53,7 @@ def led(kb: Knowledge) -> list[re.Pattern[str]]:
     """Every pattern of the rule modules that is matched from its first words."""
     found: dict[tuple[str, int], re.Pattern[str]] = {}
     for data in (scope.patterns(kb), role.role_data(kb), prescription.patterns(kb), redflags.lexicon(kb),
-                 signals.signal_data(kb), patterns.pattern_rules(kb), licence.patterns(kb)):
+                 signals.signal_data(kb), patterns.pattern_rules(kb)):
         _patterns_in(data, found)
     out = [p for key, p in found.items() if key in pagehits._LEADS]
     assert len(out) >= 50  # drug names, prescription phrases, role, signal and pattern-rule phrase lists
