@@ -15,6 +15,8 @@ import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from operator import add
 from typing import Any
 from urllib.parse import unquote
 
@@ -51,6 +53,10 @@ _HAS_POSTAL = re.compile(r"postaladdress", re.I)
 _HAS_JSONLD = re.compile(r"ld\+json", re.I)
 _HAS_ADDRESS_TAG = re.compile(r"<address\b", re.I)
 _ANY = re.compile("")  # attribute present, any value (BeautifulSoup filter)
+# The only characters other than ASCII letters that re.IGNORECASE matches with an ASCII letter
+# (İ ı ſ K: tests/test_address_speed.py checks this against every code point); without them,
+# str.lower() maps every character to one character, as re.IGNORECASE compares them.
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,7 +190,9 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        # where each line starts: 0, then one past each "\n" (the running sum of the line lengths + 1)
+        lengths = map(len, text.split("\n")[:-1])
+        self.starts: list[int] = list(accumulate(map(add, lengths, repeat(1)), initial=0))
 
     def index(self, pos: int) -> int:
         return bisect_right(self.starts, pos) - 1
@@ -220,15 +228,19 @@ def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
     found: dict[int, TextAddress] = {}  # keyed by postcode position
     # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
     windows = digitlines.Windows(text)
+    streets: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] = {}  # formats share windows
     for fmt in c.formats:
         spans = windows.get(fmt.run) if fmt.run else None
         for n, pc in enumerate(digitlines.finditer(fmt.locality, text, spans, bool(fmt.run))):
             if n >= MAX_LOCALITY_HITS:
                 break
+            old = found.get(pc.start())
+            if old is not None and not (fmt.country == hint and old.country != hint):
+                continue  # an earlier format's reading of this postcode stays whatever this one finds
             li = lines.index(pc.start())
             lo = max(lines.start(li - c.window_before), pc.start() - c.max_distance)
             hi = min(lines.end(li + c.window_after), pc.end() + c.max_distance)
-            street = _nearest_street(fmt.streets, text, lo, hi, pc)
+            street = _nearest_street(fmt.streets, text, lo, hi, pc, streets)
             if street is None:
                 continue
             start, end = min(street.start(), pc.start()), max(street.end(), pc.end())
@@ -242,10 +254,8 @@ def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
             # not (find_mailboxes reports it on its own).
             box = _mailbox_kind(c, text, box_lo, box_hi, skip=("po_box",))
             street_first = street.end() <= pc.start()
-            addr = TextAddress(start, end, fmt.country, box, _clean(text[start:end]), street_first)
-            old = found.get(pc.start())
-            if old is None or (addr.country == hint and old.country != hint):
-                found[pc.start()] = addr
+            found[pc.start()] = TextAddress(start, end, fmt.country, box, _clean(text[start:end]),
+                                            street_first)
     out: list[TextAddress] = []
     for addr in sorted(found.values(), key=lambda a: (a.start, -a.end)):
         if out and addr.start < out[-1].end:  # one address read twice ("Dublin 2, D02 X285")
@@ -258,12 +268,20 @@ def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
 
 
 def _nearest_street(
-    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc: re.Match[str]
+    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc: re.Match[str],
+    memo: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] | None = None,
 ) -> re.Match[str] | None:
+    """The street-style match in ``text[lo:hi]`` nearest the postcode ``pc``; ``memo`` keeps the scans
+    of one text (``style.finditer(text, lo, hi)``), which postcodes read by several formats repeat."""
     best: re.Match[str] | None = None
     best_gap = 1 << 30
     for style in styles:
-        for m in style.finditer(text, lo, hi):
+        got = memo.get((style, lo, hi)) if memo is not None else None
+        if got is None:
+            got = list(style.finditer(text, lo, hi))
+            if memo is not None:
+                memo[(style, lo, hi)] = got
+        for m in got:
             if pc.start() <= m.start() < pc.end():
                 continue  # the postcode itself ("Dublin 2" is no street)
             gap = pc.start() - m.end() if m.end() <= pc.start() else m.start() - pc.end()
@@ -484,6 +502,14 @@ def _regions(page: ParsedPage) -> list[tuple[int, int]]:
     return [(0, head), (tail, n)]
 
 
+def _holds(html: str, word: str, pattern: re.Pattern[str]) -> bool:
+    """``pattern.search(html)`` for ``pattern``, the ASCII ``word`` compiled with re.IGNORECASE: one
+    ``str.lower`` and substring test instead of a regex attempt at every position of the markup."""
+    if html.isascii() or not any(ch in html for ch in _FOLDS_TO_ASCII):
+        return word in html.lower()
+    return pattern.search(html) is not None
+
+
 def _page_addresses(
     page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]]
 ) -> Iterator[Address]:
@@ -498,10 +524,10 @@ def _page_addresses(
 
     html = page.page.html or ""
     # the parsed view first: a page without JSON-LD or <address> costs no scan of its HTML
-    for doc in page.jsonld if page.jsonld and _HAS_JSONLD.search(html) else ():
+    for doc in page.jsonld if page.jsonld and _holds(html, "ld+json", _HAS_JSONLD) else ():
         for item in _jsonld_addresses(doc):
             yield from structured(item, "jsonld")
-    if _HAS_POSTAL.search(html):
+    if _holds(html, "postaladdress", _HAS_POSTAL):
         for postal in _microdata_addresses(page):
             yield from structured(postal, "microdata")
     if page.named("address") and _HAS_ADDRESS_TAG.search(html):
