@@ -199,14 +199,17 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
     emails: list[str] = []
     platforms: list[str] = []
     paragraphs: dict[str, int] = {}
+    analytics_index = per_kb(site.kb, "network.analytics_literals", _analytics_index)
+    long_lines: set[str] = set()  # lines read on an earlier page: the same paragraph hash again
     for page in site.pages:
         source = (page.page.html or "")[:MAX_SOURCE_CHARS]
         present = _platform_markers(site.kb, source[:MAX_PLATFORM_CHARS].lower())
         for name, markers in data.platforms:
             if any(m in present for m in markers):
                 _add(platforms, name)
+        held = analytics_index.present(source)  # the analytics literals in the source, in one pass
         for name, pattern, literals in data.analytics:
-            if literals is not None and not any(a in source for a in literals):
+            if literals is not None and held.isdisjoint(literals):
                 continue  # none of the literals every match contains: no scan needed
             for m in pattern.finditer(source):
                 _add(analytics, f"{name}:{m.group(1)}")
@@ -233,21 +236,23 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
                 if key.lower() in data.affiliate_params and value:
                     _add(affiliate_hosts, host)
                     _add(affiliate_ids, f"{host}?{key.lower()}={value[:64]}")
-        for a in page.named("a"):
-            href = a.get("href")
-            if not isinstance(href, str):
-                continue
-            href = href.strip()
-            if href.lower().startswith("mailto:"):
+        hrefs = [h.strip() for h in link_hrefs(page)]
+        joined = "\n".join(hrefs)
+        mail = "mailto:" in joined.lower()  # needed by href.lower().startswith("mailto:")
+        kinds = [(name, pattern) for name, pattern in data.messengers if _may_hold(pattern, joined)]
+        for href in hrefs if mail or kinds else ():
+            if mail and href.lower().startswith("mailto:"):
                 _add(emails, href[7:].split("?", 1)[0].strip().lower())
                 continue
-            for name, pattern in data.messengers:
+            for name, pattern in kinds:
                 handle = pattern.match(href)
                 if handle:
                     _add(messengers, f"{name}:{handle.group(1).lower()}")
         for address in _emails(page.text):
             _add(emails, address)
-        for norm in _norm_paragraphs([x for x in page.lines if len(x) >= data.boilerplate_min]):
+        fresh = [x for x in page.lines if len(x) >= data.boilerplate_min and x not in long_lines]
+        long_lines.update(fresh)
+        for norm in _norm_paragraphs(fresh):
             if len(norm) >= data.boilerplate_min:
                 paragraphs.setdefault(_para_hash(norm), len(norm))
     boilerplate = sorted(paragraphs, key=lambda h: (-paragraphs[h], h))[: data.boilerplate_max]
@@ -311,29 +316,65 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
     }
 
 
-def _marker_index(kb: Knowledge) -> Any:
-    """One Aho-Corasick automaton of every platform marker of the pack (None when there is none)."""
-    import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+class _Literals:
+    """One Aho-Corasick automaton (ahocorasick-rs, every occurrence, overlapping ones too) of a set of
+    non-empty literals: which of them occur in a text, in one pass instead of one scan per literal."""
 
-    words = {m for _, markers in network_data(kb).platforms for m in markers if m}
-    if not words:
-        return None
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word, word)
-    automaton.make_automaton()
-    return automaton
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = sorted({w for w in words if w})
+        self.automaton: Any = None
+        if self.words:
+            import ahocorasick_rs
+
+            self.automaton = ahocorasick_rs.AhoCorasick(
+                self.words, matchkind=ahocorasick_rs.MatchKind.Standard,
+                implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+
+    def present(self, text: str) -> set[str]:
+        """The literals that occur in ``text``, and "" (it occurs in every text, as ``"" in text`` says)."""
+        found = {""}
+        if self.automaton is not None and text:
+            words = self.words
+            hits = self.automaton.find_matches_as_indexes(text, overlapping=True)
+            found.update(words[i] for i, _, _ in hits)
+        return found
+
+
+def _marker_index(kb: Knowledge) -> _Literals:
+    """Every platform marker of the pack."""
+    return _Literals(m for _, markers in network_data(kb).platforms for m in markers)
+
+
+def _analytics_index(kb: Knowledge) -> _Literals:
+    """Every literal of the analytics patterns (one of which each match of a pattern holds)."""
+    return _Literals(a for _, _, literals in network_data(kb).analytics for a in literals or ())
 
 
 def _platform_markers(kb: Knowledge, low: str) -> set[str]:
     """The platform markers that occur in ``low`` (one automaton pass instead of one scan per marker);
     the empty marker occurs in every text, as ``"" in low`` says."""
-    automaton = per_kb(kb, "network.platform_markers", _marker_index)
-    found = {""}
-    if automaton is not None and low:
-        for _, word in automaton.iter(low):
-            found.add(word)
-    return found
+    return per_kb(kb, "network.platform_markers", _marker_index).present(low)
+
+
+def link_hrefs(page: ParsedPage) -> list[str]:
+    """The ``href`` of every ``<a>`` of the page that has one, in document order (once per page)."""
+    shared = page.shared
+    got: list[str] | None = shared.get("a.hrefs")
+    if got is None:
+        got = shared["a.hrefs"] = [h for a in page.named("a") if isinstance(h := a.get("href"), str)]
+    return got
+
+
+def _may_hold(pattern: re.Pattern[str], hay: str) -> bool:
+    """False only when no substring of ``hay`` can match ``pattern`` (none of the literals one of which
+    every match holds occurs in it, compared folded for a case-insensitive pattern)."""
+    from pharmcheck.site import fold, pattern_shape
+
+    got = pattern_shape(pattern)
+    if got is None or got.anchors is None:
+        return True
+    text = fold(hay) if got.folded else hay
+    return any(a in text for a in got.anchors)
 
 
 def _emails(text: str) -> Iterator[str]:
