@@ -23,3 +23,49 @@ def test_holds_is_the_case_insensitive_search() -> None:
     for html in samples:
         for word, pattern in (("ld+json", address._HAS_JSONLD), ("postaladdress", address._HAS_POSTAL)):
             assert address._holds(html, word, pattern) == bool(pattern.search(html)), (html, word)
+
+
+def _reference_snippets(page: object) -> list[tuple[int, int]]:
+    """address._snippets as it was: one _PHONEISH scan of each region."""
+    text = page.text  # type: ignore[attr-defined]
+    spans: list[tuple[int, int]] = []
+    for a, b in address._regions(page):  # type: ignore[arg-type]
+        for n, m in enumerate(address._PHONEISH.finditer(text, a, b)):
+            if n >= address.MAX_PHONE_SNIPPETS * 4:
+                break
+            lo = max(a, m.start() - address.SNIPPET_RADIUS, text.rfind("\n", 0, m.start()) + 1)
+            nl = text.find("\n", m.end())
+            hi = min(b, m.end() + address.SNIPPET_RADIUS, nl if nl >= 0 else len(text))
+            if spans and lo < spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(hi, spans[-1][1]))
+            else:
+                spans.append((lo, hi))
+    return spans[: address.MAX_PHONE_SNIPPETS * 4]
+
+
+def test_phone_snippets_are_those_of_a_scan_of_each_region() -> None:
+    import gzip
+    from pathlib import Path
+
+    from pharmcheck.knowledge import builtin_pack_dir, load_pack
+    from pharmcheck.site import Site
+    from pharmcheck.snapshot import Page, Snapshot
+
+    kb = load_pack([builtin_pack_dir()])
+    snaps = [Snapshot.from_json(gzip.decompress(p.read_bytes()).decode("utf-8"))
+             for p in sorted((Path(__file__).parent / "snapshots").glob("*.json.gz"))]
+    lines = ["Call +44 20 7946 0958 today", "Tel. (030) 123-45 67", "12 34 56 7", "٣٣٣ ٣٣٣ ٣٣٣٣",
+             "1234567890123", "x", "Order 1 2 3 4 5 6 7 8 9", "€12.99 / 4 Stk.",
+             "0800 123 4567\n0800 123 4567"]
+    long_text = "\n".join(lines[i % len(lines)] + " " + "word " * (i % 7) for i in range(400))
+    huge = "\n".join(lines[i % len(lines)] + " " + "words " * (i % 13) for i in range(4000))  # > 120k chars
+    snaps.append(Snapshot(input="example.test", url="https://example.test/", pages=[
+        Page(url="https://example.test/", status=200, html=f"<p>{long_text.replace(chr(10), '</p><p>')}</p>"),
+        Page(url="https://example.test/contact", status=200, kind="contact",
+             html="<p>" + "</p><p>".join(lines) + "</p>"),
+        Page(url="https://example.test/legal", status=200, kind="legal",
+             html=f"<p>{huge.replace(chr(10), '</p><p>')}</p>")]))
+    pages = [page for snap in snaps for page in Site(snap, kb).pages]
+    assert sum(len(_reference_snippets(p)) for p in pages) >= 10  # the test reads pages with numbers
+    for page in pages:
+        assert address._snippets(page) == _reference_snippets(page), page.url

@@ -25,6 +25,7 @@ import phonenumbers
 from pharmcheck.checks import check, digitlines
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
+from pharmcheck.fingerprints import link_hrefs
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site
 
@@ -45,6 +46,7 @@ MAILBOX_LABEL = {
     "virtual_office": "mail-forwarding / virtual-office",
 }
 _PHONEISH = re.compile(r"(?:\d[ ().\-/]{0,3}){7}")
+_PHONEISH_DIGITS = 7  # each _PHONEISH match holds 7 digits
 _SEPARATED = re.compile(r"[+ ().\-/]")
 _DIGIT = re.compile(r"\d")
 _TEL = re.compile(r"^\s*tel:", re.I)
@@ -222,12 +224,15 @@ def _mailbox_kind(
     return ""
 
 
-def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
-    """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country."""
+def find_in_text(text: str, c: _Compiled, hint: str = "",
+                 windows: digitlines.Windows | None = None) -> list[TextAddress]:
+    """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country.
+    ``windows``: the digit lines of ``text``, when the caller has them."""
     lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
     # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
-    windows = digitlines.Windows(text)
+    if windows is None or windows.text is not text:
+        windows = digitlines.Windows(text)
     streets: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] = {}  # formats share windows
     for fmt in c.formats:
         spans = windows.get(fmt.run) if fmt.run else None
@@ -484,6 +489,14 @@ def site_hint(site: Site, c: _Compiled) -> str:
     return ""
 
 
+def _page_windows(page: ParsedPage) -> digitlines.Windows:
+    """The digit lines of the page text (one pass, shared by the address and phone rules)."""
+    got = page.shared.get("digitlines.windows")
+    if not isinstance(got, digitlines.Windows):
+        got = page.shared["digitlines.windows"] = digitlines.Windows(page.text)
+    return got
+
+
 def _regions(page: ParsedPage) -> list[tuple[int, int]]:
     """Parts of the page text read for addresses: all of it on the pages that carry one (contact,
     legal, about, home), else the header and the footer, where shops repeat their address. This
@@ -541,7 +554,8 @@ def _page_addresses(
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
             whole = _page_finditer(page) if (a, b) == (0, len(page.text)) else None
-            found = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint, page.may_match, whole)
+            found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None) \
+                + find_mailboxes(chunk, c, hint, page.may_match, whole)
             seen[chunk] = found
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
@@ -631,6 +645,9 @@ def _add(found: dict[str, _Number], num: Any, evidence: Evidence) -> None:
 
 
 def _tel_links(page: ParsedPage, region: str, found: dict[str, _Number]) -> None:
+    # _TEL matches only where "tel:" stands in some case (no other character folds to t, e or l)
+    if "tel:" not in "\n".join(link_hrefs(page)).lower():
+        return
     tels = [a for a in page.named("a") if isinstance(a.get("href"), str) and _TEL.search(str(a.get("href")))]
     for a in tels[:50]:
         href = a.get("href")
@@ -650,9 +667,13 @@ def _snippets(page: ParsedPage) -> list[tuple[int, int]]:
     "+" or a phone word first, at most MAX_PHONE_SNIPPETS per page (header, footer, contact pages)."""
     text = page.text
     spans: list[tuple[int, int]] = []
-    finditer = _page_finditer(page)
+    # a _PHONEISH match holds 7 digits and no "\n": only lines with 7 digits can hold one, and the
+    # regions start and end at line ends
+    lines = _page_windows(page).lines_with(_PHONEISH_DIGITS)
     for a, b in _regions(page):
-        for n, m in enumerate(finditer(_PHONEISH, a, b)):  # _PHONEISH.finditer(text, a, b)
+        found = (m for lo, hi in lines if lo < b and hi > a
+                 for m in _PHONEISH.finditer(text, max(lo, a), min(hi, b)))
+        for n, m in enumerate(found):  # _PHONEISH.finditer(text, a, b)
             if n >= MAX_PHONE_SNIPPETS * 4:
                 break
             lo = max(a, m.start() - SNIPPET_RADIUS, text.rfind("\n", 0, m.start()) + 1)

@@ -289,7 +289,7 @@ class Windows:
         self.text = text
         self.gap = gap
         self._by_run: dict[int, list[tuple[int, int]]] = {}
-        self._lines: list[list[int]] | None = None  # [line start, line end, longest run] per digit line
+        self._lines: list[list[int]] | None = None  # [start, end, longest run, digits] per digit line
 
     def _digit_lines(self) -> list[list[int]]:
         lines = self._lines
@@ -300,13 +300,19 @@ class Windows:
             for m in _DIGIT_RUNS.finditer(text):
                 s, e = m.span()
                 if s < last_end:  # another run on the line just recorded (its end is its "\n")
-                    if e - s > lines[-1][2]:
-                        lines[-1][2] = e - s
+                    line = lines[-1]
+                    if e - s > line[2]:
+                        line[2] = e - s
+                    line[3] += e - s
                 else:
                     nl = text.find("\n", e)
                     last_end = nl if nl >= 0 else len(text)
-                    lines.append([text.rfind("\n", 0, s) + 1, last_end, e - s])
+                    lines.append([text.rfind("\n", 0, s) + 1, last_end, e - s, e - s])
         return lines
+
+    def lines_with(self, digits: int) -> list[tuple[int, int]]:
+        """(start, end) of each line holding at least ``digits`` digits (``\\d``), in text order."""
+        return [(a, b) for a, b, _, n in self._digit_lines() if n >= digits]
 
     def get(self, run: int) -> list[tuple[int, int]]:
         """Line ranges holding every line with ``run`` digits in a row (and maybe more lines)."""
@@ -314,7 +320,7 @@ class Windows:
         if got is None:
             got = self._by_run[run] = []
             gap = self.gap
-            for a, b, longest in self._digit_lines():
+            for a, b, longest, _ in self._digit_lines():
                 if longest >= run:
                     if got and a - got[-1][1] <= gap:
                         got[-1] = (got[-1][0], b)
