@@ -109,10 +109,45 @@ def _hash32(token: str) -> int:
 
 
 def minhash(shingles: Iterable[str], permutations: tuple[tuple[int, int], ...]) -> list[int]:
-    """MinHash signature (datasketch's scheme) of a set of shingles; empty set -> all max values."""
+    """MinHash signature (datasketch's scheme) of a set of shingles; empty set -> all max values:
+    ``[min([((a * h + b) % _PRIME) & _MAX_HASH for h in hashes], default=_MAX_HASH) for a, b in ...]``."""
     hashes = list({_hash32(s) for s in shingles})
+    if not hashes or not permutations:
+        return [_MAX_HASH] * len(permutations)
+    if all(0 <= a < _PRIME and 0 <= b < _PRIME for a, b in permutations):
+        return _packed_minhash(hashes, permutations)
     prime, top = _PRIME, _MAX_HASH
     return [min([((a * h + b) % prime) & top for h in hashes], default=top) for a, b in permutations]
+
+
+_LANE = 96  # bits per permutation in _packed_minhash: a·h + b < 2^61·2^32 + 2^61 < 2^94
+
+
+def _packed_minhash(hashes: list[int], permutations: tuple[tuple[int, int], ...]) -> list[int]:
+    """The signature with every permutation at once: one big integer holds each permutation's value in
+    its own 96-bit lane, and every step below keeps each lane within its bits (no carry or borrow
+    crosses a lane), so each lane computes exactly ``((a * h + b) % _PRIME) & _MAX_HASH`` and the running
+    minimum. Needs 0 <= a, b < _PRIME and 0 <= h < 2^32 (hashes are 32-bit)."""
+    w = _LANE
+    a_all = b_all = ones = 0
+    for j, (a, b) in enumerate(permutations):
+        a_all |= a << (w * j)
+        b_all |= b << (w * j)
+        ones |= 1 << (w * j)
+    low61, low33, low32, bit64 = ones * _PRIME, ones * ((1 << 33) - 1), ones * _MAX_HASH, ones << 64
+    best = low32  # _MAX_HASH in every lane
+    for h in hashes:
+        x = a_all * h + b_all  # a·h + b < 2^94 per lane
+        x = (x & low61) + ((x >> 61) & low33)  # ≡ x mod 2^61−1 (2^61 ≡ 1), < 2^61 + 2^33
+        x = (x & low61) + ((x >> 61) & low33)  # ≤ 2^61: at most one _PRIME too many
+        x -= (((x + ones) >> 61) & ones) * _PRIME  # x ≥ _PRIME exactly when x + 1 reaches bit 61
+        x &= low32
+        smaller = (((best | bit64) - x) >> 64) & ones  # 1 where best ≥ x (bit 64 survives the subtraction)
+        keep = smaller * _MAX_HASH
+        best = (x & keep) | (best & (low32 ^ keep))
+    size = w // 8
+    raw = best.to_bytes(size * len(permutations), "little")
+    return [int.from_bytes(raw[size * j : size * j + 4], "little") for j in range(len(permutations))]
 
 
 def jaccard(a: list[int], b: list[int]) -> float:
