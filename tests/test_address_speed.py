@@ -69,3 +69,20 @@ def test_phone_snippets_are_those_of_a_scan_of_each_region() -> None:
     assert sum(len(_reference_snippets(p)) for p in pages) >= 10  # the test reads pages with numbers
     for page in pages:
         assert address._snippets(page) == _reference_snippets(page), page.url
+
+
+def test_a_street_window_skipped_by_its_words_holds_no_match() -> None:
+    from pharmcheck.knowledge import builtin_pack_dir, load_pack
+
+    c = address.compiled(load_pack([builtin_pack_dir()]))
+    text = ("Unit 4, 12 High Street\nHauptstraße 5, 10115 Berlin\nKeizersgracht 12\n1012 AB Amsterdam\n"
+            "Via Roma 10, 00100 Roma\nShop No. 5, MG Road\nwe ship to every street and weg\n"
+            "UNIT 4 STE 9 main road\nPlatz 3 am Markt 7 Ringweg 2 Sector 18\n") * 3
+    skipped = 0
+    for style in c.all_streets:
+        for lo in range(0, len(text), 7):
+            for hi in (lo + 9, lo + 30, lo + 120):
+                if not address._may_hold(style, text, lo, hi):
+                    skipped += 1
+                    assert not list(style.finditer(text, lo, hi)), (style.pattern, lo, hi)
+    assert skipped > 100
