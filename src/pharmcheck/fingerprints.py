@@ -274,7 +274,7 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
         hrefs = [h.strip() for h in link_hrefs(page)]
         joined = "\n".join(hrefs)
         mail = "mailto:" in joined.lower()  # needed by href.lower().startswith("mailto:")
-        kinds = [(name, pattern) for name, pattern in data.messengers if _may_hold(pattern, joined)]
+        kinds = [(name, pattern) for name, pattern in data.messengers if may_hold(pattern, joined)]
         for href in hrefs if mail or kinds else ():
             if mail and href.lower().startswith("mailto:"):
                 _add(emails, href[7:].split("?", 1)[0].strip().lower())
@@ -400,13 +400,14 @@ def link_hrefs(page: ParsedPage) -> list[str]:
     return got
 
 
-def _may_hold(pattern: re.Pattern[str], hay: str) -> bool:
-    """False only when no substring of ``hay`` can match ``pattern`` (none of the literals one of which
-    every match holds occurs in it, compared folded for a case-insensitive pattern)."""
+def may_hold(pattern: re.Pattern[str], hay: str) -> bool:
+    """False only when no substring of ``hay`` can match ``pattern``: none of the words one of which
+    every match holds (:func:`pharmcheck.site.pattern_shape`; compared folded for a case-insensitive
+    pattern) occurs in it. A few substring tests instead of a regex attempt at every position."""
     from pharmcheck.site import fold, pattern_shape
 
     got = pattern_shape(pattern)
-    if got is None or got.anchors is None:
+    if got is None or got.anchors is None or got.digit:  # digit: a run of digits may stand for the words
         return True
     text = fold(hay) if got.folded else hay
     return any(a in text for a in got.anchors)

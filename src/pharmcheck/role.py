@@ -38,6 +38,7 @@ from pharmcheck.checks.scope import drug_hits, jsonld_types
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
+from pharmcheck.fingerprints import may_hold
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site
 from pharmcheck.urls import registered_domain
@@ -188,11 +189,11 @@ def _post_blocks(page: ParsedPage, data: RoleData) -> int:
     if data.forum is None:
         return 0
     led = led_lines(page, data.forum_leads)  # the lines that start with a forum word
-    n = 0
-    for i, line in enumerate(page.lines):
-        if len(line) <= 40 and (led is None or i in led) and data.forum.match(line):
-            n += 1
-    return n
+    lines = page.lines
+    forum = data.forum
+    if led is not None:  # only those lines can match
+        return sum(1 for i in led if len(lines[i]) <= 40 and forum.match(lines[i]))
+    return sum(1 for line in lines if len(line) <= 40 and forum.match(line))
 
 
 # a person's name right after the title ("Superintendent Pharmacist: Ruth Lennox"), or right before it
@@ -237,9 +238,10 @@ def _bylines(page: ParsedPage, data: RoleData) -> Evidence | None:
     if data.byline is None:
         return None
     led = led_lines(page, data.byline_leads)  # the lines that start with a byline word
-    for i, line in enumerate(page.lines[:200]):
-        if len(line) <= BYLINE_MAX and (led is None or i in led) and data.byline.match(line) \
-                and re.search(r"\d|[A-Z]\w+ [A-Z]", line):
+    lines = page.lines[:200]
+    for i in range(len(lines)) if led is None else sorted(i for i in led if i < 200):  # in line order
+        line = lines[i]
+        if len(line) <= BYLINE_MAX and data.byline.match(line) and re.search(r"\d|[A-Z]\w+ [A-Z]", line):
             return Evidence(page.url, line)
     return None
 
@@ -264,15 +266,21 @@ def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
     if len(priced) >= 2:
         view.offers.setdefault("prices next to medicine names", next(iter(priced.values())))
         view.offer_pages.add(page.url)
-    for control in controls(page, sp.cart_words)[:MAX_CONTROLS]:
+    rows = [(control, control.text[:60] if control.tag.name != "input" else str(control.tag.get("value", "")),
+             " ".join(str(c) for c in (control.tag.get("class") or [])))
+            for control in controls(page, sp.cart_words)[:MAX_CONTROLS]]
+    # a pattern none of whose words occurs in any control's text (classes) matches none of them
+    cart_class = sp.cart_class if sp.cart_class is not None and may_hold(
+        sp.cart_class, "\n".join(classes for _, _, classes in rows)) else None
+    buy_words = sp.buy if sp.buy is not None and may_hold(
+        sp.buy, "\n".join(t for _, t, _ in rows if t and len(t) <= 40)) else None
+    for control, text_, classes in rows:
         tag = control.tag
-        text_ = control.text[:60] if tag.name != "input" else str(tag.get("value", ""))
-        classes = " ".join(str(c) for c in (tag.get("class") or []))
         href = tag.get("href")
-        cart = bool(sp.cart_class is not None and sp.cart_class.search(classes))
+        cart = bool(cart_class is not None and cart_class.search(classes))
         if isinstance(href, str) and sp.cart_path is not None and control.path is not None:
             cart = cart or bool(sp.cart_path.search(control.path))
-        buy = bool(text_ and len(text_) <= 40 and sp.buy is not None and sp.buy.search(text_))
+        buy = bool(text_ and len(text_) <= 40 and buy_words is not None and buy_words.search(text_))
         if cart or buy:
             view.offers.setdefault("order control next to named medicines",
                                    Evidence(page.url, text_ or classes or str(href)))

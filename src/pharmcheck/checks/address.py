@@ -25,9 +25,9 @@ import phonenumbers
 from pharmcheck.checks import check, digitlines
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
-from pharmcheck.fingerprints import link_hrefs
+from pharmcheck.fingerprints import link_hrefs, may_hold
 from pharmcheck.knowledge import Knowledge
-from pharmcheck.site import ParsedPage, Site, fold, pattern_shape
+from pharmcheck.site import ParsedPage, Site
 
 MAX_LOCALITY_HITS = 200  # per format and text: bounds work on hostile pages
 MAX_JSONLD_NODES = 2000
@@ -283,7 +283,7 @@ def _nearest_street(
     for style in styles:
         got = memo.get((style, lo, hi)) if memo is not None else None
         if got is None:
-            got = list(style.finditer(text, lo, hi)) if _may_hold(style, text, lo, hi) else []
+            got = list(style.finditer(text, lo, hi)) if may_hold(style, text[lo:hi]) else []
             if memo is not None:
                 memo[(style, lo, hi)] = got
         for m in got:
@@ -294,17 +294,6 @@ def _nearest_street(
             if gap < best_gap:
                 best, best_gap = m, gap
     return best
-
-
-def _may_hold(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> bool:
-    """False only when ``pattern`` has no match within ``text[lo:hi]``: none of the words one of which
-    every match holds (:func:`pharmcheck.site.pattern_shape`, folded for a case-insensitive pattern)
-    occurs there. A few substring tests instead of a regex attempt at every position."""
-    shape = pattern_shape(pattern)
-    if shape is None or shape.anchors is None or shape.digit:
-        return True
-    window = fold(text[lo:hi]) if shape.folded else text[lo:hi]
-    return any(a in window for a in shape.anchors)
 
 
 def find_mailboxes(text: str, c: _Compiled, hint: str = "",
