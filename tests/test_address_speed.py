@@ -86,3 +86,32 @@ def test_a_street_window_skipped_by_its_words_holds_no_match() -> None:
                     skipped += 1
                     assert not list(style.finditer(text, lo, hi)), (style.pattern, lo, hi)
     assert skipped > 100
+
+
+def test_mailbox_line_scan_finds_what_a_whole_text_scan_finds() -> None:
+    import gzip
+    from pathlib import Path
+
+    from pharmcheck.knowledge import builtin_pack_dir, load_pack
+    from pharmcheck.site import Site
+    from pharmcheck.snapshot import Page, Snapshot
+
+    kb = load_pack([builtin_pack_dir()])
+    c = address.compiled(kb)
+    assert len(c.line_local) >= 5
+    body = ("BP 123 Paris\nB.P. 45, 75001 Paris\nBoîte postale 7\nCP 12 via Roma 00100 Roma\nC.P. 9 x 12345\n"
+            "P.O. Box 99\nPostfach 10 20 30\nApdo. 5\nPMB 200\nvirtual office\n€ 12\n") * 20
+    snaps = [Snapshot.from_json(gzip.decompress(p.read_bytes()).decode("utf-8"))
+             for p in sorted((Path(__file__).parent / "snapshots").glob("*.json.gz"))]
+    snaps.append(Snapshot(input="example.test", url="https://example.test/", pages=[
+        Page(url="https://example.test/contact", status=200, kind="contact",
+             html=f"<p>{body.replace(chr(10), '</p><p>')}</p>")]))
+    hits = 0
+    for snap in snaps:
+        for page in Site(snap, kb).pages:
+            scan = address._line_scan(page, c)
+            for _, pattern in c.mailbox:
+                want = [(m.span(), m.groups()) for m in pattern.finditer(page.text)]
+                assert [(m.span(), m.groups()) for m in scan(pattern, 0, None)] == want, pattern.pattern
+                hits += len(want)
+    assert hits >= 100

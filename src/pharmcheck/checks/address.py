@@ -23,11 +23,12 @@ from urllib.parse import unquote
 import phonenumbers
 
 from pharmcheck.checks import check, digitlines
+from pharmcheck.checks.pagehits import line_starts
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.fingerprints import link_hrefs, may_hold
 from pharmcheck.knowledge import Knowledge
-from pharmcheck.site import ParsedPage, Site
+from pharmcheck.site import ParsedPage, Site, pattern_shape
 
 MAX_LOCALITY_HITS = 200  # per format and text: bounds work on hostile pages
 MAX_JSONLD_NODES = 2000
@@ -88,6 +89,7 @@ class _Compiled:
     lang_region: dict[str, str]
     default_region: str
     gates: dict[re.Pattern[str], re.Pattern[str]]  # pattern -> its case-widened form (prefilter only)
+    line_local: frozenset[re.Pattern[str]] = frozenset()  # mailbox patterns whose matches lie in one line
 
 
 def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
@@ -122,6 +124,7 @@ def _compile(kb: Knowledge) -> _Compiled:
         lang_region={str(k).lower(): str(v).upper() for k, v in data.get("phone_region_by_lang", {}).items()},
         default_region=str(data.get("phone_default_region", "US")).upper(),
         gates=_gates([p for _, p in mailbox] + [_opt(kb, data.get("no_address"))]),
+        line_local=frozenset(p for _, p in mailbox if digitlines.line_local(p)),
     )
 
 
@@ -489,6 +492,36 @@ def site_hint(site: Site, c: _Compiled) -> str:
     return ""
 
 
+def _line_scan(page: ParsedPage, c: _Compiled) -> Scan:
+    """``pattern.finditer(page.text, pos, endpos)``: for a mailbox pattern whose every match lies in one
+    line (digitlines.line_local) and holds one of its words or a run of digits (pattern_shape of its
+    case-widened form), a scan of the lines that hold those; else ``ParsedPage.finditer``."""
+    fallback = _page_finditer(page)
+    text = page.text
+
+    def scan(pattern: re.Pattern[str], pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
+        shape = pattern_shape(c.gates.get(pattern, pattern))
+        if pos or endpos is not None or pattern not in c.line_local or shape is None or shape.anchors is None:
+            return fallback(pattern, pos, endpos)
+        spans: list[tuple[int, int]] = list(_page_windows(page).get(shape.digit)) if shape.digit else []
+        starts = line_starts(page)
+        for where in page.word_starts(shape.anchors, folded=shape.folded).values():
+            for at in where:
+                li = bisect_right(starts, at) - 1
+                spans.append((starts[li], starts[li + 1] - 1 if li + 1 < len(starts) else len(text)))
+        spans.sort()
+        windows: list[tuple[int, int]] = []
+        for a, b in spans:  # whole lines: join those that touch or overlap
+            if windows and a <= windows[-1][1] + 1:
+                if b > windows[-1][1]:
+                    windows[-1] = (windows[-1][0], b)
+            else:
+                windows.append((a, b))
+        return digitlines.finditer(pattern, text, windows, True)
+
+    return scan
+
+
 def _page_windows(page: ParsedPage) -> digitlines.Windows:
     """The digit lines of the page text (one pass, shared by the address and phone rules)."""
     got = page.shared.get("digitlines.windows")
@@ -553,7 +586,7 @@ def _page_addresses(
         chunk = page.text[a:b]
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
-            whole = _page_finditer(page) if (a, b) == (0, len(page.text)) else None
+            whole = _line_scan(page, c) if (a, b) == (0, len(page.text)) else None
             found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None) \
                 + find_mailboxes(chunk, c, hint, page.may_match, whole)
             seen[chunk] = found

@@ -257,6 +257,27 @@ def digit_run(pattern: re.Pattern[str]) -> int:
     return min(run.best, MAX_RUN)
 
 
+def line_local(pattern: re.Pattern[str]) -> bool:
+    """True when no part of ``pattern`` can match ``"\\n"`` and it uses no ``$``/``\\Z`` (the reader of
+    :func:`digit_run` follows it all): every match lies within one line, and a scan of whole lines
+    (``pos`` at a line's start, ``endpos`` at its end) finds there what a whole-text scan finds."""
+    if not isinstance(pattern, re.Pattern) or not isinstance(pattern.pattern, str):
+        return False
+    if pattern.flags & (re.DOTALL | re.VERBOSE):
+        return False
+    source = pattern.pattern
+    if source.startswith("(?"):
+        m = re.match(r"\(\?[aiLmsux]+\)", source)
+        if m:
+            source = source[m.end() :]
+    reader = _Reader(source)
+    try:
+        reader.alternation()
+    except (_Unsure, IndexError, ValueError):
+        return False
+    return reader.i == len(source)
+
+
 def digit_local(pattern: re.Pattern[str]) -> bool:
     """True when every match of ``pattern`` holds a digit and lies within one line."""
     return digit_run(pattern) >= 1
