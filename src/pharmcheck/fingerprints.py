@@ -274,7 +274,8 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
         hrefs = [h.strip() for h in link_hrefs(page)]
         joined = "\n".join(hrefs)
         mail = "mailto:" in joined.lower()  # needed by href.lower().startswith("mailto:")
-        kinds = [(name, pattern) for name, pattern in data.messengers if may_hold(pattern, joined)]
+        once: dict[str, str] = {}  # the folded hrefs, made once for every messenger pattern
+        kinds = [(name, pattern) for name, pattern in data.messengers if may_hold(pattern, joined, once)]
         for href in hrefs if mail or kinds else ():
             if mail and href.lower().startswith("mailto:"):
                 _add(emails, href[7:].split("?", 1)[0].strip().lower())
@@ -400,16 +401,24 @@ def link_hrefs(page: ParsedPage) -> list[str]:
     return got
 
 
-def may_hold(pattern: re.Pattern[str], hay: str) -> bool:
+def may_hold(pattern: re.Pattern[str], hay: str, folded: dict[str, str] | None = None) -> bool:
     """False only when no substring of ``hay`` can match ``pattern``: none of the words one of which
     every match holds (:func:`pharmcheck.site.pattern_shape`; compared folded for a case-insensitive
-    pattern) occurs in it. A few substring tests instead of a regex attempt at every position."""
+    pattern) occurs in it. A few substring tests instead of a regex attempt at every position.
+    ``folded``: where the folded ``hay`` is kept between calls on the same ``hay``."""
     from pharmcheck.site import fold, pattern_shape
 
     got = pattern_shape(pattern)
     if got is None or got.anchors is None or got.digit:  # digit: a run of digits may stand for the words
         return True
-    text = fold(hay) if got.folded else hay
+    text = hay
+    if got.folded:
+        known = folded.get(hay) if folded is not None else None
+        if known is None:
+            known = fold(hay)
+            if folded is not None:
+                folded[hay] = known
+        text = known
     return any(a in text for a in got.anchors)
 
 

@@ -38,7 +38,6 @@ from pharmcheck.checks.scope import drug_hits, jsonld_types
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
-from pharmcheck.fingerprints import may_hold
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site
 from pharmcheck.urls import registered_domain
@@ -266,21 +265,15 @@ def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
     if len(priced) >= 2:
         view.offers.setdefault("prices next to medicine names", next(iter(priced.values())))
         view.offer_pages.add(page.url)
-    rows = [(control, control.text[:60] if control.tag.name != "input" else str(control.tag.get("value", "")),
-             " ".join(str(c) for c in (control.tag.get("class") or [])))
-            for control in controls(page, sp.cart_words)[:MAX_CONTROLS]]
-    # a pattern none of whose words occurs in any control's text (classes) matches none of them
-    cart_class = sp.cart_class if sp.cart_class is not None and may_hold(
-        sp.cart_class, "\n".join(classes for _, _, classes in rows)) else None
-    buy_words = sp.buy if sp.buy is not None and may_hold(
-        sp.buy, "\n".join(t for _, t, _ in rows if t and len(t) <= 40)) else None
-    for control, text_, classes in rows:
+    for control in controls(page, sp.cart_words)[:MAX_CONTROLS]:
         tag = control.tag
+        text_ = control.text[:60] if tag.name != "input" else str(tag.get("value", ""))
+        classes = " ".join(str(c) for c in (tag.get("class") or []))
         href = tag.get("href")
-        cart = bool(cart_class is not None and cart_class.search(classes))
+        cart = bool(sp.cart_class is not None and sp.cart_class.search(classes))
         if isinstance(href, str) and sp.cart_path is not None and control.path is not None:
             cart = cart or bool(sp.cart_path.search(control.path))
-        buy = bool(text_ and len(text_) <= 40 and buy_words is not None and buy_words.search(text_))
+        buy = bool(text_ and len(text_) <= 40 and sp.buy is not None and sp.buy.search(text_))
         if cart or buy:
             view.offers.setdefault("order control next to named medicines",
                                    Evidence(page.url, text_ or classes or str(href)))

@@ -12,7 +12,6 @@ import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from itertools import chain, filterfalse, repeat
 
 from pharmcheck.checks import check
 from pharmcheck.checks.textmatch import per_kb
@@ -63,51 +62,11 @@ def _tokens(text: str) -> list[str]:
 def detect(text: str, kb: Knowledge) -> str:
     """The language of ``text`` by stop-word counts, or "" when undecided."""
     det = per_kb(kb, "lang.detector", _build)
-    return _detect(text[: det.max_chars].lower(), det)
-
-
-def _detect(low: str, det: Detector) -> str:
-    """:func:`_detect_in_order` from counts taken without their order, which matters only for a tie."""
-    counts = _stopword_counts(low, det.words)
-    top = sorted(counts.values(), reverse=True)[:2]
-    if not top or top[0] < det.min_hits:
-        return ""
-    if len(top) > 1 and top[0] < det.min_ratio * top[1]:
-        return ""
-    leaders = [lang for lang, n in counts.items() if n == top[0]]
-    if len(leaders) == 1:
-        return leaders[0]
-    return _detect_in_order(low, det)  # a tie the ratio lets through: the first language in the text wins
-
-
-def _stopword_counts(low: str, words: Mapping[str, str]) -> dict[str, int]:
-    """Stop words per language in ``low``, the counts of :func:`_detect_in_order` (not its order):
-    chunks between whitespace are counted in C, a chunk of letters is one token, the other chunks
-    (each as often as it occurs) are split into tokens by one regex pass over them all."""
-    chunks = Counter(low.split())
-    counts: dict[str, int] = {}
-    for chunk in chunks.keys() & words.keys():
-        lang = words[chunk]
-        if lang and chunk.isalpha():
-            counts[lang] = counts.get(lang, 0) + chunks[chunk]
-    mixed = list(filterfalse(str.isalpha, chunks))
-    if mixed:
-        joined = " ".join(chain.from_iterable(map(repeat, mixed, map(chunks.__getitem__, mixed))))
-        tokens = Counter(_TOKEN.findall(joined))
-        for token in tokens.keys() & words.keys():
-            lang = words[token]
-            if lang:
-                counts[lang] = counts.get(lang, 0) + tokens[token]
-    return counts
-
-
-def _detect_in_order(low: str, det: Detector) -> str:
-    """:func:`detect` by a token-by-token count (languages in order of their first word)."""
     counts: Counter[str] = Counter()
     words = det.words
     # each distinct word once, in order of first occurrence (the counts and their order are those
     # of a token-by-token count)
-    for token, n in Counter(_tokens(low)).items():
+    for token, n in Counter(_tokens(text[: det.max_chars].lower())).items():
         lang = words.get(token)
         if lang:
             counts[lang] += n
