@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from types import SimpleNamespace
 
 from pharmcheck.checks import address
 
@@ -22,7 +23,8 @@ def test_holds_is_the_case_insensitive_search() -> None:
                "itemtype='https://schema.org/PostalAddress' ü", "ld json", "postaladdres"]
     for html in samples:
         for word, pattern in (("ld+json", address._HAS_JSONLD), ("postaladdress", address._HAS_POSTAL)):
-            assert address._holds(html, word, pattern) == bool(pattern.search(html)), (html, word)
+            page = SimpleNamespace(page=SimpleNamespace(html=html), shared={})
+            assert address._holds(page, word, pattern) == bool(pattern.search(html)), (html, word)  # type: ignore[arg-type]
 
 
 def _reference_snippets(page: object) -> list[tuple[int, int]]:

@@ -56,3 +56,10 @@ def test_platform_markers_equal_substring_tests(low: str) -> None:
     for _, markers in DATA.platforms:
         for m in markers:
             assert (m in present) == (m in low)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZ İıΣσς.-/é\u212a")), max_size=40), st.integers(0, 40))
+def test_lowered_markup_cut_equals_the_cut_lowered(html: str, cut: int) -> None:
+    if "\u0130" not in html and "\u03a3" not in html:
+        assert html.lower()[:cut] == html[:cut].lower()

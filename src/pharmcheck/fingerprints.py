@@ -238,7 +238,15 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
     long_lines: set[str] = set()  # lines read on an earlier page: the same paragraph hash again
     for page in site.pages:
         source = (page.page.html or "")[:MAX_SOURCE_CHARS]
-        present = _platform_markers(site.kb, source[:MAX_PLATFORM_CHARS].lower())
+        html = page.page.html or ""
+        low: str | None = page.shared.get("html.lower")  # the markup lower-cased, when a rule made it
+        # cut, it is the cut markup lower-cased: str.lower maps each character to one, but İ (to two)
+        # and Σ (to ς or σ by what follows it)
+        if low is None or "\u0130" in html or "\u03a3" in html:
+            low = source[:MAX_PLATFORM_CHARS].lower()
+        else:
+            low = low[:MAX_PLATFORM_CHARS]
+        present = _platform_markers(site.kb, low)
         for name, markers in data.platforms:
             if any(m in present for m in markers):
                 _add(platforms, name)
@@ -390,6 +398,15 @@ def _platform_markers(kb: Knowledge, low: str) -> set[str]:
     """The platform markers that occur in ``low`` (one automaton pass instead of one scan per marker);
     the empty marker occurs in every text, as ``"" in low`` says."""
     return per_kb(kb, "network.platform_markers", _marker_index).present(low)
+
+
+def lower_html(page: ParsedPage) -> str:
+    """``page.page.html.lower()``, once per page (shared by the rules that look for words in markup)."""
+    shared = page.shared
+    got: str | None = shared.get("html.lower")
+    if got is None:
+        got = shared["html.lower"] = (page.page.html or "").lower()
+    return got
 
 
 def link_hrefs(page: ParsedPage) -> list[str]:

@@ -26,7 +26,7 @@ from pharmcheck.checks import check, digitlines
 from pharmcheck.checks.pagehits import line_starts
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
-from pharmcheck.fingerprints import link_hrefs, may_hold
+from pharmcheck.fingerprints import link_hrefs, lower_html, may_hold
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site, pattern_shape
 
@@ -548,11 +548,13 @@ def _regions(page: ParsedPage) -> list[tuple[int, int]]:
     return [(0, head), (tail, n)]
 
 
-def _holds(html: str, word: str, pattern: re.Pattern[str]) -> bool:
-    """``pattern.search(html)`` for ``pattern``, the ASCII ``word`` compiled with re.IGNORECASE: one
-    ``str.lower`` and substring test instead of a regex attempt at every position of the markup."""
+def _holds(page: ParsedPage, word: str, pattern: re.Pattern[str]) -> bool:
+    """``pattern.search(html)`` for ``pattern``, the ASCII ``word`` compiled with re.IGNORECASE: a
+    substring test of the lower-cased markup (once per page) instead of a regex attempt at every
+    position of the markup."""
+    html = page.page.html or ""
     if html.isascii() or not any(ch in html for ch in _FOLDS_TO_ASCII):
-        return word in html.lower()
+        return word in lower_html(page)
     return pattern.search(html) is not None
 
 
@@ -570,10 +572,10 @@ def _page_addresses(
 
     html = page.page.html or ""
     # the parsed view first: a page without JSON-LD or <address> costs no scan of its HTML
-    for doc in page.jsonld if page.jsonld and _holds(html, "ld+json", _HAS_JSONLD) else ():
+    for doc in page.jsonld if page.jsonld and _holds(page, "ld+json", _HAS_JSONLD) else ():
         for item in _jsonld_addresses(doc):
             yield from structured(item, "jsonld")
-    if _holds(html, "postaladdress", _HAS_POSTAL):
+    if _holds(page, "postaladdress", _HAS_POSTAL):
         for postal in _microdata_addresses(page):
             yield from structured(postal, "microdata")
     if page.named("address") and _HAS_ADDRESS_TAG.search(html):
