@@ -702,11 +702,11 @@ def _snippets(page: ParsedPage) -> list[tuple[int, int]]:
     "+" or a phone word first, at most MAX_PHONE_SNIPPETS per page (header, footer, contact pages)."""
     text = page.text
     spans: list[tuple[int, int]] = []
-    # a _PHONEISH match holds 7 digits and no "\n": only lines with 7 digits can hold one, and the
-    # regions start and end at line ends
-    lines = _page_windows(page).lines_with(_PHONEISH_DIGITS)
+    # a _PHONEISH match holds 7 digits and no "\n": only lines with 7 digits in the region can hold
+    # one (the digits of each region are read, not those of the whole page)
     for a, b in _regions(page):
-        found = (m for lo, hi in lines if lo < b and hi > a
+        windows = _page_windows(page) if (a, b) == (0, len(text)) else digitlines.Windows(text, lo=a, hi=b)
+        found = (m for lo, hi in windows.lines_with(_PHONEISH_DIGITS)
                  for m in _PHONEISH.finditer(text, max(lo, a), min(hi, b)))
         for n, m in enumerate(found):  # _PHONEISH.finditer(text, a, b)
             if n >= MAX_PHONE_SNIPPETS * 4:

@@ -306,9 +306,11 @@ class Windows:
     the longest run on it; the windows for any run length are then the lines whose longest run is
     that long, joined as :func:`digit_windows` joins them (whole lines, less than ``gap`` apart)."""
 
-    def __init__(self, text: str, gap: int = MERGE_GAP) -> None:
+    def __init__(self, text: str, gap: int = MERGE_GAP, lo: int = 0, hi: int | None = None) -> None:
+        """``lo``, ``hi``: read only the digits of ``text[lo:hi]`` (lines are still whole lines)."""
         self.text = text
         self.gap = gap
+        self.lo, self.hi = lo, len(text) if hi is None else hi
         self._by_run: dict[int, list[tuple[int, int]]] = {}
         self._lines: list[list[int]] | None = None  # [start, end, longest run, digits] per digit line
 
@@ -318,7 +320,7 @@ class Windows:
             text = self.text
             lines = self._lines = []
             last_end = -1
-            for m in _DIGIT_RUNS.finditer(text):
+            for m in _DIGIT_RUNS.finditer(text, self.lo, self.hi):
                 s, e = m.span()
                 if s < last_end:  # another run on the line just recorded (its end is its "\n")
                     line = lines[-1]
