@@ -34,16 +34,25 @@ from pharmcheck.site import ParsedPage
 MAX_CONTROLS = 800  # buttons, inputs and links read per page (scope reads 800, the role stage 600)
 
 
+def _memo(shared: dict[Any, Any], tag: str, pattern: re.Pattern[str]) -> Any:
+    """The result kept under ``(tag, id(pattern))`` for this very pattern object, else None.
+
+    Keyed by id: hashing a compiled pattern hashes its whole code (microseconds for a drug list),
+    and the pattern kept next to the result proves the id is still that pattern's."""
+    got = shared.get((tag, id(pattern)))
+    return got[1] if got is not None and got[0] is pattern else None
+
+
 def first_match(page: ParsedPage, pattern: re.Pattern[str] | None) -> re.Match[str] | None:
     """``pattern.search(page.text)``, once per page and pattern."""
     if pattern is None:
         return None
-    key = ("first", pattern)
     shared = page.shared
-    if key in shared:
-        found: re.Match[str] | None = shared[key]
+    got = shared.get(("first", id(pattern)))
+    if got is not None and got[0] is pattern:
+        found: re.Match[str] | None = got[1]
         return found
-    known = shared.get(("all", pattern))
+    known: tuple[int, list[re.Match[str]]] | None = _memo(shared, "all", pattern)
     if known is not None:  # the list of matches already holds the first one
         found = known[1][0] if known[1] else None
     else:
@@ -53,7 +62,7 @@ def first_match(page: ParsedPage, pattern: re.Pattern[str] | None) -> re.Match[s
         else:
             hit = next(page.search(pattern), None)
             found = hit.match if hit is not None else None
-    shared[key] = found
+    shared[("first", id(pattern))] = (pattern, found)
     return found
 
 
@@ -61,15 +70,14 @@ def matches(page: ParsedPage, pattern: re.Pattern[str] | None, limit: int) -> li
     """The first ``limit`` matches of ``pattern.finditer(page.text)``, once per page and pattern."""
     if pattern is None:
         return []
-    key = ("all", pattern)
     shared = page.shared
-    known: tuple[int, list[re.Match[str]]] | None = shared.get(key)
+    known: tuple[int, list[re.Match[str]]] | None = _memo(shared, "all", pattern)
     if known is not None and (known[0] >= limit or len(known[1]) < known[0]):
         return known[1][:limit]  # enough asked before, or every match of the page is known
     found = _led_matches(page, pattern, limit)
     if found is None:
         found = [hit.match for hit in itertools.islice(page.search(pattern), limit)]
-    shared[key] = (limit, found)
+    shared[("all", id(pattern))] = (pattern, (limit, found))
     return found
 
 
@@ -231,26 +239,36 @@ def led_lines(page: ParsedPage, leads: frozenset[str] | None) -> set[int] | None
 
 
 def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
-    """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted."""
+    """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted; once
+    per page and word list (a frozenset keeps its hash: the lookup costs no pass over the words)."""
     shared = page.shared
     got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
     if got is None or got[0] != _INDEX.version:
         got = shared["leads"] = _INDEX.occurrences(page.folded_text)
         shared["leads.words"] = {}
+        shared["leads.sets"] = {}
+    per_set: dict[frozenset[str], list[int]] = shared["leads.sets"]
+    known = per_set.get(leads)
+    if known is not None:
+        return known
     where = got[1]
     starting: dict[str, list[int]] = shared["leads.words"]  # per word, once per page
+    # the words of the list that occur on the page: from the smaller side (a page holds few of them)
+    small, big = (where, leads) if len(where) < len(leads) else (leads, where)
+    present = [w for w in small if w in big]
     found: list[list[int]] = []
-    for word in leads:
+    for word in present:
         starts = starting.get(word)
         if starts is None:
             text = page.text
             starts = starting[word] = [
-                at for at in where.get(word, ()) if not (at and _WORD.match(text, at - 1))]
+                at for at in where[word] if not (at and _WORD.match(text, at - 1))]
         if starts:
             found.append(starts)
-    if len(found) == 1:
-        return found[0]
-    return sorted(itertools.chain.from_iterable(found))  # a position twice is tried once (_tried_at)
+    # a position twice is tried once (_tried_at)
+    out = found[0] if len(found) == 1 else sorted(itertools.chain.from_iterable(found))
+    per_set[leads] = out
+    return out
 
 
 def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -276,9 +294,17 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
     leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
     if leads is None:
         return None
-    if not page.may_match(pattern):  # the page's anchor-word test (memoised): most lists miss most pages
+    starts = _lead_starts(page, leads)
+    if not starts:  # no first word on the page: most lists miss most pages
         return iter(())
-    return _tried_at(page.text, pattern, _lead_starts(page, leads))
+    shared = page.shared
+    may: bool | None = _memo(shared, "may", pattern)
+    if may is None:  # the page's anchor-word test: a word every match needs may still be missing
+        may = page.may_match(pattern)
+        shared[("may", id(pattern))] = (pattern, may)
+    if not may:
+        return iter(())
+    return _tried_at(page.text, pattern, starts)
 
 
 def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int]) -> Iterator[re.Match[str]]:
