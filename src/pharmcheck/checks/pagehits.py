@@ -247,6 +247,7 @@ def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
         got = shared["leads"] = _INDEX.occurrences(page.folded_text)
         shared["leads.words"] = {}
         shared["leads.sets"] = {}
+        shared.pop("leads.present", None)
     per_set: dict[frozenset[str], list[int]] = shared["leads.sets"]
     known = per_set.get(leads)
     if known is not None:
@@ -254,8 +255,10 @@ def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
     where = got[1]
     starting: dict[str, list[int]] = shared["leads.words"]  # per word, once per page
     # the words of the list that occur on the page: from the smaller side (a page holds few of them)
-    small, big = (where, leads) if len(where) < len(leads) else (leads, where)
-    present = [w for w in small if w in big]
+    on_page: frozenset[str] | None = shared.get("leads.present")
+    if on_page is None:
+        on_page = shared["leads.present"] = frozenset(where)
+    present = leads & on_page  # in C, over the smaller set
     found: list[list[int]] = []
     for word in present:
         starts = starting.get(word)
@@ -339,6 +342,20 @@ class Control:
 
 
 _URL_DROPPED = str.maketrans("", "", "\t\r\n")  # what urlsplit removes from a URL before splitting it
+_FOLDED_WORDS: dict[tuple[str, int], re.Pattern[str]] = {}  # (source, flags) -> its twin on folded text
+
+
+def literal_words(words: Sequence[str]) -> re.Pattern[str] | None:
+    """``re.compile("|".join(map(re.escape, words)), re.IGNORECASE)`` (None when empty), its twin kept:
+    the folded words without IGNORECASE, run on the folded string (an ignore-case alternation
+    without a common first letter tries every position at several microseconds an href)."""
+    if not words:
+        return None
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    if len(_FOLDED_WORDS) > 1024:
+        _FOLDED_WORDS.clear()
+    _FOLDED_WORDS[(pattern.pattern, pattern.flags)] = re.compile("|".join(re.escape(fold(w)) for w in words))
+    return pattern
 
 
 def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Control]:
@@ -347,11 +364,12 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Contr
     The path of an href is split out only when the href holds one of ``path_words`` (the words
     a path pattern needs): a path is part of its href, so no other path can match that pattern.
     """
-    key = ("controls", path_words)
     shared = page.shared
-    if key in shared:
-        known: list[Control] = shared[key]
+    got = shared.get(("controls", id(path_words)))
+    if got is not None and got[0] is path_words:
+        known: list[Control] = got[1]
         return known
+    folded = _FOLDED_WORDS.get((path_words.pattern, path_words.flags)) if path_words is not None else None
     out: list[Control] = []
     for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
         text = "" if tag.name == "input" else " ".join(tag.get_text(" ").split())
@@ -359,11 +377,12 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Contr
         path: str | None = None
         if isinstance(href, str) and path_words is not None:
             href = href.strip()
-            if path_words.search(href.translate(_URL_DROPPED)):
+            bare = href.translate(_URL_DROPPED)
+            if folded.search(fold(bare)) if folded is not None else path_words.search(bare):
                 try:
                     path = urlsplit(href).path
                 except ValueError:
                     path = None
         out.append(Control(tag, text, path))
-    shared[key] = out
+    shared[("controls", id(path_words))] = (path_words, out)
     return out

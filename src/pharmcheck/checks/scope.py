@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pharmcheck.checks import check
-from pharmcheck.checks.pagehits import controls, first_match, matches, phrases, phrases_all
+from pharmcheck.checks.pagehits import controls, first_match, literal_words, matches, phrases, phrases_all
 from pharmcheck.checks.textmatch import compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
@@ -71,8 +71,7 @@ def _build(kb: Knowledge) -> ScopePatterns:
         if buy
         else None,
         cart_path=_path_pattern(str_list(d, "cart_paths")),
-        cart_words=re.compile("|".join(re.escape(p) for p in str_list(d, "cart_paths")), re.IGNORECASE)
-        if str_list(d, "cart_paths") else None,
+        cart_words=literal_words(str_list(d, "cart_paths")),
         cart_class=re.compile("|".join(re.escape(c) for c in classes), re.I) if classes else None,
         service=phrases_all(lang_table(d, "prescription_service")),
         service_path=_path_pattern(str_list(d, "prescription_paths")),
@@ -112,8 +111,15 @@ class Scope:
         return [*self.strong.values(), *self.weak.values()]
 
 
-def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]]:
-    """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes."""
+def _controls(page: ParsedPage, pats: ScopePatterns,
+              memo: dict[tuple[str, str], str | None] | None = None) -> Iterator[tuple[str, str]]:
+    """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes.
+
+    ``memo`` keeps the answers of the href and text tests for the site: its pages repeat their
+    menus, and a test's answer depends on the string alone."""
+    memo = {} if memo is None else memo
+    cart_class, cart_path, service_path = pats.cart_class, pats.cart_path, pats.service_path
+    service, buy = pats.service, pats.buy
     for control in controls(page, pats.cart_words)[:MAX_CONTROLS]:
         tag = control.tag
         if tag.name == "input":
@@ -123,25 +129,36 @@ def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]
         else:
             text = control.text
         text = text[:200]
-        classes = " ".join(str(c) for c in (tag.get("class") or [])) + " " + str(tag.get("id", ""))
-        if pats.cart_class is not None and pats.cart_class.search(classes):
+        names = tag.get("class")
+        classes = (" ".join(map(str, names)) if names else "") + " " + str(tag.get("id", ""))
+        if cart_class is not None and cart_class.search(classes):
             yield "cart", text or classes.strip()
             continue
         href = tag.get("href")
-        if isinstance(href, str) and pats.cart_path is not None:
+        if isinstance(href, str) and cart_path is not None:
             path = control.path if control.path is not None else ""
-            if pats.cart_path.search(path):
+            if cart_path.search(path):
                 yield "cart", text or href
                 continue
-        if isinstance(href, str) and pats.service_path is not None and pats.service_path.search(href):
-            yield "service", text or href
-            continue
+        if isinstance(href, str) and service_path is not None:
+            key = ("href", href)
+            if key in memo:
+                hit = memo[key]
+            else:
+                hit = memo[key] = "service" if service_path.search(href) else None
+            if hit:
+                yield "service", text or href
+                continue
         if not text or len(text) > CONTROL_MAX_CHARS:
             continue
-        if pats.service is not None and pats.service.search(text):
-            yield "service", text
-        elif pats.buy is not None and pats.buy.search(text):
-            yield "buy", text
+        key = ("text", text)
+        if key in memo:
+            kind = memo[key]
+        else:
+            kind = memo[key] = ("service" if service is not None and service.search(text)
+                                else "buy" if buy is not None and buy.search(text) else None)
+        if kind is not None:
+            yield kind, text
 
 
 def jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], depth: int = 0) -> None:
@@ -172,13 +189,14 @@ def _medicine_here(page: ParsedPage, pats: ScopePatterns) -> bool:
     return first_match(page, pats.medicine) is not None
 
 
-def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool) -> None:
+def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool,
+                  memo: dict[tuple[str, str], str | None] | None = None) -> None:
     text = page.text
     medicine_here = _medicine_here(page, pats)
     scope.medicine_context = scope.medicine_context or medicine_here
     url = page.url
 
-    for kind, label in _controls(page, pats):
+    for kind, label in _controls(page, pats, memo):
         if kind == "service":
             scope.strong.setdefault("prescription service control", Evidence(url, label))
         elif kind == "cart" and medicine_here:
@@ -264,8 +282,9 @@ def analyse(site: Site) -> Scope:
     scope = Scope()
     medicine = pats.medicine
     site_medicine = medicine is not None and any(_medicine_here(p, pats) for p in site.pages)
+    memo: dict[tuple[str, str], str | None] = {}  # the control tests' answers, for the site's pages
     for page in site.pages:
-        _analyse_page(page, pats, scope, site_medicine)
+        _analyse_page(page, pats, scope, site_medicine, memo)
     words = pats.prescriber_words
     named = "calls itself a pharmacy" in scope.weak
     if words is not None and named and "prescription service offered" not in scope.weak:
