@@ -135,6 +135,9 @@ class _LeadIndex:
         self.words: frozenset[str] = frozenset()
         self.version = 0
         self._automaton: Any = None
+        # (number, every list learnt, word -> the lists it is a first word of): replaced as a whole
+        self.lists: tuple[int, frozenset[frozenset[str]], dict[str, tuple[frozenset[str], ...]]] = (
+            0, frozenset(), {})
 
     def learn(self, words: frozenset[str]) -> None:
         with self._lock:
@@ -142,6 +145,12 @@ class _LeadIndex:
                 self.words = self.words | words
                 self.version += 1
                 self._automaton = None
+            number, known, of_word = self.lists
+            if words not in known:
+                of_word = dict(of_word)
+                for word in words:
+                    of_word[word] = (*of_word.get(word, ()), words)
+                self.lists = (number + 1, known | {words}, of_word)
 
     def occurrences(self, folded: str) -> tuple[int, dict[str, list[int]]]:
         """(version, where each known word starts in ``folded``)."""
@@ -238,27 +247,51 @@ def led_lines(page: ParsedPage, leads: frozenset[str] | None) -> set[int] | None
     return {i for i, at in enumerate(line_starts(page)) if at in at_lead}
 
 
-def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
-    """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted; once
-    per page and word list (a frozenset keeps its hash: the lookup costs no pass over the words)."""
+def _page_leads(page: ParsedPage) -> dict[Any, Any]:
+    """The page's shared dict, holding where the first words occur (one automaton pass a page)."""
     shared = page.shared
     got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
     if got is None or got[0] != _INDEX.version:
-        got = shared["leads"] = _INDEX.occurrences(page.folded_text)
+        shared["leads"] = _INDEX.occurrences(page.folded_text)
         shared["leads.words"] = {}
         shared["leads.sets"] = {}
         shared.pop("leads.present", None)
+        shared.pop("leads.lists", None)
+    return shared
+
+
+def _none_here(page: ParsedPage, leads: frozenset[str]) -> bool:
+    """True when no word of ``leads`` occurs on the page (one set lookup once the page's learnt lists
+    with a first word on it are known)."""
+    shared = _page_leads(page)
+    lists = _INDEX.lists
+    seen: tuple[int, set[frozenset[str]]] | None = shared.get("leads.lists")
+    if seen is None or seen[0] != lists[0]:
+        here: set[frozenset[str]] = set()  # the learnt lists with a first word on the page
+        of_word = lists[2]
+        for word in shared["leads"][1]:
+            here.update(of_word.get(word, ()))
+        seen = shared["leads.lists"] = (lists[0], here)
+    return leads not in seen[1] and leads in lists[1]
+
+
+def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
+    """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted; once
+    per page and word list (a frozenset keeps its hash: the lookup costs no pass over the words)."""
+    shared = _page_leads(page)
     per_set: dict[frozenset[str], list[int]] = shared["leads.sets"]
     known = per_set.get(leads)
     if known is not None:
         return known
-    where = got[1]
+    if _none_here(page, leads):
+        per_set[leads] = []
+        return per_set[leads]
+    where: dict[str, list[int]] = shared["leads"][1]
     starting: dict[str, list[int]] = shared["leads.words"]  # per word, once per page
-    # the words of the list that occur on the page: from the smaller side (a page holds few of them)
     on_page: frozenset[str] | None = shared.get("leads.present")
     if on_page is None:
         on_page = shared["leads.present"] = frozenset(where)
-    present = leads & on_page  # in C, over the smaller set
+    present = leads & on_page  # the words of the list that occur on the page (in C, over the smaller set)
     found: list[list[int]] = []
     for word in present:
         starts = starting.get(word)
@@ -297,8 +330,7 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
     leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
     if leads is None:
         return None
-    starts = _lead_starts(page, leads)
-    if not starts:  # no first word on the page: most lists miss most pages
+    if _none_here(page, leads):  # no first word on the page: most lists miss most pages
         return iter(())
     shared = page.shared
     may: bool | None = _memo(shared, "may", pattern)
@@ -307,7 +339,7 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
         shared[("may", id(pattern))] = (pattern, may)
     if not may:
         return iter(())
-    return _tried_at(page.text, pattern, starts)
+    return _tried_at(page.text, pattern, _lead_starts(page, leads))
 
 
 def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int]) -> Iterator[re.Match[str]]:
