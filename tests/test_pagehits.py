@@ -86,6 +86,11 @@ def _same(page: ParsedPage, pattern: re.Pattern[str]) -> None:
     assert [m.span() for m in pagehits.matches(page, pattern, 3)] == [s for s, _, _ in want[:3]]
     first = pagehits.first_match(page, pattern)
     assert (first.span() if first else None) == (want[0][0] if want else None)
+    n = len(page.text)
+    for a, b in ((0, n), (3, n - 2), (n // 3, 2 * n // 3), (n // 2, n // 2 + 40)):  # windows (prescription)
+        want_between = [(m.span(), m.groups()) for m in pattern.finditer(page.text, a, b)]
+        got_between = [(m.span(), m.groups()) for m in pagehits.finditer_between(page, pattern, a, b)]
+        assert got_between == want_between, (pattern.pattern[:80], a, b)
     for line in page.lines[:50]:  # any string: a link's text, a product name
         got_in = pagehits.search_in(pattern, line)
         want_in = pattern.search(line)
@@ -154,3 +159,19 @@ def test_generated_text(kb: Knowledge, led: list[re.Pattern[str]], parts: list[t
     _lines_same(page, kb)
     for pattern in led:
         _same(page, pattern)
+
+
+HREFS = ["/shop/CART?x=1", "/Warenkorb/", "/ſhop/baſket", "/KASSE", "/checkout", "/bAg", "/carrello#x",
+         "/nothing-here", "/Cart\u212a", "/panİer", "/İSTANBUL", "/istanbul"]
+
+
+@pytest.mark.parametrize("text", [*CRAFTED, *HREFS])
+def test_literal_words_twin(text: str) -> None:
+    """The folded twin of a literal word list answers as the ignore-case pattern does."""
+    words = ["cart", "basket", "checkout", "bag", "warenkorb", "kasse", "panier", "carrello", "shop",
+             "İstanbul"]
+    pattern = pagehits.literal_words(words)
+    assert pattern is not None and pattern.flags & re.IGNORECASE
+    twin = pagehits._FOLDED_WORDS[(pattern.pattern, pattern.flags)]
+    assert bool(twin.search(pagehits.fold(text))) == bool(pattern.search(text)), text
+    assert pagehits.literal_words([]) is None

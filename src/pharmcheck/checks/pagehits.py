@@ -18,12 +18,12 @@ the automaton are rule-pack data (like ``textmatch.per_kb``), never page data.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from pharmcheck.anchors import fold
@@ -342,17 +342,33 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
     return _tried_at(page.text, pattern, _lead_starts(page, leads))
 
 
-def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int]) -> Iterator[re.Match[str]]:
+def finditer_between(page: ParsedPage, pattern: re.Pattern[str], pos: int,
+                     endpos: int) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(page.text, pos, endpos)`` (a window: the text ends at ``endpos``, lookbehind
+    sees before ``pos``): a registered phrase list is tried only where its first words start."""
+    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    if leads is None:
+        return pattern.finditer(page.text, pos, endpos)
+    if _none_here(page, leads):
+        return iter(())
+    starts = _lead_starts(page, leads)
+    lo, hi = bisect.bisect_left(starts, max(pos, 0)), bisect.bisect_left(starts, endpos)
+    return _tried_at(page.text, pattern, starts[lo:hi], endpos)
+
+
+def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int],
+              endpos: int | None = None) -> Iterator[re.Match[str]]:
     """What ``finditer`` gives when only ``starts`` can begin a match: it tries each position from the
     left, takes the match there (lookbehind sees the text before it) and goes on after its end. A
     match holds its first word (MIN_LEAD characters or more), so none is empty."""
     last = 0
     match = pattern.match
+    stop = len(text) if endpos is None else endpos
     for at in starts:
         if at < last:
             continue  # inside the previous match, or tried already
         last = at + 1
-        m = match(text, at)
+        m = match(text, at, stop)
         if m is not None:
             yield m
             last = m.end()
@@ -364,9 +380,9 @@ def _led_matches(page: ParsedPage, pattern: re.Pattern[str], limit: int) -> list
     return None if led is None else list(itertools.islice(led, limit))
 
 
-@dataclass(frozen=True)
-class Control:
-    """A button, input or link of a page, with what the rules read of it."""
+class Control(NamedTuple):
+    """A button, input or link of a page, with what the rules read of it (a tuple: a page builds
+    hundreds, and a frozen dataclass costs a microsecond each to build)."""
 
     tag: Element
     text: str  # its text, whitespace collapsed ("" for an input: rules read its attributes)
@@ -403,11 +419,12 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Contr
         return known
     folded = _FOLDED_WORDS.get((path_words.pattern, path_words.flags)) if path_words is not None else None
     out: list[Control] = []
+    append = out.append
     for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
         text = "" if tag.name == "input" else " ".join(tag.get_text(" ").split())
         href = tag.get("href")
         path: str | None = None
-        if isinstance(href, str) and path_words is not None:
+        if path_words is not None and isinstance(href, str):
             href = href.strip()
             bare = href.translate(_URL_DROPPED)
             if folded.search(fold(bare)) if folded is not None else path_words.search(bare):
@@ -415,6 +432,6 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Contr
                     path = urlsplit(href).path
                 except ValueError:
                     path = None
-        out.append(Control(tag, text, path))
+        append(Control(tag, text, path))
     shared[("controls", id(path_words))] = (path_words, out)
     return out

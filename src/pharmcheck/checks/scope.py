@@ -62,7 +62,7 @@ def _build(kb: Knowledge) -> ScopePatterns:
     classes = str_list(d, "cart_classes")
     buy = str_list(d, "buy_controls")
     return ScopePatterns(
-        rx=compile_phrases(rx),
+        rx=phrases(rx),
         otc=compile_phrases(otc),
         drugs=phrases(rx + otc),
         medicine=phrases(str_list(d, "medicine_words") + rx + otc),
