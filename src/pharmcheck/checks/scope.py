@@ -112,51 +112,58 @@ class Scope:
 
 
 def _controls(page: ParsedPage, pats: ScopePatterns,
-              memo: dict[tuple[str, str], str | None] | None = None) -> Iterator[tuple[str, str]]:
+              memo: dict[str, dict[str, str | None]] | None = None) -> Iterator[tuple[str, str]]:
     """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes.
 
-    ``memo`` keeps the answers of the href and text tests for the site: its pages repeat their
-    menus, and a test's answer depends on the string alone."""
+    ``memo`` keeps the answers of the class, href and text tests for the site: its pages repeat
+    their menus, and a test's answer depends on the string alone."""
     memo = {} if memo is None else memo
+    by_class, by_href, by_text = (memo.setdefault(k, {}) for k in ("class", "href", "text"))
     cart_class, cart_path, service_path = pats.cart_class, pats.cart_path, pats.service_path
     service, buy = pats.service, pats.buy
     for control in controls(page, pats.cart_words)[:MAX_CONTROLS]:
         tag = control.tag
+        attrs = tag.attrs  # tag.get(k, d) is attrs.get(k, d)
         if tag.name == "input":
-            if str(tag.get("type", "")).lower() not in ("submit", "button", "image"):
+            if str(attrs.get("type", "")).lower() not in ("submit", "button", "image"):
                 continue
-            text = str(tag.get("value", "") or tag.get("alt", ""))
+            text = str(attrs.get("value", "") or attrs.get("alt", ""))
         else:
             text = control.text
         text = text[:200]
-        names = tag.get("class")
-        classes = (" ".join(map(str, names)) if names else "") + " " + str(tag.get("id", ""))
-        if cart_class is not None and cart_class.search(classes):
-            yield "cart", text or classes.strip()
-            continue
-        href = tag.get("href")
-        if isinstance(href, str) and cart_path is not None:
+        names = attrs.get("class")
+        classes = (" ".join(map(str, names)) if names else "") + " " + str(attrs.get("id", ""))
+        if cart_class is not None:
+            if classes in by_class:
+                cart = by_class[classes]
+            else:
+                cart = by_class[classes] = "cart" if cart_class.search(classes) else None
+            if cart:
+                yield "cart", text or classes.strip()
+                continue
+        href = attrs.get("href")
+        if not isinstance(href, str):
+            href = None
+        elif cart_path is not None:
             path = control.path if control.path is not None else ""
             if cart_path.search(path):
                 yield "cart", text or href
                 continue
-        if isinstance(href, str) and service_path is not None:
-            key = ("href", href)
-            if key in memo:
-                hit = memo[key]
+        if href is not None and service_path is not None:
+            if href in by_href:
+                hit = by_href[href]
             else:
-                hit = memo[key] = "service" if service_path.search(href) else None
+                hit = by_href[href] = "service" if service_path.search(href) else None
             if hit:
                 yield "service", text or href
                 continue
         if not text or len(text) > CONTROL_MAX_CHARS:
             continue
-        key = ("text", text)
-        if key in memo:
-            kind = memo[key]
+        if text in by_text:
+            kind = by_text[text]
         else:
-            kind = memo[key] = ("service" if service is not None and service.search(text)
-                                else "buy" if buy is not None and buy.search(text) else None)
+            kind = by_text[text] = ("service" if service is not None and service.search(text)
+                                    else "buy" if buy is not None and buy.search(text) else None)
         if kind is not None:
             yield kind, text
 
@@ -190,7 +197,7 @@ def _medicine_here(page: ParsedPage, pats: ScopePatterns) -> bool:
 
 
 def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool,
-                  memo: dict[tuple[str, str], str | None] | None = None) -> None:
+                  memo: dict[str, dict[str, str | None]] | None = None) -> None:
     text = page.text
     medicine_here = _medicine_here(page, pats)
     scope.medicine_context = scope.medicine_context or medicine_here
@@ -282,7 +289,7 @@ def analyse(site: Site) -> Scope:
     scope = Scope()
     medicine = pats.medicine
     site_medicine = medicine is not None and any(_medicine_here(p, pats) for p in site.pages)
-    memo: dict[tuple[str, str], str | None] = {}  # the control tests' answers, for the site's pages
+    memo: dict[str, dict[str, str | None]] = {}  # the control tests' answers, for the site's pages
     for page in site.pages:
         _analyse_page(page, pats, scope, site_medicine, memo)
     words = pats.prescriber_words
