@@ -263,16 +263,17 @@ def _page_leads(page: ParsedPage) -> dict[Any, Any]:
 def _none_here(page: ParsedPage, leads: frozenset[str]) -> bool:
     """True when no word of ``leads`` occurs on the page (one set lookup once the page's learnt lists
     with a first word on it are known)."""
-    shared = _page_leads(page)
     lists = _INDEX.lists
-    seen: tuple[int, set[frozenset[str]]] | None = shared.get("leads.lists")
-    if seen is None or seen[0] != lists[0]:
+    seen: tuple[int, int, set[frozenset[str]]] | None = page.shared.get("leads.lists")
+    if seen is None or seen[0] != lists[0] or seen[1] != _INDEX.version:
+        shared = _page_leads(page)
+        version, where = shared["leads"]
         here: set[frozenset[str]] = set()  # the learnt lists with a first word on the page
         of_word = lists[2]
-        for word in shared["leads"][1]:
+        for word in where:
             here.update(of_word.get(word, ()))
-        seen = shared["leads.lists"] = (lists[0], here)
-    return leads not in seen[1] and leads in lists[1]
+        seen = shared["leads.lists"] = (lists[0], version, here)
+    return leads not in seen[2] and leads in lists[1]
 
 
 def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
