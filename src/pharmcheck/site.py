@@ -26,7 +26,8 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pharmcheck import linkres as _linkres
-from pharmcheck.anchors import Choice, Shape, required_literals, shape
+from pharmcheck import shapetable
+from pharmcheck.anchors import Choice, Shape, required_literals
 from pharmcheck.anchors import fold as _fold
 from pharmcheck.findings import Evidence, Finding, Outcome, Severity
 from pharmcheck.knowledge import Knowledge
@@ -1018,8 +1019,9 @@ def _last_start(window: tuple[int, int, int]) -> int:
 
 
 # A pattern's reading depends only on its source and flags: read once per process, as ``re`` caches
-# compiled patterns (bounded; nothing of any page is kept).
-_shape_of = lru_cache(maxsize=4096)(shape)
+# compiled patterns (bounded; nothing of any page is kept); the built-in patterns' readings come
+# from the table computed at build time (pharmcheck.shapetable).
+_shape_of = lru_cache(maxsize=4096)(shapetable.shape)
 _required_of = lru_cache(maxsize=4096)(required_literals)
 
 

@@ -219,7 +219,7 @@ def brand_in_label(label: str, d: IdentityData) -> str | None:
     """The brand a domain label impersonates, or None (``specialist`` does not contain ``cialis``)."""
     label = label.lower()
     tokens = [t for t in re.split(r"[-0-9]+", label) if t]
-    for brand in sorted((*d.drug_brands, *d.manufacturers), key=len, reverse=True):
+    for brand in sorted((*d.drug_brands, *sorted(d.manufacturers)), key=len, reverse=True):
         if label == brand or label.replace("-", "") == brand:
             return None  # the brand owner's own domain
         whole_only = brand in d.manufacturers

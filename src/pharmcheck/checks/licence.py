@@ -15,7 +15,7 @@ from typing import Any
 
 from pharmcheck.checks import check
 from pharmcheck.checks.scope import analyse
-from pharmcheck.checks.textmatch import compile_phrases, per_kb, phrase_pattern, str_list
+from pharmcheck.checks.textmatch import compile_phrases, longest_first, per_kb, phrase_pattern, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site, anchors
@@ -100,7 +100,7 @@ def _build(kb: Knowledge) -> LicencePatterns:
             register_link=kb.regex(link) if isinstance(link, str) and link else None,
             claim_jurisdictions=tuple(subs),
         ))
-        sources = sorted({phrase_pattern(p) for p in phrases}, key=len, reverse=True)
+        sources = sorted({phrase_pattern(p) for p in phrases}, key=longest_first)
         if sources:
             groups.append(f"(?P<s{len(schemes) - 1}>" + "|".join(sources) + ")")
             all_sources.extend(sources)

@@ -18,7 +18,7 @@ from pharmcheck.checks import check
 from pharmcheck.checks.context import Context, context_of, education_page, find_affirmed, judge
 from pharmcheck.checks.lang import page_language
 from pharmcheck.checks.pagehits import line_starts, matches, phrases, phrases_by_lang
-from pharmcheck.checks.textmatch import compile_all, compile_by_lang, lang_table, per_kb
+from pharmcheck.checks.textmatch import compile_all, compile_by_lang, lang_table, longest_first, per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.site import ParsedPage, Site
@@ -27,7 +27,7 @@ MAX_NAME_HITS = 60  # drug-name matches examined per page
 
 
 def _names_regex(names: list[str]) -> re.Pattern[str] | None:
-    names = sorted({n.lower() for n in names if n}, key=len, reverse=True)
+    names = sorted({n.lower() for n in names if n}, key=longest_first)
     if not names:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)

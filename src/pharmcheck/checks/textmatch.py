@@ -31,6 +31,13 @@ _CLAUSE_END = re.compile(r"[.!?;:\n•|]")
 LANGS = ("en", "de", "fr", "es", "it", "nl")
 
 
+def longest_first(text: str) -> tuple[int, str]:
+    """Sort key for alternatives: longest first, ties in text order. Python tries alternatives left to
+    right, so their order decides which of two matches at one place wins: it must not depend on a
+    set's iteration order (which changes with each process's hash seed)."""
+    return -len(text), text
+
+
 def _word(token: str) -> str:
     prefix = token.endswith("~")
     if prefix:
@@ -67,7 +74,7 @@ def phrase_pattern(phrase: str) -> str:
 
 def compile_phrases(phrases: Iterable[str], flags: int = re.IGNORECASE) -> re.Pattern[str] | None:
     """One alternation of all phrases with word boundaries, longest first; None when empty."""
-    sources = sorted({phrase_pattern(p) for p in phrases if p.strip()}, key=len, reverse=True)
+    sources = sorted({phrase_pattern(p) for p in phrases if p.strip()}, key=longest_first)
     if not sources:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(sources) + r")(?!\w)", flags)
@@ -87,7 +94,7 @@ def compile_tagged(table: Mapping[str, Sequence[str]] | None) -> re.Pattern[str]
     """All languages in one pass; ``match.lastgroup`` names the language of the phrase."""
     groups = []
     for lang, phrases in (table or {}).items():
-        sources = sorted({phrase_pattern(p) for p in phrases if p.strip()}, key=len, reverse=True)
+        sources = sorted({phrase_pattern(p) for p in phrases if p.strip()}, key=longest_first)
         if sources and re.fullmatch(r"[a-z]{2,3}", lang):
             groups.append(f"(?P<{lang}>" + "|".join(sources) + ")")
     if not groups:

@@ -46,7 +46,8 @@ def fold(text: str) -> str:
 
 def _alternation(words: Iterable[str], short_needs_end: bool, whole: bool) -> str:
     parts = []
-    for word in sorted({fold(w).strip() for w in words if w.strip()}, key=len, reverse=True):
+    # longest first, ties in text order (not a set's, which changes with the hash seed)
+    for word in sorted({fold(w).strip() for w in words if w.strip()}, key=lambda w: (-len(w), w)):
         body = r"[\s_-]+".join(re.escape(piece) for piece in word.split())
         end = r"(?![a-z0-9])" if whole or (short_needs_end and len(word) <= 4) else ""
         parts.append(body + end)

@@ -1,0 +1,129 @@
+"""Readings of the built-in patterns (:func:`pharmcheck.anchors.shape`), computed at build time.
+
+Reading every rule pattern's shape cost a judging process ~0.4 s of CPU at start-up (the drug-name
+alternations hold hundreds of words), paid again by every ``pharmcheck score``/``scan`` and every
+batch worker. A shape depends only on the pattern's source and flags and on the reader itself, so
+the shapes of the patterns the built-in pack and rule modules use are stored in ``shapes.json``
+beside this module (``python tools/build_shapes.py`` writes it) and read back instead.
+
+The table carries a stamp: a digest of the reader's source (``anchors.py``) and of the Unicode
+data its case folding uses. Any other stamp, a missing file or a malformed one means the table is
+not used and shapes are read as before: the result is the same either way, only the cost differs.
+``tests/test_shape_table.py`` checks that every stored shape equals a fresh reading.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from pharmcheck import anchors
+from pharmcheck.anchors import Choice, Shape
+
+TABLE = Path(__file__).with_name("shapes.json")
+FORMAT = 1
+_MAX_TABLE_BYTES = 8 * 1024 * 1024
+
+
+def stamp() -> str:
+    """What a stored shape depends on besides its pattern: the reader's code and Unicode data."""
+    digest = hashlib.sha256(Path(anchors.__file__).read_bytes())
+    digest.update(f"|{unicodedata.unidata_version}|{FORMAT}".encode())
+    return digest.hexdigest()
+
+
+def encode(got: Shape | None) -> Any:
+    """A shape as JSON data (None stays None: "the reader is unsure" is a reading too)."""
+    if got is None:
+        return None
+    return {
+        "anchors": sorted(got.anchors) if got.anchors is not None else None,
+        "digit": got.digit,
+        "width": list(got.width) if got.width is not None else None,
+        "look": list(got.look) if got.look is not None else None,
+        "newline": got.newline,
+        "folded": got.folded,
+        "choice": _encode_choice(got.choice),
+        "choice_words": sorted(got.choice_words),
+    }
+
+
+def _encode_choice(choice: Choice | None) -> Any:
+    if choice is None:
+        return None
+    kind = choice[0]
+    if kind == "words":
+        return ["words", sorted(choice[1])]
+    if kind == "digits":
+        return ["digits", choice[1]]
+    return [kind, [_encode_choice(sub) for sub in choice[1]]]
+
+
+def decode(data: Any) -> Shape | None:
+    """The shape :func:`encode` stored."""
+    if data is None:
+        return None
+    width, look = data["width"], data["look"]
+    return Shape(
+        anchors=frozenset(data["anchors"]) if data["anchors"] is not None else None,
+        digit=int(data["digit"]),
+        width=(int(width[0]), int(width[1]), int(width[2])) if width is not None else None,
+        look=(int(look[0]), int(look[1]), int(look[2])) if look is not None else None,
+        newline=bool(data["newline"]),
+        folded=bool(data["folded"]),
+        choice=_decode_choice(data["choice"]),
+        choice_words=frozenset(data["choice_words"]),
+    )
+
+
+def _decode_choice(data: Any) -> Choice | None:
+    if data is None:
+        return None
+    kind = data[0]
+    if kind == "words":
+        return ("words", frozenset(data[1]))
+    if kind == "digits":
+        return ("digits", int(data[1]))
+    if kind in ("any", "all"):
+        return (kind, tuple(_decode_choice(sub) for sub in data[1]))
+    raise ValueError(f"unknown choice {kind!r}")
+
+
+@functools.cache
+def _stored() -> dict[tuple[str, int], Any]:
+    """The table's entries, still encoded (decoded one by one as patterns ask), or {} when unusable."""
+    try:
+        if TABLE.stat().st_size > _MAX_TABLE_BYTES:
+            return {}
+        data = json.loads(TABLE.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("stamp") != stamp():
+            return {}
+        return {(str(source), int(flags)): got for source, flags, got in data["shapes"]}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+
+
+def shape(source: str, flags: int) -> Shape | None:
+    """``anchors.shape(source, flags)``, from the stored table when it holds the pattern."""
+    key = (source, flags)
+    stored = _stored()
+    if key in stored:
+        try:
+            return decode(stored[key])
+        except (ValueError, TypeError, KeyError, IndexError):
+            pass  # a damaged entry: read the pattern instead
+    return anchors.shape(source, flags)
+
+
+def write(patterns: set[tuple[str, int]], path: Path = TABLE) -> int:
+    """Store the shapes of ``patterns`` (build time: ``tools/build_shapes.py``); returns how many."""
+    rows = [[source, flags, encode(anchors.shape(source, flags))] for source, flags in sorted(patterns)]
+    body = {"stamp": stamp(), "format": FORMAT,
+            "about": "generated by tools/build_shapes.py; do not edit (see pharmcheck/shapetable.py)",
+            "shapes": rows}
+    path.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    return len(rows)
