@@ -15,6 +15,7 @@ import html
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -175,3 +176,19 @@ def test_literal_words_twin(text: str) -> None:
     twin = pagehits._FOLDED_WORDS[(pattern.pattern, pattern.flags)]
     assert bool(twin.search(pagehits.fold(text))) == bool(pattern.search(text)), text
     assert pagehits.literal_words([]) is None
+
+
+URL_PARTS = ["/", "//", "a", "B", ":", "?", "#", "\t", "\n", "\r", " ", "\x00", "\x1f", "[", "]", "%", "é",
+             "http", "https://", "mailto:", "x.y", "..", "@", "=", "&", "\\"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(URL_PARTS), max_size=12))
+def test_path_of_is_urlsplit(parts: list[str]) -> None:
+    """The fast path of an href's path gives urlsplit's answer (None where urlsplit raises)."""
+    href = "".join(parts)
+    try:
+        want: str | None = urlsplit(href).path
+    except ValueError:
+        want = None
+    assert pagehits.path_of(href) == want, href

@@ -407,6 +407,19 @@ def literal_words(words: Sequence[str]) -> re.Pattern[str] | None:
     return pattern
 
 
+def path_of(href: str) -> str | None:
+    """``urlsplit(href).path`` (None when urlsplit refuses it): an href without a scheme or a host
+    (it starts with one "/", or holds no ":") and without characters urlsplit removes is split at
+    its fragment and query directly, as urlsplit splits it; any other goes through urlsplit."""
+    if href and href[0] > " " and not href.startswith("//") and (href[0] == "/" or ":" not in href) \
+            and "\t" not in href and "\n" not in href and "\r" not in href:
+        return href.split("#", 1)[0].split("?", 1)[0]
+    try:
+        return urlsplit(href).path
+    except ValueError:
+        return None
+
+
 def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Control]:
     """The page's first MAX_CONTROLS buttons, inputs and links, in document order.
 
@@ -430,10 +443,7 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Contr
             # translate is slow (a dict lookup per character): most hrefs hold none of the characters
             bare = href.translate(_URL_DROPPED) if "\t" in href or "\n" in href or "\r" in href else href
             if folded.search(fold(bare)) if folded is not None else path_words.search(bare):
-                try:
-                    path = urlsplit(href).path
-                except ValueError:
-                    path = None
+                path = path_of(href)
         append(Control(tag, text, path))
     shared[("controls", id(path_words))] = (path_words, out)
     return out
