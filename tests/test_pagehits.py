@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pharmcheck import role
-from pharmcheck.checks import pagehits, patterns, prescription, redflags, scope, signals
+from pharmcheck.checks import identity, pagehits, patterns, prescription, redflags, scope, signals
 from pharmcheck.knowledge import Knowledge, knowledge_with
 from pharmcheck.site import ParsedPage, Site
 from pharmcheck.snapshot import Page, Snapshot
@@ -56,6 +56,9 @@ def led(kb: Knowledge) -> list[re.Pattern[str]]:
     for data in (scope.patterns(kb), role.role_data(kb), prescription.patterns(kb), redflags.lexicon(kb),
                  signals.signal_data(kb), patterns.pattern_rules(kb)):
         _patterns_in(data, found)
+    for pattern in identity.identity_data(kb).claim.values():  # compile_by_lang: learnt on first use
+        assert pagehits._leads_of(pattern) is not None
+        found[(pattern.pattern, pattern.flags)] = pattern
     out = [p for key, p in found.items() if key in pagehits._LEADS]
     assert len(out) >= 50  # drug names, prescription phrases, role, signal and pattern-rule phrase lists
     return out

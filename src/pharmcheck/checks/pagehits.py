@@ -27,7 +27,13 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from pharmcheck.anchors import fold
-from pharmcheck.checks.textmatch import compile_all, compile_by_lang, compile_phrases, compile_tagged
+from pharmcheck.checks.textmatch import (
+    compile_all,
+    compile_by_lang,
+    compile_phrases,
+    compile_tagged,
+    phrases_of,
+)
 from pharmcheck.pageview import Element
 from pharmcheck.site import ParsedPage
 
@@ -192,6 +198,29 @@ def register(pattern: re.Pattern[str] | None, phrases: Iterable[str]) -> re.Patt
     return pattern
 
 
+_UNLED: set[tuple[str, int]] = set()  # patterns found to have no usable first words
+
+
+def _leads_of(pattern: re.Pattern[str] | Any) -> frozenset[str] | None:
+    """The first words of a phrase-list pattern: registered, or learnt the first time a page asks
+    about a pattern textmatch compiled from phrases (``compile_phrases``, ``compile_by_lang`` …);
+    None for any other pattern."""
+    if not isinstance(pattern, re.Pattern):
+        return None
+    key = (pattern.pattern, pattern.flags)
+    leads = _LEADS.get(key)
+    if leads is None and key not in _UNLED:
+        items = phrases_of(pattern)
+        if items is not None:
+            register(pattern, items)
+            leads = _LEADS.get(key)
+        if leads is None:
+            if len(_UNLED) > 4096:
+                _UNLED.clear()
+            _UNLED.add(key)
+    return leads
+
+
 def phrases(items: Sequence[str]) -> re.Pattern[str] | None:
     """``compile_phrases(items)``, its first words registered."""
     return register(compile_phrases(items), items)
@@ -311,7 +340,7 @@ def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
 def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """``pattern.search(text)`` for any string (a link's text, a product name): a registered phrase
     list is tried only where one of its first words starts a word of ``text``."""
-    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    leads = _leads_of(pattern)
     if leads is None:
         return pattern.search(text)
     _, where = _INDEX.occurrences(fold(text))
@@ -328,7 +357,7 @@ def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[str]] | None:
     """``pattern.finditer(page.text)``, the pattern tried only where a first word of its phrases
     starts; None when the pattern is not a registered phrase list."""
-    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    leads = _leads_of(pattern)
     if leads is None:
         return None
     if _none_here(page, leads):  # no first word on the page: most lists miss most pages
@@ -347,7 +376,7 @@ def finditer_between(page: ParsedPage, pattern: re.Pattern[str], pos: int,
                      endpos: int) -> Iterator[re.Match[str]]:
     """``pattern.finditer(page.text, pos, endpos)`` (a window: the text ends at ``endpos``, lookbehind
     sees before ``pos``): a registered phrase list is tried only where its first words start."""
-    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    leads = _leads_of(pattern)
     if leads is None:
         return pattern.finditer(page.text, pos, endpos)
     if _none_here(page, leads):
