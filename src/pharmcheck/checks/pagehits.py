@@ -97,6 +97,7 @@ def finditer(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[st
 
 # --- phrase lists: matches start at the first word of a phrase ---------------------------------
 
+MAY_MATCH_FROM = 16  # first-word places beyond which a list asks page.may_match before trying them
 MIN_LEAD = 2  # one-letter first words ("a") occur everywhere: such lists keep the windowed search
 _LEADS: dict[tuple[str, int], frozenset[str]] = {}  # (source, flags) of a phrase-list pattern -> first words
 _NOT_AFTER_WORD = "(?<!\\w)"
@@ -362,14 +363,16 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
         return None
     if _none_here(page, leads):  # no first word on the page: most lists miss most pages
         return iter(())
-    shared = page.shared
-    may: bool | None = _memo(shared, "may", pattern)
-    if may is None:  # the page's anchor-word test: a word every match needs may still be missing
-        may = page.may_match(pattern)
-        shared[("may", id(pattern))] = (pattern, may)
-    if not may:
-        return iter(())
-    return _tried_at(page.text, pattern, _lead_starts(page, leads))
+    starts = _lead_starts(page, leads)
+    if len(starts) > MAY_MATCH_FROM:  # many places to try: first the page's anchor-word test
+        shared = page.shared
+        may: bool | None = _memo(shared, "may", pattern)
+        if may is None:
+            may = page.may_match(pattern)
+            shared[("may", id(pattern))] = (pattern, may)
+        if not may:
+            return iter(())
+    return _tried_at(page.text, pattern, starts)
 
 
 def finditer_between(page: ParsedPage, pattern: re.Pattern[str], pos: int,
