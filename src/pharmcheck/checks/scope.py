@@ -121,6 +121,7 @@ def _controls(page: ParsedPage, pats: ScopePatterns,
     by_class, by_href, by_text = (memo.setdefault(k, {}) for k in ("class", "href", "text"))
     cart_class, cart_path, service_path = pats.cart_class, pats.cart_path, pats.service_path
     service, buy = pats.service, pats.buy
+    blank_cart = cart_path is not None and cart_path.search("") is not None  # an href without a path
     for control in controls(page, pats.cart_words)[:MAX_CONTROLS]:
         tag = control.tag
         attrs = tag.attrs  # tag.get(k, d) is attrs.get(k, d)
@@ -144,11 +145,10 @@ def _controls(page: ParsedPage, pats: ScopePatterns,
         href = attrs.get("href")
         if not isinstance(href, str):
             href = None
-        elif cart_path is not None:
-            path = control.path if control.path is not None else ""
-            if cart_path.search(path):
-                yield "cart", text or href
-                continue
+        elif cart_path is not None and (
+                cart_path.search(control.path) if control.path is not None else blank_cart):
+            yield "cart", text or href
+            continue
         if href is not None and service_path is not None:
             if href in by_href:
                 hit = by_href[href]
