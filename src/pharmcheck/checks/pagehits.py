@@ -452,11 +452,13 @@ def path_of(href: str) -> str | None:
         return None
 
 
-def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Control]:
+def controls(page: ParsedPage, path_words: re.Pattern[str] | None,
+             paths: dict[str, str | None] | None = None) -> list[Control]:
     """The page's first MAX_CONTROLS buttons, inputs and links, in document order.
 
     The path of an href is split out only when the href holds one of ``path_words`` (the words
     a path pattern needs): a path is part of its href, so no other path can match that pattern.
+    ``paths`` may keep the answer for each href across the pages of a site (for these path_words).
     """
     shared = page.shared
     got = shared.get(("controls", id(path_words)))
@@ -472,10 +474,15 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Contr
         path: str | None = None
         if path_words is not None and isinstance(href, str):
             href = href.strip()
-            # translate is slow (a dict lookup per character): most hrefs hold none of the characters
-            bare = href.translate(_URL_DROPPED) if "\t" in href or "\n" in href or "\r" in href else href
-            if folded.search(fold(bare)) if folded is not None else path_words.search(bare):
-                path = path_of(href)
+            if paths is not None and href in paths:
+                path = paths[href]
+            else:
+                # translate is slow (a dict lookup per character): most hrefs hold none of the characters
+                bare = href.translate(_URL_DROPPED) if "\t" in href or "\n" in href or "\r" in href else href
+                if folded.search(fold(bare)) if folded is not None else path_words.search(bare):
+                    path = path_of(href)
+                if paths is not None:
+                    paths[href] = path
         append(Control(tag, text, path))
     shared[("controls", id(path_words))] = (path_words, out)
     return out

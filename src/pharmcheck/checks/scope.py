@@ -122,7 +122,8 @@ def _controls(page: ParsedPage, pats: ScopePatterns,
     cart_class, cart_path, service_path = pats.cart_class, pats.cart_path, pats.service_path
     service, buy = pats.service, pats.buy
     blank_cart = cart_path is not None and cart_path.search("") is not None  # an href without a path
-    for control in controls(page, pats.cart_words)[:MAX_CONTROLS]:
+    paths = memo.setdefault("path", {})  # href -> path, for the site
+    for control in controls(page, pats.cart_words, paths)[:MAX_CONTROLS]:
         tag = control.tag
         attrs = tag.attrs  # tag.get(k, d) is attrs.get(k, d)
         if tag.name == "input":
