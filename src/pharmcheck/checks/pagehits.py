@@ -363,8 +363,7 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
         return None
     if _none_here(page, leads):  # no first word on the page: most lists miss most pages
         return iter(())
-    starts = _lead_starts(page, leads)
-    if len(starts) > MAY_MATCH_FROM:  # many places to try: first the page's anchor-word test
+    if _lead_count(page, leads) > MAY_MATCH_FROM:  # many places to try: first the page's anchor-word test
         shared = page.shared
         may: bool | None = _memo(shared, "may", pattern)
         if may is None:
@@ -372,7 +371,20 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
             shared[("may", id(pattern))] = (pattern, may)
         if not may:
             return iter(())
-    return _tried_at(page.text, pattern, starts)
+    return _tried_at(page.text, pattern, _lead_starts(page, leads))
+
+
+def _lead_count(page: ParsedPage, leads: frozenset[str]) -> int:
+    """How many places :func:`_lead_starts` gives (or more: word starts are not checked here)."""
+    shared = _page_leads(page)
+    known: list[int] | None = shared["leads.sets"].get(leads)
+    if known is not None:
+        return len(known)
+    where: dict[str, list[int]] = shared["leads"][1]
+    on_page: frozenset[str] | None = shared.get("leads.present")
+    if on_page is None:
+        on_page = shared["leads.present"] = frozenset(where)
+    return sum(len(where[word]) for word in leads & on_page)
 
 
 def finditer_between(page: ParsedPage, pattern: re.Pattern[str], pos: int,
