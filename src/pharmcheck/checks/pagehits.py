@@ -14,6 +14,12 @@ over a page's case-folded text gives where each occurs, and the pattern is tried
 (``pattern.match(text, at)``, left to right, as ``finditer`` does). A list whose first words are
 too short or not literal (``[optional] …``, ``* …``) keeps the page's windowed search. The words and
 the automaton are rule-pack data (like ``textmatch.per_kb``), never page data.
+
+Cost (issue 10): a list none of whose first words is on the page is answered by one set lookup (the
+learnt lists with a first word on the page, found once a page); a list with many places to try asks
+``page.may_match`` first; lists compiled by textmatch outside :func:`phrases` & co are learnt the
+first time a page asks about them. Per-page memos are keyed by ``id(pattern)`` with the pattern
+kept beside the result: hashing a compiled pattern hashes its whole code (~10 µs for a drug list).
 """
 
 from __future__ import annotations
