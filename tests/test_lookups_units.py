@@ -114,3 +114,40 @@ def test_hostile_entry_is_fast() -> None:
     started = time.monotonic()
     registry.parse_entry(html, "https://www.pharmacyregulation.org/e", reg, CFG)
     assert time.monotonic() - started < 3.0
+
+
+_HREF_PARTS = st.sampled_from(["/", "//", "\\", "..", ".", ":", "?", "#", "@", "a", "B", "x.y", "http",
+                               "https", "mailto", "%2f", "&amp;", "&#9;", "\t", " ", "[", "]", "evil.example",
+                               ";"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_HREF_PARTS, max_size=8).map("".join),
+       st.sampled_from(["/", "/a/b/", "/shop/item?x=1", "/a/../b;p"]),
+       st.sampled_from(["/", "/deep/er/page.html", "/q?y=2#f"]))
+def test_href_host_depends_on_the_origin_only(href: str, path1: str, path2: str) -> None:
+    # registry._may_link_to_registry remembers a raw href's host per origin of the page
+    from pharmcheck import linkres
+
+    for origin in ("https://shop.example", "http://Shop.Example:8080"):
+        a = linkres.host_of(linkres.Base(origin + path1), href)
+        b = linkres.host_of(linkres.Base(origin + path2), href)
+        assert a == b
+
+
+def test_registry_precheck_same_with_and_without_the_site_memo() -> None:
+    from pharmcheck.site import ParsedPage
+    from pharmcheck.snapshot import Page
+
+    hrefs = ["/x", "page.html", "https://legitscript.com/websites/?checker_keywords=shop.example",
+             "//legitscrlpt.com/x", "&#47;&#47;nabp.pharmacy/", "mailto:a@b", "#top", "http:///p"]
+    for href in hrefs:
+        got = []
+        for memo in (None, {}):
+            seen: dict[str, bool] = {}
+            for path in ("/", "/a/b/c"):
+                html = f'<html><body><a href="{href}">x</a></body></html>'
+                snap_page = Page(url="https://shop.example" + path, status=200, html=html)
+                page = ParsedPage(snap_page, "shop.example")
+                got.append(registry._may_link_to_registry(page, CFG, {"shop.example"}, seen, memo))
+        assert got[:2] == got[2:], href

@@ -135,6 +135,8 @@ CRAFTED = [
     "Rezept hochladen, Rezept einreichen – kein Rezept nötig. Medikamente bestellen!",
     "sin receta, sans ordonnance, senza ricetta, zonder recept, ohne Rezept",
     "l'équipe de la pharmacie l’équipe de la pharmacie L’ÉQUIPE DE LA PHARMACIE",
+    "GPhC registration number 1234567, gphc reg. no 2, DL no. 12, d.l. nos. 5, N° FINESS 123456789",
+    "Xanax, alprazolam 2mg; codeine-free; XANAX bars; tramadol/ultram; Cialis, tadalafil 20 mg $1.2 per pill",
     "Reply</p><p>QUOTE</p><p>Posts: 12</p><p>Joined: 2020</p><p>By Ruth Lennox</p><p>Published 3 May 2024",
 ]
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.findings import Evidence, Finding, Outcome
+from pharmcheck.leadwords import site_search
 from pharmcheck.site import Site
 from pharmcheck.urls import registered_domain
 
@@ -141,7 +142,7 @@ def operator_names(site: Site) -> list[tuple[str, Evidence]]:
     seen: set[str] = set()
     for raw in data.get("operator_patterns", []):
         pattern = site.kb.regex(str(raw))
-        for hit in site.search(pattern):
+        for hit in site_search(site, pattern):  # site.search, from the pattern's leading words
             name = " ".join(hit.match.group(1).split()).strip(" .-")
             if name and name.lower() not in seen:
                 seen.add(name.lower())
@@ -230,8 +231,19 @@ def offsite_checkout(site: Site) -> Iterator[Finding]:
     payment = {str(d) for d in data.get("payment_domains", [])}
     ours = {d for d in (site.domain, site.snapshot.start_registered_domain) if d}
 
+    by_text: dict[str, bool] = {}  # a site repeats its links on every page: each text and URL read once
+    by_path: dict[str, bool] = {}
+
     def ordering(url: str, text: str) -> bool:
-        return bool(pattern.search(text[:200]) or pattern.search(urlsplit(url).path[:300]))
+        said = by_text.get(text)
+        if said is None:
+            said = by_text[text] = bool(pattern.search(text[:200]))
+        if said:
+            return True
+        went = by_path.get(url)
+        if went is None:
+            went = by_path[url] = bool(pattern.search(urlsplit(url).path[:300]))
+        return went
 
     offsite: list[tuple[str, Evidence]] = []
     seen: set[str] = set()

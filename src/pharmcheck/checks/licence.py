@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pharmcheck.checks import check
+from pharmcheck.checks import check, pagehits
 from pharmcheck.checks.scope import analyse
 from pharmcheck.checks.textmatch import compile_phrases, longest_first, per_kb, phrase_pattern, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
@@ -48,6 +48,7 @@ class Scheme:
 class LicencePatterns:
     schemes: tuple[Scheme, ...]
     claims: re.Pattern[str] | None  # one alternation, group "s<i>" names the scheme
+    claims_led: bool  # its matches start with the first words of its phrases (pagehits.finditer)
     claim_parts: tuple[re.Pattern[str], ...]  # its phrases with and without anchor words (see _claim_matches)
     markers: re.Pattern[str]
     stop: re.Pattern[str]
@@ -79,10 +80,12 @@ def _build(kb: Knowledge) -> LicencePatterns:
     schemes: list[Scheme] = []
     groups: list[str] = []
     all_sources: list[str] = []
+    all_phrases: list[str] = []
     for i, entry in enumerate(d.get("schemes", [])):
         if not isinstance(entry, Mapping):
             continue
         phrases, subs = _claim_phrases(entry)
+        all_phrases.extend(phrases)
         markers = str_list(entry, "authority_markers")
         link = entry.get("register_link")
         schemes.append(Scheme(
@@ -96,7 +99,7 @@ def _build(kb: Knowledge) -> LicencePatterns:
             checksum=str(entry.get("checksum", "")),
             number_required=bool(entry.get("number_required", True)),
             state_lookup=bool(entry.get("state_lookup", False)),
-            authority_markers=compile_phrases(markers) if markers else None,
+            authority_markers=pagehits.phrases(markers) if markers else None,
             register_link=kb.regex(link) if isinstance(link, str) and link else None,
             claim_jurisdictions=tuple(subs),
         ))
@@ -105,17 +108,24 @@ def _build(kb: Knowledge) -> LicencePatterns:
             groups.append(f"(?P<s{len(schemes) - 1}>" + "|".join(sources) + ")")
             all_sources.extend(sources)
     states = d.get("us_states", {})
+    claims = re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE) if groups else None
+    # every match of the alternation starts with a first word of a phrase: tried only there
+    claims_led = (claims is not None and all(p.strip() for p in all_phrases)
+                  and pagehits.first_words(all_phrases) is not None)
+    if claims_led:
+        pagehits.register(claims, all_phrases)
     return LicencePatterns(
         schemes=tuple(schemes),
-        claims=re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE) if groups else None,
+        claims=claims,
+        claims_led=claims_led,
         claim_parts=_split_by_anchors(all_sources),
         markers=kb.regex(str(d.get("number_markers", r"(?i)\bno\b|#|:|\bnumber\b"))),
         stop=kb.regex(str(d.get("gap_stopwords", r"(?i)\b(?:tel|phone|fax)\b"))),
         max_gap=int(d.get("max_gap", 80)),
-        licensed=compile_phrases(str_list(d, "licensed_phrases")),
-        generic=compile_phrases(str_list(d, "generic_claims")),
-        unknown=compile_phrases(str_list(d, "unknown_bodies")),
-        unknown_exceptions=compile_phrases(str_list(d, "unknown_exceptions")),
+        licensed=pagehits.phrases(str_list(d, "licensed_phrases")),
+        generic=pagehits.phrases(str_list(d, "generic_claims")),
+        unknown=pagehits.phrases(str_list(d, "unknown_bodies")),
+        unknown_exceptions=pagehits.phrases(str_list(d, "unknown_exceptions")),
         unknown_negators=kb.regex(str(d.get("unknown_negators", r"(?i)\b(?:beware|fake|not|never)\b"))),
         states=tuple(
             (re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE), str(code))
@@ -149,6 +159,9 @@ def _claim_matches(page: ParsedPage, pats: LicencePatterns) -> Iterator[re.Match
     order and the lookbehind decide as in one scan)."""
     claims = pats.claims
     if claims is None:
+        return
+    if pats.claims_led:  # from the first words of the phrases (the same matches as finditer)
+        yield from pagehits.finditer(page, claims)
         return
     if not pats.claim_parts:
         for hit in page.search(claims):
@@ -297,15 +310,19 @@ def _authority_named(scheme: Scheme, page: ParsedPage) -> str:
     """For jurisdictions without public numbers: the authority named after a marker, or ''."""
     if scheme.authority_markers is None:
         return ""
-    hit = next(page.search(scheme.authority_markers), None)  # the first match, via the page index
-    if hit is None:
+    m = pagehits.first_match(page, scheme.authority_markers)  # the first match, via the page index
+    if m is None:
         return ""
-    m = hit.match
     rest = page.text[m.end() : m.end() + 160].lstrip(" :\n-–")
     return rest.split("\n", 1)[0][:100].strip()
 
 
-def _page_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
+_Linked = dict[str, list[tuple[Scheme, re.Match[str]]]]  # URL -> the register links it matches
+
+
+def _page_claims(page: ParsedPage, pats: LicencePatterns,
+                 linked_by_url: _Linked | None = None) -> Iterator[Claim]:
+    """The page's claims; ``linked_by_url`` (one site's) remembers the register links each URL matches."""
     text = page.text
     if pats.claims is not None:
         for i, m in enumerate(_claim_matches(page, pats)):  # pats.claims.finditer(text)
@@ -330,25 +347,32 @@ def _page_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
             number, ok, problem = _check_number(scheme, token, text, start)
             ev = Evidence(page.url, page.excerpt(m.start(), end))
             yield Claim(scheme.id, juris, scheme.authority, number, ok, problem, ev)
+    linked = [(scheme, scheme.register_link) for scheme in pats.schemes if scheme.register_link is not None]
+    if not linked:
+        return
+    memo = {} if linked_by_url is None else linked_by_url
     for link in page.links:
-        for scheme in pats.schemes:
-            if scheme.register_link is None:
-                continue
-            lm = scheme.register_link.search(link.url)
-            if lm:
-                number, ok, problem = _check_number(scheme, lm.group(1), "", 0)
-                yield Claim(scheme.id, scheme.jurisdiction, scheme.authority, number, ok, problem,
-                            Evidence(page.url, f"link to {link.url}"), {"register_link": link.url})
+        matched = memo.get(link.url)
+        if matched is None:  # a site repeats its links on every page: each URL read once
+            matched = []
+            for scheme, register_link in linked:
+                lm = register_link.search(link.url)
+                if lm:
+                    matched.append((scheme, lm))
+            memo[link.url] = matched
+        for scheme, hit in matched:
+            number, ok, problem = _check_number(scheme, hit.group(1), "", 0)
+            yield Claim(scheme.id, scheme.jurisdiction, scheme.authority, number, ok, problem,
+                        Evidence(page.url, f"link to {link.url}"), {"register_link": link.url})
 
 
 def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     if pats.unknown is None or not page.may_match(pats.unknown):
         return
     text = page.text
-    real = ([(e.match.start(), e.match.end()) for e in page.search(pats.unknown_exceptions)]
+    real = ([(e.start(), e.end()) for e in pagehits.finditer(page, pats.unknown_exceptions)]
             if pats.unknown_exceptions is not None else [])
-    for hit in page.search(pats.unknown):
-        m = hit.match
+    for m in pagehits.finditer(page, pats.unknown):
         if pats.unknown_negators.search(text[max(0, m.start() - 60) : m.start()]):
             continue
         if any(a <= m.start() and m.end() <= b for a, b in real):
@@ -364,8 +388,7 @@ def _unknown_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
 def _generic_claims(page: ParsedPage, pats: LicencePatterns) -> Iterator[Claim]:
     if pats.generic is None or not page.may_match(pats.generic):
         return
-    for hit in page.search(pats.generic):
-        m = hit.match
+    for m in pagehits.finditer(page, pats.generic):
         found = _number_after(page.text, m.end(), pats)
         if found:
             yield Claim("generic", "", "", found[0].upper(), None, "",
@@ -385,14 +408,14 @@ def licence_number(site: Site) -> Iterator[Finding]:
     claims: list[Claim] = []
     generic: list[Claim] = []
     licensed: list[Evidence] = []
+    linked_by_url: _Linked = {}
     for page in site.pages:
-        claims.extend(_page_claims(page, pats))
+        claims.extend(_page_claims(page, pats, linked_by_url))
         claims.extend(_unknown_claims(page, pats))
         generic.extend(_generic_claims(page, pats))
         if pats.licensed is not None and not licensed:
-            first = next(page.search(pats.licensed), None)
-            if first is not None:
-                m = first.match
+            m = pagehits.first_match(page, pats.licensed)
+            if m is not None:
                 licensed.append(Evidence(page.url, page.excerpt(m.start(), m.end())))
     # one entry per (scheme, number)
     unique: dict[tuple[str, str, str], Claim] = {}

@@ -17,7 +17,7 @@ from typing import Any
 from pharmcheck.checks import check
 from pharmcheck.checks.context import Context, context_of, education_page, find_affirmed, judge
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.pagehits import line_starts, matches, phrases, phrases_by_lang
+from pharmcheck.checks.pagehits import finditer, line_starts, matches, phrases, phrases_by_lang, register
 from pharmcheck.checks.textmatch import compile_all, compile_by_lang, lang_table, longest_first, per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
@@ -26,11 +26,59 @@ from pharmcheck.site import ParsedPage, Site
 MAX_NAME_HITS = 60  # drug-name matches examined per page
 
 
+_PLAIN_LEAD = re.compile(r"[^\s{}\[\]*~|]{2,}(?:\s|$)")  # a first word phrase_leads reads as itself
+
+
 def _names_regex(names: list[str]) -> re.Pattern[str] | None:
     names = sorted({n.lower() for n in names if n}, key=longest_first)
     if not names:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
+    # every match starts with a name's first word: matched from those words (pagehits) when each
+    # name's first word is plain text (phrase syntax would read "{", "[", "*", "~" otherwise)
+    if all(_PLAIN_LEAD.match(n) for n in names):
+        register(pattern, names)
+    return pattern
+
+
+def needs_char(pattern: re.Pattern[str], ch: str) -> bool:
+    """Whether every match of ``pattern`` holds the character ``ch`` (a conservative reading: True only
+    when each top-level branch has ``ch`` as a plain, unquantified item outside any group or class).
+    ``ch`` must be a character no other character matches case-insensitively (checked)."""
+    if len(ch) != 1 or ch.isalnum() or ch in "\\()[]{}|?*+.^$#" or ch.lower() != ch.upper() \
+            or pattern.flags & re.VERBOSE:
+        return False
+    src = pattern.pattern
+    depth = 0
+    held = False  # the current top-level branch holds ch
+    i, n = 0, len(src)
+    while i < n:
+        c = src[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":  # a class: skip to its end ("]" first or after "^" is a member)
+            j = i + 1
+            if j < n and src[j] == "^":
+                j += 1
+            if j < n and src[j] == "]":
+                j += 1
+            while j < n and src[j] != "]":
+                j += 2 if src[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0 and c == "|":
+            if not held:
+                return False
+            held = False
+        elif depth == 0 and c == ch and (i + 1 >= n or src[i + 1] not in "?*{"):
+            held = True
+        i += 1
+    return held and depth == 0
 
 
 @dataclass(frozen=True)
@@ -43,6 +91,7 @@ class Lexicon:
     window: int
     buy_more: dict[str, re.Pattern[str]]
     discount: re.Pattern[str]
+    discount_needs: str  # a character every discount match holds ("" when unknown): pages without it skip
     min_discount: int
     tier: re.Pattern[str]
     max_supply: int
@@ -51,6 +100,7 @@ class Lexicon:
     no_generic_as_of: str
     lifestyle: re.Pattern[str] | None
     lifestyle_by_name: dict[str, tuple[str, str]]
+    lifestyle_multiline: bool  # a name holds a line break (read once, not per page)
     per_pill: re.Pattern[str] | None
     per_pill_slash: re.Pattern[str]
     warn_at: int
@@ -87,6 +137,7 @@ def _build(kb: Knowledge) -> Lexicon:
         if isinstance(row, list) and len(row) >= 2:
             for n in row[:-1]:
                 life_by_name[str(n).lower()] = (str(row[0]), str(row[-1]))
+    discount = kb.regex(str(volume.get("discount_regex", r"(\d{2})\s?%")))
     return Lexicon(
         controlled=_names_regex(list(by_name)),
         controlled_by_name=by_name,
@@ -95,7 +146,8 @@ def _build(kb: Knowledge) -> Lexicon:
         price=kb.regex(str(offer.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
         window=int(offer.get("no_rx_window", 200)),
         buy_more=phrases_by_lang({"any": [str(p) for p in volume.get("buy_more", [])]}),
-        discount=kb.regex(str(volume.get("discount_regex", r"(\d{2})\s?%"))),
+        discount=discount,
+        discount_needs="%" if isinstance(discount, re.Pattern) and needs_char(discount, "%") else "",
         min_discount=int(volume.get("min_discount_percent", 60)),
         tier=kb.regex(str(volume.get("tier_regex", r"(\d+) pills"))),
         max_supply=int(volume.get("max_supply_pills", 90)),
@@ -104,6 +156,7 @@ def _build(kb: Knowledge) -> Lexicon:
         no_generic_as_of=str(nogen.get("as_of", "")),
         lifestyle=_names_regex(list(life_by_name)),
         lifestyle_by_name=life_by_name,
+        lifestyle_multiline=any("\n" in name for name in life_by_name),
         per_pill=compile_all(lang_table(rf, "per_pill")),
         per_pill_slash=kb.regex(str(life.get("per_pill_regex", r"/\s?pill\b")), re.IGNORECASE),
         warn_at=int(life.get("warn_at", 4)),
@@ -153,6 +206,7 @@ def _controlled_offers(site: Site) -> list[_Offer]:
     offers: list[_Offer] = []
     if lex.controlled is None:
         return offers
+    named: dict[str, re.Match[str] | None] = {}
     for page in site.pages:
         if education_page(page, ctx):
             continue
@@ -180,8 +234,11 @@ def _controlled_offers(site: Site) -> list[_Offer]:
             sub = lex.controlled_by_name[tm.group().lower()]
             offers.append(_Offer(sub, Evidence(page.url, f"title: {title}"), True))
         for link in page.links:
-            if link.same_site and lex.controlled.search(link.text) and len(link.text) < 80:
-                lm = lex.controlled.search(link.text)
+            if link.same_site and len(link.text) < 80:
+                if link.text in named:  # a site repeats its links on every page: each text read once
+                    lm = named[link.text]
+                else:
+                    lm = named[link.text] = lex.controlled.search(link.text)
                 if lm:
                     sub = lex.controlled_by_name[lm.group().lower()]
                     offers.append(_Offer(sub, Evidence(link.url, f"product link: {link.text}"), False))
@@ -268,7 +325,8 @@ def volume_discount(site: Site) -> Iterator[Finding]:
             continue
         lang = _lang(page, site.kb)
         text = page.text
-        for i, found_at in enumerate(page.search(lex.discount)):
+        no_discount = bool(lex.discount_needs) and lex.discount_needs not in text
+        for i, found_at in enumerate(() if no_discount else page.search(lex.discount)):
             if i > 100:
                 break
             m = found_at.match
@@ -329,10 +387,10 @@ def _name_lines(page: ParsedPage, lex: Lexicon) -> list[int] | None:
     text has a line break: the same non-word neighbour for the pattern's boundaries)."""
     if lex.lifestyle is None:
         return []
-    if any("\n" in name for name in lex.lifestyle_by_name):
+    if lex.lifestyle_multiline:
         return None
     starts = line_starts(page)
-    return sorted({bisect.bisect_right(starts, hit.match.start()) - 1 for hit in page.search(lex.lifestyle)})
+    return sorted({bisect.bisect_right(starts, m.start()) - 1 for m in finditer(page, lex.lifestyle)})
 
 
 def _per_pill_lines(page: ParsedPage, lex: Lexicon) -> Iterator[int]:

@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pharmcheck import linkres
 from pharmcheck.findings import Evidence
 from pharmcheck.knowledge import Knowledge, RulePackError
-from pharmcheck.site import ParsedPage, Site
+from pharmcheck.leadwords import leading_literals, led_finditer, site_search
+from pharmcheck.site import Hit, ParsedPage, Site
 from pharmcheck.snapshot import Page
 from pharmcheck.urls import domain_label, registered_domain, suffix_of
 
@@ -239,22 +240,34 @@ def _link_excerpt(url: str, text: str, images: list[str]) -> str:
 
 
 def _may_link_to_registry(
-    page: ParsedPage, cfg: RegistryConfig, ours: set[str], seen: dict[str, bool]
+    page: ParsedPage, cfg: RegistryConfig, ours: set[str], seen: dict[str, bool],
+    hosts: dict[str, dict[str, bool]] | None = None,
 ) -> bool:
-    """Whether any href in the page's markup may point at a registry or a look-alike of one."""
+    """Whether any href in the page's markup may point at a registry or a look-alike of one.
+
+    ``hosts`` (one site's, optional) remembers the answer for each raw href per origin of the page:
+    ``urljoin``'s netloc depends on the base's scheme and netloc only, never on its path."""
     base = linkres.Base(page.url)
+    origin = base.origin  # "" when the page URL is not plain http(s): nothing remembered
+    known: dict[str, bool] = hosts.setdefault(origin, {}) if hosts is not None and origin else {}
     for i, m in enumerate(_HREF.finditer(page.page.html)):
         if i >= MAX_LINKS_PER_PAGE:
             return True  # too many to pre-check cheaply: read the page in full
         raw = m.group(1)
-        href = html.unescape(raw).replace("\\", "/")  # as a browser reads it
-        host = linkres.host_of(base, href).lower()  # urlsplit(urljoin(page.url, href)).hostname
-        if not host:
-            continue
-        if host not in seen:
-            rd = registered_domain(host)
-            seen[host] = rd not in ours and (cfg.official(rd) is not None or cfg.lookalike(host) is not None)
-        if seen[host]:
+        flagged = known.get(raw)
+        if flagged is None:
+            href = html.unescape(raw).replace("\\", "/")  # as a browser reads it
+            host = linkres.host_of(base, href).lower()  # urlsplit(urljoin(page.url, href)).hostname
+            if not host:
+                flagged = False
+            else:
+                if host not in seen:
+                    rd = registered_domain(host)
+                    seen[host] = rd not in ours and (cfg.official(rd) is not None
+                                                     or cfg.lookalike(host) is not None)
+                flagged = seen[host]
+            known[raw] = flagged
+        if flagged:
             return True
     return False
 
@@ -272,8 +285,9 @@ def find_candidates(site: Site, cfg: RegistryConfig) -> list[Candidate]:
             out.append(c)
 
     hosts: dict[str, bool] = {}
+    href_hosts: dict[str, dict[str, bool]] = {}
     for page in site.pages:
-        if not _may_link_to_registry(page, cfg, ours, hosts):
+        if not _may_link_to_registry(page, cfg, ours, hosts, href_hosts):
             continue
         for link in page.links[:MAX_LINKS_PER_PAGE]:
             if link.same_site or len(link.url) > MAX_URL:
@@ -309,7 +323,7 @@ def find_candidates(site: Site, cfg: RegistryConfig) -> list[Candidate]:
     for reg in cfg.registries:
         if reg.number_pattern is None or not reg.entry_url:
             continue
-        for hit in site.search(reg.number_pattern):
+        for hit in site_search(site, reg.number_pattern):  # site.search, from its leading words
             number = hit.match.group(1)
             if (reg.id, number) in linked:
                 continue
@@ -394,9 +408,12 @@ def find_unlinked_claims(
     if not wanted:
         return []
     images = [(page, _image_attrs(page)) for page in site.pages]
+    led = [leading_literals(c.text) for c in wanted]  # claim texts tried only where their words occur
+    words = frozenset().union(*(w for w in led if w is not None))
+    occurrences: dict[int, dict[str, list[int]]] = {}  # per page, of every claim's words: one lookup
     out: list[tuple[Claim, Evidence]] = []
-    for claim in wanted:
-        ev = _claim_evidence(claim, images)
+    for claim, leads in zip(wanted, led, strict=True):
+        ev = _claim_evidence(claim, images, leads, words, occurrences)
         if ev is not None:
             out.append((claim, ev))
     return out
@@ -413,11 +430,23 @@ def _image_attrs(page: ParsedPage) -> list[tuple[str, str]]:
     return out
 
 
-def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]]) -> Evidence | None:
-    for page, attrs in images:
+def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]],
+                    leads: frozenset[str] | None = None, words: frozenset[str] = frozenset(),
+                    occurrences: dict[int, dict[str, list[int]]] | None = None) -> Evidence | None:
+    for i, (page, attrs) in enumerate(images):
         for attr, value in attrs:
             if claim.image.search(value):
                 return Evidence(page.url, f"image {attr}={value[:160]!r}")
+        if leads is not None:  # matches start with these words: tried only where they occur
+            where = None if occurrences is None else occurrences.get(i)
+            if where is None:
+                where = page.word_starts(words | leads)
+                if occurrences is not None:
+                    occurrences[i] = where
+            m = next(led_finditer(page, claim.text, leads, where), None)
+            if m is not None:
+                return Hit(page, m).evidence()
+            continue
         for hit in page.search(claim.text):
             return hit.evidence()
     return None
