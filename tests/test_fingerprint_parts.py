@@ -26,6 +26,19 @@ def test_minhash_equals_the_reference(shingles: set[str]) -> None:
     assert F.minhash(shingles, DATA.permutations) == minhash_reference(shingles, DATA.permutations)
 
 
+EDGE_PERMS = ((1, 0), (F._PRIME - 1, F._PRIME - 1), (F._PRIME - 1, 0), (1, F._PRIME - 1), (0, 0),
+              (2**60, 2**60 + 7), *DATA.permutations[:4])
+HASH = st.one_of(st.integers(0, F._MAX_HASH), st.sampled_from([0, 1, F._MAX_HASH, F._MAX_HASH - 1, 2**31]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(HASH, min_size=1, max_size=40, unique=True))
+def test_packed_minhash_lanes_equal_the_formula(hashes: list[int]) -> None:
+    for perms in (EDGE_PERMS, DATA.permutations):
+        want = [min(((a * h + b) % F._PRIME) & F._MAX_HASH for h in hashes) for a, b in perms]
+        assert F._packed_minhash(hashes, perms) == want
+
+
 LINE = st.text(alphabet=st.sampled_from(list("aZ9 _-!.,'ΣςσİIıéÉ٣\t\u00a0€")), max_size=30)
 
 
@@ -43,3 +56,10 @@ def test_platform_markers_equal_substring_tests(low: str) -> None:
     for _, markers in DATA.platforms:
         for m in markers:
             assert (m in present) == (m in low)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZ İıΣσς.-/é\u212a")), max_size=40), st.integers(0, 40))
+def test_lowered_markup_cut_equals_the_cut_lowered(html: str, cut: int) -> None:
+    if "\u0130" not in html and "\u03a3" not in html:
+        assert html.lower()[:cut] == html[:cut].lower()

@@ -15,13 +15,14 @@ import html
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pharmcheck import role
-from pharmcheck.checks import pagehits, patterns, prescription, redflags, scope, signals
+from pharmcheck.checks import identity, pagehits, patterns, prescription, redflags, scope, signals
 from pharmcheck.knowledge import Knowledge, knowledge_with
 from pharmcheck.site import ParsedPage, Site
 from pharmcheck.snapshot import Page, Snapshot
@@ -55,6 +56,9 @@ def led(kb: Knowledge) -> list[re.Pattern[str]]:
     for data in (scope.patterns(kb), role.role_data(kb), prescription.patterns(kb), redflags.lexicon(kb),
                  signals.signal_data(kb), patterns.pattern_rules(kb)):
         _patterns_in(data, found)
+    for pattern in identity.identity_data(kb).claim.values():  # compile_by_lang: learnt on first use
+        assert pagehits._leads_of(pattern) is not None
+        found[(pattern.pattern, pattern.flags)] = pattern
     out = [p for key, p in found.items() if key in pagehits._LEADS]
     assert len(out) >= 50  # drug names, prescription phrases, role, signal and pattern-rule phrase lists
     return out
@@ -86,6 +90,11 @@ def _same(page: ParsedPage, pattern: re.Pattern[str]) -> None:
     assert [m.span() for m in pagehits.matches(page, pattern, 3)] == [s for s, _, _ in want[:3]]
     first = pagehits.first_match(page, pattern)
     assert (first.span() if first else None) == (want[0][0] if want else None)
+    n = len(page.text)
+    for a, b in ((0, n), (3, n - 2), (n // 3, 2 * n // 3), (n // 2, n // 2 + 40)):  # windows (prescription)
+        want_between = [(m.span(), m.groups()) for m in pattern.finditer(page.text, a, b)]
+        got_between = [(m.span(), m.groups()) for m in pagehits.finditer_between(page, pattern, a, b)]
+        assert got_between == want_between, (pattern.pattern[:80], a, b)
     for line in page.lines[:50]:  # any string: a link's text, a product name
         got_in = pagehits.search_in(pattern, line)
         want_in = pattern.search(line)
@@ -156,3 +165,35 @@ def test_generated_text(kb: Knowledge, led: list[re.Pattern[str]], parts: list[t
     _lines_same(page, kb)
     for pattern in led:
         _same(page, pattern)
+
+
+HREFS = ["/shop/CART?x=1", "/Warenkorb/", "/ſhop/baſket", "/KASSE", "/checkout", "/bAg", "/carrello#x",
+         "/nothing-here", "/Cart\u212a", "/panİer", "/İSTANBUL", "/istanbul"]
+
+
+@pytest.mark.parametrize("text", [*CRAFTED, *HREFS])
+def test_literal_words_twin(text: str) -> None:
+    """The folded twin of a literal word list answers as the ignore-case pattern does."""
+    words = ["cart", "basket", "checkout", "bag", "warenkorb", "kasse", "panier", "carrello", "shop",
+             "İstanbul"]
+    pattern = pagehits.literal_words(words)
+    assert pattern is not None and pattern.flags & re.IGNORECASE
+    twin = pagehits._FOLDED_WORDS[(pattern.pattern, pattern.flags)]
+    assert bool(twin.search(pagehits.fold(text))) == bool(pattern.search(text)), text
+    assert pagehits.literal_words([]) is None
+
+
+URL_PARTS = ["/", "//", "a", "B", ":", "?", "#", "\t", "\n", "\r", " ", "\x00", "\x1f", "[", "]", "%", "é",
+             "http", "https://", "mailto:", "x.y", "..", "@", "=", "&", "\\"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(URL_PARTS), max_size=12))
+def test_path_of_is_urlsplit(parts: list[str]) -> None:
+    """The fast path of an href's path gives urlsplit's answer (None where urlsplit raises)."""
+    href = "".join(parts)
+    try:
+        want: str | None = urlsplit(href).path
+    except ValueError:
+        want = None
+    assert pagehits.path_of(href) == want, href

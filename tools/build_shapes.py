@@ -1,8 +1,9 @@
-"""Write ``src/pharmcheck/shapes.json``: the shapes of every pattern judging asks about.
+"""Write ``src/pharmcheck/shapes.json``: the shapes of every pattern judging may ask about.
 
 Judges the built-in warm-up page and every snapshot under ``tests/snapshots`` with the built-in
-rule pack, notes each (source, flags) whose shape is asked for (``pharmcheck.site.pattern_shape``)
-and stores their readings (:func:`pharmcheck.shapetable.write`). Run it after changing a rule
+rule pack, notes each (source, flags) whose shape is asked for (``pharmcheck.site.pattern_shape``),
+adds every pattern the rule modules compiled from the pack, and stores their readings
+(:func:`pharmcheck.shapetable.write`). Run it after changing a rule
 pattern or ``anchors.py``; ``tests/test_shape_table.py`` says when it is due.
 
     PYTHONPATH=src python tools/build_shapes.py
@@ -10,7 +11,9 @@ pattern or ``anchors.py``; ``tests/test_shape_table.py`` says when it is due.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import re
 import sys
 from pathlib import Path
 
@@ -40,7 +43,28 @@ def asked_patterns() -> set[tuple[str, int]]:
             scan_snapshot(Snapshot.from_json(gzip.decompress(path.read_bytes()).decode("utf-8")), kb)
     finally:
         site._shape_of = reader  # type: ignore[assignment]
+    from pharmcheck.checks import textmatch
+
+    for _kb, value in list(textmatch._CACHE.values()):  # every pattern the rule modules compiled
+        asked |= {(p.pattern, p.flags) for p in _patterns_in(value)}
     return asked
+
+
+def _patterns_in(value: object, depth: int = 0) -> list[re.Pattern[str]]:
+    """The ``re`` patterns held by a rule module's compiled data (dataclasses, dicts, sequences)."""
+    if isinstance(value, re.Pattern):
+        return [value] if isinstance(value.pattern, str) else []
+    if depth > 6:
+        return []
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items: list[object] = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    elif isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        return []
+    return [p for item in items for p in _patterns_in(item, depth + 1)]
 
 
 def main() -> None:

@@ -109,10 +109,45 @@ def _hash32(token: str) -> int:
 
 
 def minhash(shingles: Iterable[str], permutations: tuple[tuple[int, int], ...]) -> list[int]:
-    """MinHash signature (datasketch's scheme) of a set of shingles; empty set -> all max values."""
+    """MinHash signature (datasketch's scheme) of a set of shingles; empty set -> all max values:
+    ``[min([((a * h + b) % _PRIME) & _MAX_HASH for h in hashes], default=_MAX_HASH) for a, b in ...]``."""
     hashes = list({_hash32(s) for s in shingles})
+    if not hashes or not permutations:
+        return [_MAX_HASH] * len(permutations)
+    if all(0 <= a < _PRIME and 0 <= b < _PRIME for a, b in permutations):
+        return _packed_minhash(hashes, permutations)
     prime, top = _PRIME, _MAX_HASH
     return [min([((a * h + b) % prime) & top for h in hashes], default=top) for a, b in permutations]
+
+
+_LANE = 96  # bits per permutation in _packed_minhash: a·h + b < 2^61·2^32 + 2^61 < 2^94
+
+
+def _packed_minhash(hashes: list[int], permutations: tuple[tuple[int, int], ...]) -> list[int]:
+    """The signature with every permutation at once: one big integer holds each permutation's value in
+    its own 96-bit lane, and every step below keeps each lane within its bits (no carry or borrow
+    crosses a lane), so each lane computes exactly ``((a * h + b) % _PRIME) & _MAX_HASH`` and the running
+    minimum. Needs 0 <= a, b < _PRIME and 0 <= h < 2^32 (hashes are 32-bit)."""
+    w = _LANE
+    a_all = b_all = ones = 0
+    for j, (a, b) in enumerate(permutations):
+        a_all |= a << (w * j)
+        b_all |= b << (w * j)
+        ones |= 1 << (w * j)
+    low61, low33, low32, bit64 = ones * _PRIME, ones * ((1 << 33) - 1), ones * _MAX_HASH, ones << 64
+    best = low32  # _MAX_HASH in every lane
+    for h in hashes:
+        x = a_all * h + b_all  # a·h + b < 2^94 per lane
+        x = (x & low61) + ((x >> 61) & low33)  # ≡ x mod 2^61−1 (2^61 ≡ 1), < 2^61 + 2^33
+        x = (x & low61) + ((x >> 61) & low33)  # ≤ 2^61: at most one _PRIME too many
+        x -= (((x + ones) >> 61) & ones) * _PRIME  # x ≥ _PRIME exactly when x + 1 reaches bit 61
+        x &= low32
+        smaller = (((best | bit64) - x) >> 64) & ones  # 1 where best ≥ x (bit 64 survives the subtraction)
+        keep = smaller * _MAX_HASH
+        best = (x & keep) | (best & (low32 ^ keep))
+    size = w // 8
+    raw = best.to_bytes(size * len(permutations), "little")
+    return [int.from_bytes(raw[size * j : size * j + 4], "little") for j in range(len(permutations))]
 
 
 def jaccard(a: list[int], b: list[int]) -> float:
@@ -199,14 +234,25 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
     emails: list[str] = []
     platforms: list[str] = []
     paragraphs: dict[str, int] = {}
+    analytics_index = per_kb(site.kb, "network.analytics_literals", _analytics_index)
+    long_lines: set[str] = set()  # lines read on an earlier page: the same paragraph hash again
     for page in site.pages:
         source = (page.page.html or "")[:MAX_SOURCE_CHARS]
-        present = _platform_markers(site.kb, source[:MAX_PLATFORM_CHARS].lower())
+        html = page.page.html or ""
+        low: str | None = page.shared.get("html.lower")  # the markup lower-cased, when a rule made it
+        # cut, it is the cut markup lower-cased: str.lower maps each character to one, but İ (to two)
+        # and Σ (to ς or σ by what follows it)
+        if low is None or "\u0130" in html or "\u03a3" in html:
+            low = source[:MAX_PLATFORM_CHARS].lower()
+        else:
+            low = low[:MAX_PLATFORM_CHARS]
+        present = _platform_markers(site.kb, low)
         for name, markers in data.platforms:
             if any(m in present for m in markers):
                 _add(platforms, name)
+        held = analytics_index.present(source)  # the analytics literals in the source, in one pass
         for name, pattern, literals in data.analytics:
-            if literals is not None and not any(a in source for a in literals):
+            if literals is not None and held.isdisjoint(literals):
                 continue  # none of the literals every match contains: no scan needed
             for m in pattern.finditer(source):
                 _add(analytics, f"{name}:{m.group(1)}")
@@ -233,21 +279,24 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
                 if key.lower() in data.affiliate_params and value:
                     _add(affiliate_hosts, host)
                     _add(affiliate_ids, f"{host}?{key.lower()}={value[:64]}")
-        for a in page.named("a"):
-            href = a.get("href")
-            if not isinstance(href, str):
-                continue
-            href = href.strip()
-            if href.lower().startswith("mailto:"):
+        hrefs = [h.strip() for h in link_hrefs(page)]
+        joined = "\n".join(hrefs)
+        mail = "mailto:" in joined.lower()  # needed by href.lower().startswith("mailto:")
+        once: dict[str, str] = {}  # the folded hrefs, made once for every messenger pattern
+        kinds = [(name, pattern) for name, pattern in data.messengers if may_hold(pattern, joined, once)]
+        for href in hrefs if mail or kinds else ():
+            if mail and href.lower().startswith("mailto:"):
                 _add(emails, href[7:].split("?", 1)[0].strip().lower())
                 continue
-            for name, pattern in data.messengers:
+            for name, pattern in kinds:
                 handle = pattern.match(href)
                 if handle:
                     _add(messengers, f"{name}:{handle.group(1).lower()}")
         for address in _emails(page.text):
             _add(emails, address)
-        for norm in _norm_paragraphs([x for x in page.lines if len(x) >= data.boilerplate_min]):
+        fresh = [x for x in page.lines if len(x) >= data.boilerplate_min and x not in long_lines]
+        long_lines.update(fresh)
+        for norm in _norm_paragraphs(fresh):
             if len(norm) >= data.boilerplate_min:
                 paragraphs.setdefault(_para_hash(norm), len(norm))
     boilerplate = sorted(paragraphs, key=lambda h: (-paragraphs[h], h))[: data.boilerplate_max]
@@ -311,29 +360,83 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
     }
 
 
-def _marker_index(kb: Knowledge) -> Any:
-    """One Aho-Corasick automaton of every platform marker of the pack (None when there is none)."""
-    import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+class _Literals:
+    """One Aho-Corasick automaton (ahocorasick-rs, every occurrence, overlapping ones too) of a set of
+    non-empty literals: which of them occur in a text, in one pass instead of one scan per literal."""
 
-    words = {m for _, markers in network_data(kb).platforms for m in markers if m}
-    if not words:
-        return None
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word, word)
-    automaton.make_automaton()
-    return automaton
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = sorted({w for w in words if w})
+        self.automaton: Any = None
+        if self.words:
+            import ahocorasick_rs
+
+            self.automaton = ahocorasick_rs.AhoCorasick(
+                self.words, matchkind=ahocorasick_rs.MatchKind.Standard,
+                implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+
+    def present(self, text: str) -> set[str]:
+        """The literals that occur in ``text``, and "" (it occurs in every text, as ``"" in text`` says)."""
+        found = {""}
+        if self.automaton is not None and text:
+            words = self.words
+            hits = self.automaton.find_matches_as_indexes(text, overlapping=True)
+            found.update(words[i] for i, _, _ in hits)
+        return found
+
+
+def _marker_index(kb: Knowledge) -> _Literals:
+    """Every platform marker of the pack."""
+    return _Literals(m for _, markers in network_data(kb).platforms for m in markers)
+
+
+def _analytics_index(kb: Knowledge) -> _Literals:
+    """Every literal of the analytics patterns (one of which each match of a pattern holds)."""
+    return _Literals(a for _, _, literals in network_data(kb).analytics for a in literals or ())
 
 
 def _platform_markers(kb: Knowledge, low: str) -> set[str]:
     """The platform markers that occur in ``low`` (one automaton pass instead of one scan per marker);
     the empty marker occurs in every text, as ``"" in low`` says."""
-    automaton = per_kb(kb, "network.platform_markers", _marker_index)
-    found = {""}
-    if automaton is not None and low:
-        for _, word in automaton.iter(low):
-            found.add(word)
-    return found
+    return per_kb(kb, "network.platform_markers", _marker_index).present(low)
+
+
+def lower_html(page: ParsedPage) -> str:
+    """``page.page.html.lower()``, once per page (shared by the rules that look for words in markup)."""
+    shared = page.shared
+    got: str | None = shared.get("html.lower")
+    if got is None:
+        got = shared["html.lower"] = (page.page.html or "").lower()
+    return got
+
+
+def link_hrefs(page: ParsedPage) -> list[str]:
+    """The ``href`` of every ``<a>`` of the page that has one, in document order (once per page)."""
+    shared = page.shared
+    got: list[str] | None = shared.get("a.hrefs")
+    if got is None:
+        got = shared["a.hrefs"] = [h for a in page.named("a") if isinstance(h := a.get("href"), str)]
+    return got
+
+
+def may_hold(pattern: re.Pattern[str], hay: str, folded: dict[str, str] | None = None) -> bool:
+    """False only when no substring of ``hay`` can match ``pattern``: none of the words one of which
+    every match holds (:func:`pharmcheck.site.pattern_shape`; compared folded for a case-insensitive
+    pattern) occurs in it. A few substring tests instead of a regex attempt at every position.
+    ``folded``: where the folded ``hay`` is kept between calls on the same ``hay``."""
+    from pharmcheck.site import fold, pattern_shape
+
+    got = pattern_shape(pattern)
+    if got is None or got.anchors is None or got.digit:  # digit: a run of digits may stand for the words
+        return True
+    text = hay
+    if got.folded:
+        known = folded.get(hay) if folded is not None else None
+        if known is None:
+            known = fold(hay)
+            if folded is not None:
+                folded[hay] = known
+        text = known
+    return any(a in text for a in got.anchors)
 
 
 def _emails(text: str) -> Iterator[str]:

@@ -188,11 +188,11 @@ def _post_blocks(page: ParsedPage, data: RoleData) -> int:
     if data.forum is None:
         return 0
     led = led_lines(page, data.forum_leads)  # the lines that start with a forum word
-    n = 0
-    for i, line in enumerate(page.lines):
-        if len(line) <= 40 and (led is None or i in led) and data.forum.match(line):
-            n += 1
-    return n
+    lines = page.lines
+    forum = data.forum
+    if led is not None:  # only those lines can match
+        return sum(1 for i in led if len(lines[i]) <= 40 and forum.match(lines[i]))
+    return sum(1 for line in lines if len(line) <= 40 and forum.match(line))
 
 
 # a person's name right after the title ("Superintendent Pharmacist: Ruth Lennox"), or right before it
@@ -237,9 +237,10 @@ def _bylines(page: ParsedPage, data: RoleData) -> Evidence | None:
     if data.byline is None:
         return None
     led = led_lines(page, data.byline_leads)  # the lines that start with a byline word
-    for i, line in enumerate(page.lines[:200]):
-        if len(line) <= BYLINE_MAX and (led is None or i in led) and data.byline.match(line) \
-                and re.search(r"\d|[A-Z]\w+ [A-Z]", line):
+    lines = page.lines[:200]
+    for i in range(len(lines)) if led is None else sorted(i for i in led if i < 200):  # in line order
+        line = lines[i]
+        if len(line) <= BYLINE_MAX and data.byline.match(line) and re.search(r"\d|[A-Z]\w+ [A-Z]", line):
             return Evidence(page.url, line)
     return None
 

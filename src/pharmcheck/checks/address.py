@@ -15,16 +15,20 @@ import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from operator import add
 from typing import Any
 from urllib.parse import unquote
 
 import phonenumbers
 
 from pharmcheck.checks import check, digitlines
+from pharmcheck.checks.pagehits import line_starts
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
+from pharmcheck.fingerprints import link_hrefs, lower_html, may_hold
 from pharmcheck.knowledge import Knowledge
-from pharmcheck.site import ParsedPage, Site
+from pharmcheck.site import ParsedPage, Site, pattern_shape
 
 MAX_LOCALITY_HITS = 200  # per format and text: bounds work on hostile pages
 MAX_JSONLD_NODES = 2000
@@ -43,6 +47,7 @@ MAILBOX_LABEL = {
     "virtual_office": "mail-forwarding / virtual-office",
 }
 _PHONEISH = re.compile(r"(?:\d[ ().\-/]{0,3}){7}")
+_PHONEISH_DIGITS = 7  # each _PHONEISH match holds 7 digits
 _SEPARATED = re.compile(r"[+ ().\-/]")
 _DIGIT = re.compile(r"\d")
 _TEL = re.compile(r"^\s*tel:", re.I)
@@ -51,6 +56,10 @@ _HAS_POSTAL = re.compile(r"postaladdress", re.I)
 _HAS_JSONLD = re.compile(r"ld\+json", re.I)
 _HAS_ADDRESS_TAG = re.compile(r"<address\b", re.I)
 _ANY = re.compile("")  # attribute present, any value (BeautifulSoup filter)
+# The only characters other than ASCII letters that re.IGNORECASE matches with an ASCII letter
+# (İ ı ſ K: tests/test_address_speed.py checks this against every code point); without them,
+# str.lower() maps every character to one character, as re.IGNORECASE compares them.
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,6 +89,7 @@ class _Compiled:
     lang_region: dict[str, str]
     default_region: str
     gates: dict[re.Pattern[str], re.Pattern[str]]  # pattern -> its case-widened form (prefilter only)
+    line_local: frozenset[re.Pattern[str]] = frozenset()  # mailbox patterns whose matches lie in one line
 
 
 def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
@@ -114,6 +124,7 @@ def _compile(kb: Knowledge) -> _Compiled:
         lang_region={str(k).lower(): str(v).upper() for k, v in data.get("phone_region_by_lang", {}).items()},
         default_region=str(data.get("phone_default_region", "US")).upper(),
         gates=_gates([p for _, p in mailbox] + [_opt(kb, data.get("no_address"))]),
+        line_local=frozenset(p for _, p in mailbox if digitlines.line_local(p)),
     )
 
 
@@ -184,7 +195,9 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        # where each line starts: 0, then one past each "\n" (the running sum of the line lengths + 1)
+        lengths = map(len, text.split("\n")[:-1])
+        self.starts: list[int] = list(accumulate(map(add, lengths, repeat(1)), initial=0))
 
     def index(self, pos: int) -> int:
         return bisect_right(self.starts, pos) - 1
@@ -214,21 +227,28 @@ def _mailbox_kind(
     return ""
 
 
-def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
-    """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country."""
+def find_in_text(text: str, c: _Compiled, hint: str = "",
+                 windows: digitlines.Windows | None = None) -> list[TextAddress]:
+    """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country.
+    ``windows``: the digit lines of ``text``, when the caller has them."""
     lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
     # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
-    windows = digitlines.Windows(text)
+    if windows is None or windows.text is not text:
+        windows = digitlines.Windows(text)
+    streets: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] = {}  # formats share windows
     for fmt in c.formats:
         spans = windows.get(fmt.run) if fmt.run else None
         for n, pc in enumerate(digitlines.finditer(fmt.locality, text, spans, bool(fmt.run))):
             if n >= MAX_LOCALITY_HITS:
                 break
+            old = found.get(pc.start())
+            if old is not None and not (fmt.country == hint and old.country != hint):
+                continue  # an earlier format's reading of this postcode stays whatever this one finds
             li = lines.index(pc.start())
             lo = max(lines.start(li - c.window_before), pc.start() - c.max_distance)
             hi = min(lines.end(li + c.window_after), pc.end() + c.max_distance)
-            street = _nearest_street(fmt.streets, text, lo, hi, pc)
+            street = _nearest_street(fmt.streets, text, lo, hi, pc, streets)
             if street is None:
                 continue
             start, end = min(street.start(), pc.start()), max(street.end(), pc.end())
@@ -242,10 +262,8 @@ def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
             # not (find_mailboxes reports it on its own).
             box = _mailbox_kind(c, text, box_lo, box_hi, skip=("po_box",))
             street_first = street.end() <= pc.start()
-            addr = TextAddress(start, end, fmt.country, box, _clean(text[start:end]), street_first)
-            old = found.get(pc.start())
-            if old is None or (addr.country == hint and old.country != hint):
-                found[pc.start()] = addr
+            found[pc.start()] = TextAddress(start, end, fmt.country, box, _clean(text[start:end]),
+                                            street_first)
     out: list[TextAddress] = []
     for addr in sorted(found.values(), key=lambda a: (a.start, -a.end)):
         if out and addr.start < out[-1].end:  # one address read twice ("Dublin 2, D02 X285")
@@ -258,12 +276,20 @@ def find_in_text(text: str, c: _Compiled, hint: str = "") -> list[TextAddress]:
 
 
 def _nearest_street(
-    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc: re.Match[str]
+    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc: re.Match[str],
+    memo: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] | None = None,
 ) -> re.Match[str] | None:
+    """The street-style match in ``text[lo:hi]`` nearest the postcode ``pc``; ``memo`` keeps the scans
+    of one text (``style.finditer(text, lo, hi)``), which postcodes read by several formats repeat."""
     best: re.Match[str] | None = None
     best_gap = 1 << 30
     for style in styles:
-        for m in style.finditer(text, lo, hi):
+        got = memo.get((style, lo, hi)) if memo is not None else None
+        if got is None:
+            got = list(style.finditer(text, lo, hi)) if may_hold(style, text[lo:hi]) else []
+            if memo is not None:
+                memo[(style, lo, hi)] = got
+        for m in got:
             if pc.start() <= m.start() < pc.end():
                 continue  # the postcode itself ("Dublin 2" is no street)
             gap = pc.start() - m.end() if m.end() <= pc.start() else m.start() - pc.end()
@@ -466,6 +492,44 @@ def site_hint(site: Site, c: _Compiled) -> str:
     return ""
 
 
+def _line_scan(page: ParsedPage, c: _Compiled) -> Scan:
+    """``pattern.finditer(page.text, pos, endpos)``: for a mailbox pattern whose every match lies in one
+    line (digitlines.line_local) and holds one of its words or a run of digits (pattern_shape of its
+    case-widened form), a scan of the lines that hold those; else ``ParsedPage.finditer``."""
+    fallback = _page_finditer(page)
+    text = page.text
+
+    def scan(pattern: re.Pattern[str], pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
+        shape = pattern_shape(c.gates.get(pattern, pattern))
+        if pos or endpos is not None or pattern not in c.line_local or shape is None or shape.anchors is None:
+            return fallback(pattern, pos, endpos)
+        spans: list[tuple[int, int]] = list(_page_windows(page).get(shape.digit)) if shape.digit else []
+        starts = line_starts(page)
+        for where in page.word_starts(shape.anchors, folded=shape.folded).values():
+            for at in where:
+                li = bisect_right(starts, at) - 1
+                spans.append((starts[li], starts[li + 1] - 1 if li + 1 < len(starts) else len(text)))
+        spans.sort()
+        windows: list[tuple[int, int]] = []
+        for a, b in spans:  # whole lines: join those that touch or overlap
+            if windows and a <= windows[-1][1] + 1:
+                if b > windows[-1][1]:
+                    windows[-1] = (windows[-1][0], b)
+            else:
+                windows.append((a, b))
+        return digitlines.finditer(pattern, text, windows, True)
+
+    return scan
+
+
+def _page_windows(page: ParsedPage) -> digitlines.Windows:
+    """The digit lines of the page text (one pass, shared by the address and phone rules)."""
+    got = page.shared.get("digitlines.windows")
+    if not isinstance(got, digitlines.Windows):
+        got = page.shared["digitlines.windows"] = digitlines.Windows(page.text)
+    return got
+
+
 def _regions(page: ParsedPage) -> list[tuple[int, int]]:
     """Parts of the page text read for addresses: all of it on the pages that carry one (contact,
     legal, about, home), else the header and the footer, where shops repeat their address. This
@@ -484,6 +548,16 @@ def _regions(page: ParsedPage) -> list[tuple[int, int]]:
     return [(0, head), (tail, n)]
 
 
+def _holds(page: ParsedPage, word: str, pattern: re.Pattern[str]) -> bool:
+    """``pattern.search(html)`` for ``pattern``, the ASCII ``word`` compiled with re.IGNORECASE: a
+    substring test of the lower-cased markup (once per page) instead of a regex attempt at every
+    position of the markup."""
+    html = page.page.html or ""
+    if html.isascii() or not any(ch in html for ch in _FOLDS_TO_ASCII):
+        return word in lower_html(page)
+    return pattern.search(html) is not None
+
+
 def _page_addresses(
     page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]]
 ) -> Iterator[Address]:
@@ -498,10 +572,10 @@ def _page_addresses(
 
     html = page.page.html or ""
     # the parsed view first: a page without JSON-LD or <address> costs no scan of its HTML
-    for doc in page.jsonld if page.jsonld and _HAS_JSONLD.search(html) else ():
+    for doc in page.jsonld if page.jsonld and _holds(page, "ld+json", _HAS_JSONLD) else ():
         for item in _jsonld_addresses(doc):
             yield from structured(item, "jsonld")
-    if _HAS_POSTAL.search(html):
+    if _holds(page, "postaladdress", _HAS_POSTAL):
         for postal in _microdata_addresses(page):
             yield from structured(postal, "microdata")
     if page.named("address") and _HAS_ADDRESS_TAG.search(html):
@@ -514,8 +588,9 @@ def _page_addresses(
         chunk = page.text[a:b]
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
-            whole = _page_finditer(page) if (a, b) == (0, len(page.text)) else None
-            found = find_in_text(chunk, c, hint) + find_mailboxes(chunk, c, hint, page.may_match, whole)
+            whole = _line_scan(page, c) if (a, b) == (0, len(page.text)) else None
+            found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None) \
+                + find_mailboxes(chunk, c, hint, page.may_match, whole)
             seen[chunk] = found
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
@@ -605,6 +680,9 @@ def _add(found: dict[str, _Number], num: Any, evidence: Evidence) -> None:
 
 
 def _tel_links(page: ParsedPage, region: str, found: dict[str, _Number]) -> None:
+    # _TEL matches only where "tel:" stands in some case (no other character folds to t, e or l)
+    if "tel:" not in "\n".join(link_hrefs(page)).lower():
+        return
     tels = [a for a in page.named("a") if isinstance(a.get("href"), str) and _TEL.search(str(a.get("href")))]
     for a in tels[:50]:
         href = a.get("href")
@@ -624,9 +702,13 @@ def _snippets(page: ParsedPage) -> list[tuple[int, int]]:
     "+" or a phone word first, at most MAX_PHONE_SNIPPETS per page (header, footer, contact pages)."""
     text = page.text
     spans: list[tuple[int, int]] = []
-    finditer = _page_finditer(page)
+    # a _PHONEISH match holds 7 digits and no "\n": only lines with 7 digits in the region can hold
+    # one (the digits of each region are read, not those of the whole page)
     for a, b in _regions(page):
-        for n, m in enumerate(finditer(_PHONEISH, a, b)):  # _PHONEISH.finditer(text, a, b)
+        windows = _page_windows(page) if (a, b) == (0, len(text)) else digitlines.Windows(text, lo=a, hi=b)
+        found = (m for lo, hi in windows.lines_with(_PHONEISH_DIGITS)
+                 for m in _PHONEISH.finditer(text, max(lo, a), min(hi, b)))
+        for n, m in enumerate(found):  # _PHONEISH.finditer(text, a, b)
             if n >= MAX_PHONE_SNIPPETS * 4:
                 break
             lo = max(a, m.start() - SNIPPET_RADIUS, text.rfind("\n", 0, m.start()) + 1)

@@ -28,7 +28,6 @@ MERGE_GAP = 80
 MAX_RUN = 6
 # from a line's first run of n digits to the line's end
 _RUN_LINE = {n: re.compile(r"\d{" + str(n) + r"}[^\n]*") for n in range(1, MAX_RUN + 1)}
-_RUN = {n: re.compile(r"\d{" + str(n) + "}") for n in range(1, MAX_RUN + 1)}
 _SAFE_ESCAPES = set("dwbB")  # \d \w match no newline; \b \B are zero-width
 _FLAG_GROUP = re.compile(r"\(\?([aiLu]*)(?:-([iLu]*))?:")
 
@@ -258,6 +257,27 @@ def digit_run(pattern: re.Pattern[str]) -> int:
     return min(run.best, MAX_RUN)
 
 
+def line_local(pattern: re.Pattern[str]) -> bool:
+    """True when no part of ``pattern`` can match ``"\\n"`` and it uses no ``$``/``\\Z`` (the reader of
+    :func:`digit_run` follows it all): every match lies within one line, and a scan of whole lines
+    (``pos`` at a line's start, ``endpos`` at its end) finds there what a whole-text scan finds."""
+    if not isinstance(pattern, re.Pattern) or not isinstance(pattern.pattern, str):
+        return False
+    if pattern.flags & (re.DOTALL | re.VERBOSE):
+        return False
+    source = pattern.pattern
+    if source.startswith("(?"):
+        m = re.match(r"\(\?[aiLmsux]+\)", source)
+        if m:
+            source = source[m.end() :]
+    reader = _Reader(source)
+    try:
+        reader.alternation()
+    except (_Unsure, IndexError, ValueError):
+        return False
+    return reader.i == len(source)
+
+
 def digit_local(pattern: re.Pattern[str]) -> bool:
     """True when every match of ``pattern`` holds a digit and lies within one line."""
     return digit_run(pattern) >= 1
@@ -276,23 +296,59 @@ def digit_windows(text: str, run: int = 1, gap: int = MERGE_GAP) -> list[tuple[i
     return out
 
 
-class Windows:
-    """Digit windows of one text, computed once per run length."""
+_DIGIT_RUNS = re.compile(r"\d+")
 
-    def __init__(self, text: str) -> None:
+
+class Windows:
+    """Digit windows of one text, computed once per run length.
+
+    One pass over the text's runs of digits (``\\d+``) records, for every line holding a digit,
+    the longest run on it; the windows for any run length are then the lines whose longest run is
+    that long, joined as :func:`digit_windows` joins them (whole lines, less than ``gap`` apart)."""
+
+    def __init__(self, text: str, gap: int = MERGE_GAP, lo: int = 0, hi: int | None = None) -> None:
+        """``lo``, ``hi``: read only the digits of ``text[lo:hi]`` (lines are still whole lines)."""
         self.text = text
+        self.gap = gap
+        self.lo, self.hi = lo, len(text) if hi is None else hi
         self._by_run: dict[int, list[tuple[int, int]]] = {}
+        self._lines: list[list[int]] | None = None  # [start, end, longest run, digits] per digit line
+
+    def _digit_lines(self) -> list[list[int]]:
+        lines = self._lines
+        if lines is None:
+            text = self.text
+            lines = self._lines = []
+            last_end = -1
+            for m in _DIGIT_RUNS.finditer(text, self.lo, self.hi):
+                s, e = m.span()
+                if s < last_end:  # another run on the line just recorded (its end is its "\n")
+                    line = lines[-1]
+                    if e - s > line[2]:
+                        line[2] = e - s
+                    line[3] += e - s
+                else:
+                    nl = text.find("\n", e)
+                    last_end = nl if nl >= 0 else len(text)
+                    lines.append([text.rfind("\n", 0, s) + 1, last_end, e - s, e - s])
+        return lines
+
+    def lines_with(self, digits: int) -> list[tuple[int, int]]:
+        """(start, end) of each line holding at least ``digits`` digits (``\\d``), in text order."""
+        return [(a, b) for a, b, _, n in self._digit_lines() if n >= digits]
 
     def get(self, run: int) -> list[tuple[int, int]]:
         """Line ranges holding every line with ``run`` digits in a row (and maybe more lines)."""
         got = self._by_run.get(run)
         if got is None:
-            if run <= 1:
-                got = digit_windows(self.text, 1)
-            else:  # the ranges of single digits that hold such a run: one short search each
-                runs = _RUN[min(run, MAX_RUN)]
-                got = [(a, b) for a, b in self.get(1) if runs.search(self.text, a, b)]
-            self._by_run[run] = got
+            got = self._by_run[run] = []
+            gap = self.gap
+            for a, b, longest, _ in self._digit_lines():
+                if longest >= run:
+                    if got and a - got[-1][1] <= gap:
+                        got[-1] = (got[-1][0], b)
+                    else:
+                        got.append((a, b))
         return got
 
 

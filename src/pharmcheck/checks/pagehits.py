@@ -14,36 +14,57 @@ over a page's case-folded text gives where each occurs, and the pattern is tried
 (``pattern.match(text, at)``, left to right, as ``finditer`` does). A list whose first words are
 too short or not literal (``[optional] …``, ``* …``) keeps the page's windowed search. The words and
 the automaton are rule-pack data (like ``textmatch.per_kb``), never page data.
+
+Cost (issue 10): a list none of whose first words is on the page is answered by one set lookup (the
+learnt lists with a first word on the page, found once a page); a list with many places to try asks
+``page.may_match`` first; lists compiled by textmatch outside :func:`phrases` & co are learnt the
+first time a page asks about them. Per-page memos are keyed by ``id(pattern)`` with the pattern
+kept beside the result: hashing a compiled pattern hashes its whole code (~10 µs for a drug list).
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from pharmcheck.anchors import fold
-from pharmcheck.checks.textmatch import compile_all, compile_by_lang, compile_phrases, compile_tagged
+from pharmcheck.checks.textmatch import (
+    compile_all,
+    compile_by_lang,
+    compile_phrases,
+    compile_tagged,
+    phrases_of,
+)
 from pharmcheck.pageview import Element
 from pharmcheck.site import ParsedPage
 
 MAX_CONTROLS = 800  # buttons, inputs and links read per page (scope reads 800, the role stage 600)
 
 
+def _memo(shared: dict[Any, Any], tag: str, pattern: re.Pattern[str]) -> Any:
+    """The result kept under ``(tag, id(pattern))`` for this very pattern object, else None.
+
+    Keyed by id: hashing a compiled pattern hashes its whole code (microseconds for a drug list),
+    and the pattern kept next to the result proves the id is still that pattern's."""
+    got = shared.get((tag, id(pattern)))
+    return got[1] if got is not None and got[0] is pattern else None
+
+
 def first_match(page: ParsedPage, pattern: re.Pattern[str] | None) -> re.Match[str] | None:
     """``pattern.search(page.text)``, once per page and pattern."""
     if pattern is None:
         return None
-    key = ("first", pattern)
     shared = page.shared
-    if key in shared:
-        found: re.Match[str] | None = shared[key]
+    got = shared.get(("first", id(pattern)))
+    if got is not None and got[0] is pattern:
+        found: re.Match[str] | None = got[1]
         return found
-    known = shared.get(("all", pattern))
+    known: tuple[int, list[re.Match[str]]] | None = _memo(shared, "all", pattern)
     if known is not None:  # the list of matches already holds the first one
         found = known[1][0] if known[1] else None
     else:
@@ -53,7 +74,7 @@ def first_match(page: ParsedPage, pattern: re.Pattern[str] | None) -> re.Match[s
         else:
             hit = next(page.search(pattern), None)
             found = hit.match if hit is not None else None
-    shared[key] = found
+    shared[("first", id(pattern))] = (pattern, found)
     return found
 
 
@@ -61,15 +82,14 @@ def matches(page: ParsedPage, pattern: re.Pattern[str] | None, limit: int) -> li
     """The first ``limit`` matches of ``pattern.finditer(page.text)``, once per page and pattern."""
     if pattern is None:
         return []
-    key = ("all", pattern)
     shared = page.shared
-    known: tuple[int, list[re.Match[str]]] | None = shared.get(key)
+    known: tuple[int, list[re.Match[str]]] | None = _memo(shared, "all", pattern)
     if known is not None and (known[0] >= limit or len(known[1]) < known[0]):
         return known[1][:limit]  # enough asked before, or every match of the page is known
     found = _led_matches(page, pattern, limit)
     if found is None:
         found = [hit.match for hit in itertools.islice(page.search(pattern), limit)]
-    shared[key] = (limit, found)
+    shared[("all", id(pattern))] = (pattern, (limit, found))
     return found
 
 
@@ -83,6 +103,7 @@ def finditer(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[st
 
 # --- phrase lists: matches start at the first word of a phrase ---------------------------------
 
+MAY_MATCH_FROM = 16  # first-word places beyond which a list asks page.may_match before trying them
 MIN_LEAD = 2  # one-letter first words ("a") occur everywhere: such lists keep the windowed search
 _LEADS: dict[tuple[str, int], frozenset[str]] = {}  # (source, flags) of a phrase-list pattern -> first words
 _NOT_AFTER_WORD = "(?<!\\w)"
@@ -127,6 +148,9 @@ class _LeadIndex:
         self.words: frozenset[str] = frozenset()
         self.version = 0
         self._automaton: Any = None
+        # (number, every list learnt, word -> the lists it is a first word of): replaced as a whole
+        self.lists: tuple[int, frozenset[frozenset[str]], dict[str, tuple[frozenset[str], ...]]] = (
+            0, frozenset(), {})
 
     def learn(self, words: frozenset[str]) -> None:
         with self._lock:
@@ -134,6 +158,12 @@ class _LeadIndex:
                 self.words = self.words | words
                 self.version += 1
                 self._automaton = None
+            number, known, of_word = self.lists
+            if words not in known:
+                of_word = dict(of_word)
+                for word in words:
+                    of_word[word] = (*of_word.get(word, ()), words)
+                self.lists = (number + 1, known | {words}, of_word)
 
     def occurrences(self, folded: str) -> tuple[int, dict[str, list[int]]]:
         """(version, where each known word starts in ``folded``)."""
@@ -173,6 +203,29 @@ def register(pattern: re.Pattern[str] | None, phrases: Iterable[str]) -> re.Patt
             _LEADS[(pattern.pattern, pattern.flags)] = leads
             _INDEX.learn(leads)
     return pattern
+
+
+_UNLED: set[tuple[str, int]] = set()  # patterns found to have no usable first words
+
+
+def _leads_of(pattern: re.Pattern[str] | Any) -> frozenset[str] | None:
+    """The first words of a phrase-list pattern: registered, or learnt the first time a page asks
+    about a pattern textmatch compiled from phrases (``compile_phrases``, ``compile_by_lang`` …);
+    None for any other pattern."""
+    if not isinstance(pattern, re.Pattern):
+        return None
+    key = (pattern.pattern, pattern.flags)
+    leads = _LEADS.get(key)
+    if leads is None and key not in _UNLED:
+        items = phrases_of(pattern)
+        if items is not None:
+            register(pattern, items)
+            leads = _LEADS.get(key)
+        if leads is None:
+            if len(_UNLED) > 4096:
+                _UNLED.clear()
+            _UNLED.add(key)
+    return leads
 
 
 def phrases(items: Sequence[str]) -> re.Pattern[str] | None:
@@ -230,33 +283,71 @@ def led_lines(page: ParsedPage, leads: frozenset[str] | None) -> set[int] | None
     return {i for i, at in enumerate(line_starts(page)) if at in at_lead}
 
 
-def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
-    """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted."""
+def _page_leads(page: ParsedPage) -> dict[Any, Any]:
+    """The page's shared dict, holding where the first words occur (one automaton pass a page)."""
     shared = page.shared
     got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
     if got is None or got[0] != _INDEX.version:
-        got = shared["leads"] = _INDEX.occurrences(page.folded_text)
+        shared["leads"] = _INDEX.occurrences(page.folded_text)
         shared["leads.words"] = {}
-    where = got[1]
+        shared["leads.sets"] = {}
+        shared.pop("leads.present", None)
+        shared.pop("leads.lists", None)
+    return shared
+
+
+def _none_here(page: ParsedPage, leads: frozenset[str]) -> bool:
+    """True when no word of ``leads`` occurs on the page (one set lookup once the page's learnt lists
+    with a first word on it are known)."""
+    lists = _INDEX.lists
+    seen: tuple[int, int, set[frozenset[str]]] | None = page.shared.get("leads.lists")
+    if seen is None or seen[0] != lists[0] or seen[1] != _INDEX.version:
+        shared = _page_leads(page)
+        version, where = shared["leads"]
+        here: set[frozenset[str]] = set()  # the learnt lists with a first word on the page
+        of_word = lists[2]
+        for word in where:
+            here.update(of_word.get(word, ()))
+        seen = shared["leads.lists"] = (lists[0], version, here)
+    return leads not in seen[2] and leads in lists[1]
+
+
+def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
+    """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted; once
+    per page and word list (a frozenset keeps its hash: the lookup costs no pass over the words)."""
+    shared = _page_leads(page)
+    per_set: dict[frozenset[str], list[int]] = shared["leads.sets"]
+    known = per_set.get(leads)
+    if known is not None:
+        return known
+    if _none_here(page, leads):
+        per_set[leads] = []
+        return per_set[leads]
+    where: dict[str, list[int]] = shared["leads"][1]
     starting: dict[str, list[int]] = shared["leads.words"]  # per word, once per page
+    on_page: frozenset[str] | None = shared.get("leads.present")
+    if on_page is None:
+        on_page = shared["leads.present"] = frozenset(where)
+    present = leads & on_page  # the words of the list that occur on the page (in C, over the smaller set)
     found: list[list[int]] = []
-    for word in leads:
+    for word in present:
         starts = starting.get(word)
         if starts is None:
             text = page.text
             starts = starting[word] = [
-                at for at in where.get(word, ()) if not (at and _WORD.match(text, at - 1))]
+                at for at in where[word] if not (at and _WORD.match(text, at - 1))]
         if starts:
             found.append(starts)
-    if len(found) == 1:
-        return found[0]
-    return sorted(itertools.chain.from_iterable(found))  # a position twice is tried once (_tried_at)
+    # a position twice is tried once (_tried_at)
+    out = found[0] if len(found) == 1 else sorted(itertools.chain.from_iterable(found))
+    per_set[leads] = out
+    return out
 
 
 def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """``pattern.search(text)`` for any string (a link's text, a product name): a registered phrase
     list is tried only where one of its first words starts a word of ``text``."""
-    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    leads = _leads_of(pattern)
     if leads is None:
         return pattern.search(text)
     _, where = _INDEX.occurrences(fold(text))
@@ -273,25 +364,62 @@ def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[str]] | None:
     """``pattern.finditer(page.text)``, the pattern tried only where a first word of its phrases
     starts; None when the pattern is not a registered phrase list."""
-    leads = _LEADS.get((pattern.pattern, pattern.flags)) if isinstance(pattern, re.Pattern) else None
+    leads = _leads_of(pattern)
     if leads is None:
         return None
-    if not page.may_match(pattern):  # the page's anchor-word test (memoised): most lists miss most pages
+    if _none_here(page, leads):  # no first word on the page: most lists miss most pages
         return iter(())
+    if _lead_count(page, leads) > MAY_MATCH_FROM:  # many places to try: first the page's anchor-word test
+        shared = page.shared
+        may: bool | None = _memo(shared, "may", pattern)
+        if may is None:
+            may = page.may_match(pattern)
+            shared[("may", id(pattern))] = (pattern, may)
+        if not may:
+            return iter(())
     return _tried_at(page.text, pattern, _lead_starts(page, leads))
 
 
-def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int]) -> Iterator[re.Match[str]]:
+def _lead_count(page: ParsedPage, leads: frozenset[str]) -> int:
+    """How many places :func:`_lead_starts` gives (or more: word starts are not checked here)."""
+    shared = _page_leads(page)
+    known: list[int] | None = shared["leads.sets"].get(leads)
+    if known is not None:
+        return len(known)
+    where: dict[str, list[int]] = shared["leads"][1]
+    on_page: frozenset[str] | None = shared.get("leads.present")
+    if on_page is None:
+        on_page = shared["leads.present"] = frozenset(where)
+    return sum(len(where[word]) for word in leads & on_page)
+
+
+def finditer_between(page: ParsedPage, pattern: re.Pattern[str], pos: int,
+                     endpos: int) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(page.text, pos, endpos)`` (a window: the text ends at ``endpos``, lookbehind
+    sees before ``pos``): a registered phrase list is tried only where its first words start."""
+    leads = _leads_of(pattern)
+    if leads is None:
+        return pattern.finditer(page.text, pos, endpos)
+    if _none_here(page, leads):
+        return iter(())
+    starts = _lead_starts(page, leads)
+    lo, hi = bisect.bisect_left(starts, max(pos, 0)), bisect.bisect_left(starts, endpos)
+    return _tried_at(page.text, pattern, starts[lo:hi], endpos)
+
+
+def _tried_at(text: str, pattern: re.Pattern[str], starts: list[int],
+              endpos: int | None = None) -> Iterator[re.Match[str]]:
     """What ``finditer`` gives when only ``starts`` can begin a match: it tries each position from the
     left, takes the match there (lookbehind sees the text before it) and goes on after its end. A
     match holds its first word (MIN_LEAD characters or more), so none is empty."""
     last = 0
     match = pattern.match
+    stop = len(text) if endpos is None else endpos
     for at in starts:
         if at < last:
             continue  # inside the previous match, or tried already
         last = at + 1
-        m = match(text, at)
+        m = match(text, at, stop)
         if m is not None:
             yield m
             last = m.end()
@@ -303,9 +431,9 @@ def _led_matches(page: ParsedPage, pattern: re.Pattern[str], limit: int) -> list
     return None if led is None else list(itertools.islice(led, limit))
 
 
-@dataclass(frozen=True)
-class Control:
-    """A button, input or link of a page, with what the rules read of it."""
+class Control(NamedTuple):
+    """A button, input or link of a page, with what the rules read of it (a tuple: a page builds
+    hundreds, and a frozen dataclass costs a microsecond each to build)."""
 
     tag: Element
     text: str  # its text, whitespace collapsed ("" for an input: rules read its attributes)
@@ -313,31 +441,66 @@ class Control:
 
 
 _URL_DROPPED = str.maketrans("", "", "\t\r\n")  # what urlsplit removes from a URL before splitting it
+_FOLDED_WORDS: dict[tuple[str, int], re.Pattern[str]] = {}  # (source, flags) -> its twin on folded text
 
 
-def controls(page: ParsedPage, path_words: re.Pattern[str] | None) -> list[Control]:
+def literal_words(words: Sequence[str]) -> re.Pattern[str] | None:
+    """``re.compile("|".join(map(re.escape, words)), re.IGNORECASE)`` (None when empty), its twin kept:
+    the folded words without IGNORECASE, run on the folded string (an ignore-case alternation
+    without a common first letter tries every position at several microseconds an href)."""
+    if not words:
+        return None
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    if len(_FOLDED_WORDS) > 1024:
+        _FOLDED_WORDS.clear()
+    _FOLDED_WORDS[(pattern.pattern, pattern.flags)] = re.compile("|".join(re.escape(fold(w)) for w in words))
+    return pattern
+
+
+def path_of(href: str) -> str | None:
+    """``urlsplit(href).path`` (None when urlsplit refuses it): an href without a scheme or a host
+    (it starts with one "/", or holds no ":") and without characters urlsplit removes is split at
+    its fragment and query directly, as urlsplit splits it; any other goes through urlsplit."""
+    if href and href[0] > " " and not href.startswith("//") and (href[0] == "/" or ":" not in href) \
+            and "\t" not in href and "\n" not in href and "\r" not in href:
+        return href.split("#", 1)[0].split("?", 1)[0]
+    try:
+        return urlsplit(href).path
+    except ValueError:
+        return None
+
+
+def controls(page: ParsedPage, path_words: re.Pattern[str] | None,
+             paths: dict[str, str | None] | None = None) -> list[Control]:
     """The page's first MAX_CONTROLS buttons, inputs and links, in document order.
 
     The path of an href is split out only when the href holds one of ``path_words`` (the words
     a path pattern needs): a path is part of its href, so no other path can match that pattern.
+    ``paths`` may keep the answer for each href across the pages of a site (for these path_words).
     """
-    key = ("controls", path_words)
     shared = page.shared
-    if key in shared:
-        known: list[Control] = shared[key]
+    got = shared.get(("controls", id(path_words)))
+    if got is not None and got[0] is path_words:
+        known: list[Control] = got[1]
         return known
+    folded = _FOLDED_WORDS.get((path_words.pattern, path_words.flags)) if path_words is not None else None
     out: list[Control] = []
+    append = out.append
     for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
         text = "" if tag.name == "input" else " ".join(tag.get_text(" ").split())
-        href = tag.get("href")
+        href = tag.attrs.get("href")
         path: str | None = None
-        if isinstance(href, str) and path_words is not None:
+        if path_words is not None and isinstance(href, str):
             href = href.strip()
-            if path_words.search(href.translate(_URL_DROPPED)):
-                try:
-                    path = urlsplit(href).path
-                except ValueError:
-                    path = None
-        out.append(Control(tag, text, path))
-    shared[key] = out
+            if paths is not None and href in paths:
+                path = paths[href]
+            else:
+                # translate is slow (a dict lookup per character): most hrefs hold none of the characters
+                bare = href.translate(_URL_DROPPED) if "\t" in href or "\n" in href or "\r" in href else href
+                if folded.search(fold(bare)) if folded is not None else path_words.search(bare):
+                    path = path_of(href)
+                if paths is not None:
+                    paths[href] = path
+        append(Control(tag, text, path))
+    shared[("controls", id(path_words))] = (path_words, out)
     return out

@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pharmcheck.checks import check
-from pharmcheck.checks.pagehits import matches, phrases_tagged
+from pharmcheck.checks.pagehits import finditer_between, matches, phrases, phrases_tagged
 from pharmcheck.checks.scope import analyse
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import (
     clause_before,
     compile_by_lang,
-    compile_phrases,
     is_question,
     lang_table,
     negated,
@@ -82,7 +81,7 @@ def _build(kb: Knowledge) -> RxPatterns:
         wide_window=int(d.get("wide_drug_window", 400)),
         questionnaire=phrases_tagged(lang_table(d, "questionnaire")),
         review=phrases_tagged(lang_table(d, "clinician_review")),
-        otc=compile_phrases(str_list(s, "otc_drugs") + str_list(s, "non_medicines")),
+        otc=phrases(str_list(s, "otc_drugs") + str_list(s, "non_medicines")),
     )
 
 
@@ -210,12 +209,11 @@ def _nearest_medicine(p: RxPatterns, site: Site, hit: Hit, window: int) -> tuple
 def _nearest_in(
     p: RxPatterns, rx: re.Pattern[str] | None, hit: Hit, a: int, b: int
 ) -> tuple[str, str] | None:
-    text = hit.page.text
     best: tuple[int, str, str] | None = None
     for kind, pat in (("otc", p.otc), ("rx", rx)):  # OTC first: on a tie, "Viagra Connect" is OTC
         if pat is None:
             continue
-        for m in pat.finditer(text, a, b):
+        for m in finditer_between(hit.page, pat, a, b):
             if hit.start <= m.start() < hit.end:
                 continue  # part of the phrase itself ("non-prescription")
             dist = hit.start - m.end() if m.end() <= hit.start else m.start() - hit.end

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pharmcheck.checks import check
-from pharmcheck.checks.pagehits import controls, first_match, matches, phrases, phrases_all
+from pharmcheck.checks.pagehits import controls, first_match, literal_words, matches, phrases, phrases_all
 from pharmcheck.checks.textmatch import compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
@@ -62,7 +62,7 @@ def _build(kb: Knowledge) -> ScopePatterns:
     classes = str_list(d, "cart_classes")
     buy = str_list(d, "buy_controls")
     return ScopePatterns(
-        rx=compile_phrases(rx),
+        rx=phrases(rx),
         otc=compile_phrases(otc),
         drugs=phrases(rx + otc),
         medicine=phrases(str_list(d, "medicine_words") + rx + otc),
@@ -71,8 +71,7 @@ def _build(kb: Knowledge) -> ScopePatterns:
         if buy
         else None,
         cart_path=_path_pattern(str_list(d, "cart_paths")),
-        cart_words=re.compile("|".join(re.escape(p) for p in str_list(d, "cart_paths")), re.IGNORECASE)
-        if str_list(d, "cart_paths") else None,
+        cart_words=literal_words(str_list(d, "cart_paths")),
         cart_class=re.compile("|".join(re.escape(c) for c in classes), re.I) if classes else None,
         service=phrases_all(lang_table(d, "prescription_service")),
         service_path=_path_pattern(str_list(d, "prescription_paths")),
@@ -112,36 +111,62 @@ class Scope:
         return [*self.strong.values(), *self.weak.values()]
 
 
-def _controls(page: ParsedPage, pats: ScopePatterns) -> Iterator[tuple[str, str]]:
-    """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes."""
-    for control in controls(page, pats.cart_words)[:MAX_CONTROLS]:
+def _controls(page: ParsedPage, pats: ScopePatterns,
+              memo: dict[str, dict[str, str | None]] | None = None) -> Iterator[tuple[str, str]]:
+    """(kind, text) of buy/order/cart controls on the page: buttons, inputs, links, cart classes.
+
+    ``memo`` keeps the answers of the class, href and text tests for the site: its pages repeat
+    their menus, and a test's answer depends on the string alone."""
+    memo = {} if memo is None else memo
+    by_class, by_href, by_text = (memo.setdefault(k, {}) for k in ("class", "href", "text"))
+    cart_class, cart_path, service_path = pats.cart_class, pats.cart_path, pats.service_path
+    service, buy = pats.service, pats.buy
+    blank_cart = cart_path is not None and cart_path.search("") is not None  # an href without a path
+    paths = memo.setdefault("path", {})  # href -> path, for the site
+    for control in controls(page, pats.cart_words, paths)[:MAX_CONTROLS]:
         tag = control.tag
+        attrs = tag.attrs  # tag.get(k, d) is attrs.get(k, d)
         if tag.name == "input":
-            if str(tag.get("type", "")).lower() not in ("submit", "button", "image"):
+            if str(attrs.get("type", "")).lower() not in ("submit", "button", "image"):
                 continue
-            text = str(tag.get("value", "") or tag.get("alt", ""))
+            text = str(attrs.get("value", "") or attrs.get("alt", ""))
         else:
             text = control.text
         text = text[:200]
-        classes = " ".join(str(c) for c in (tag.get("class") or [])) + " " + str(tag.get("id", ""))
-        if pats.cart_class is not None and pats.cart_class.search(classes):
-            yield "cart", text or classes.strip()
-            continue
-        href = tag.get("href")
-        if isinstance(href, str) and pats.cart_path is not None:
-            path = control.path if control.path is not None else ""
-            if pats.cart_path.search(path):
-                yield "cart", text or href
+        names = attrs.get("class")
+        classes = (" ".join(map(str, names)) if names else "") + " " + str(attrs.get("id", ""))
+        if cart_class is not None:
+            if classes in by_class:
+                cart = by_class[classes]
+            else:
+                cart = by_class[classes] = "cart" if cart_class.search(classes) else None
+            if cart:
+                yield "cart", text or classes.strip()
                 continue
-        if isinstance(href, str) and pats.service_path is not None and pats.service_path.search(href):
-            yield "service", text or href
+        href = attrs.get("href")
+        if not isinstance(href, str):
+            href = None
+        elif cart_path is not None and (
+                cart_path.search(control.path) if control.path is not None else blank_cart):
+            yield "cart", text or href
             continue
+        if href is not None and service_path is not None:
+            if href in by_href:
+                hit = by_href[href]
+            else:
+                hit = by_href[href] = "service" if service_path.search(href) else None
+            if hit:
+                yield "service", text or href
+                continue
         if not text or len(text) > CONTROL_MAX_CHARS:
             continue
-        if pats.service is not None and pats.service.search(text):
-            yield "service", text
-        elif pats.buy is not None and pats.buy.search(text):
-            yield "buy", text
+        if text in by_text:
+            kind = by_text[text]
+        else:
+            kind = by_text[text] = ("service" if service is not None and service.search(text)
+                                    else "buy" if buy is not None and buy.search(text) else None)
+        if kind is not None:
+            yield kind, text
 
 
 def jsonld_types(node: Any, out: list[tuple[str, str]], budget: list[int], depth: int = 0) -> None:
@@ -172,13 +197,14 @@ def _medicine_here(page: ParsedPage, pats: ScopePatterns) -> bool:
     return first_match(page, pats.medicine) is not None
 
 
-def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool) -> None:
+def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medicine: bool,
+                  memo: dict[str, dict[str, str | None]] | None = None) -> None:
     text = page.text
     medicine_here = _medicine_here(page, pats)
     scope.medicine_context = scope.medicine_context or medicine_here
     url = page.url
 
-    for kind, label in _controls(page, pats):
+    for kind, label in _controls(page, pats, memo):
         if kind == "service":
             scope.strong.setdefault("prescription service control", Evidence(url, label))
         elif kind == "cart" and medicine_here:
@@ -264,8 +290,9 @@ def analyse(site: Site) -> Scope:
     scope = Scope()
     medicine = pats.medicine
     site_medicine = medicine is not None and any(_medicine_here(p, pats) for p in site.pages)
+    memo: dict[str, dict[str, str | None]] = {}  # the control tests' answers, for the site's pages
     for page in site.pages:
-        _analyse_page(page, pats, scope, site_medicine)
+        _analyse_page(page, pats, scope, site_medicine, memo)
     words = pats.prescriber_words
     named = "calls itself a pharmacy" in scope.weak
     if words is not None and named and "prescription service offered" not in scope.weak:

@@ -158,8 +158,12 @@ def rx_flow(site: Site) -> Iterator[Finding]:
             return
     links = d.rx_links
     if links is not None:
+        seen: set[str] = set()  # link texts read already (pages repeat their menus)
         for page in site.pages:
             for link in page.links:
+                if link.text in seen:
+                    continue
+                seen.add(link.text)
                 if links.search(link.text):
                     yield site.finding(
                         "PC450",
@@ -229,6 +233,7 @@ def competent_authority(site: Site) -> Iterator[Finding]:
         return
     d = signal_data(site.kb)
     named: list[tuple[Authority, Evidence]] = []
+    hosts: dict[str, str] = {}  # the host of each link's URL, split once for all authorities
     for auth in d.authorities:
         hit = next(iter(find_affirmed(site, {"any": auth.names})), None)
         if hit is None:
@@ -236,7 +241,9 @@ def competent_authority(site: Site) -> Iterator[Finding]:
         named.append((auth, hit.evidence()))
         for page in site.pages:
             for link in page.links:
-                host = urlsplit(link.url).hostname or ""
+                host = hosts.get(link.url)
+                if host is None:
+                    host = hosts[link.url] = urlsplit(link.url).hostname or ""
                 if not link.same_site and _host_ok(host, auth):
                     yield site.finding(
                         "PC350",

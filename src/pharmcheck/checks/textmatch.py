@@ -72,12 +72,29 @@ def phrase_pattern(phrase: str) -> str:
     return "".join(out)
 
 
+_PHRASES: dict[tuple[str, int], tuple[str, ...]] = {}  # (source, flags) of a phrase list -> its phrases
+
+
+def _noted(pattern: re.Pattern[str], phrases: Sequence[str]) -> re.Pattern[str]:
+    """Keep the phrases a pattern was compiled from (rule-pack data: pagehits reads their first words)."""
+    if len(_PHRASES) > 4096:
+        _PHRASES.clear()
+    _PHRASES[(pattern.pattern, pattern.flags)] = tuple(phrases)
+    return pattern
+
+
+def phrases_of(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """The phrases :func:`compile_phrases` or :func:`compile_tagged` compiled ``pattern`` from, if known."""
+    return _PHRASES.get((pattern.pattern, pattern.flags))
+
+
 def compile_phrases(phrases: Iterable[str], flags: int = re.IGNORECASE) -> re.Pattern[str] | None:
     """One alternation of all phrases with word boundaries, longest first; None when empty."""
-    sources = sorted({phrase_pattern(p) for p in phrases if p.strip()}, key=longest_first)
+    items = [p for p in phrases if p.strip()]
+    sources = sorted({phrase_pattern(p) for p in items}, key=longest_first)
     if not sources:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(sources) + r")(?!\w)", flags)
+    return _noted(re.compile(r"(?<!\w)(?:" + "|".join(sources) + r")(?!\w)", flags), items)
 
 
 def compile_by_lang(table: Mapping[str, Sequence[str]] | None) -> dict[str, re.Pattern[str]]:
@@ -93,13 +110,15 @@ def compile_by_lang(table: Mapping[str, Sequence[str]] | None) -> dict[str, re.P
 def compile_tagged(table: Mapping[str, Sequence[str]] | None) -> re.Pattern[str] | None:
     """All languages in one pass; ``match.lastgroup`` names the language of the phrase."""
     groups = []
+    items: list[str] = []
     for lang, phrases in (table or {}).items():
         sources = sorted({phrase_pattern(p) for p in phrases if p.strip()}, key=longest_first)
         if sources and re.fullmatch(r"[a-z]{2,3}", lang):
             groups.append(f"(?P<{lang}>" + "|".join(sources) + ")")
+            items.extend(p for p in phrases if p.strip())
     if not groups:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE)
+    return _noted(re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE), items)
 
 
 def compile_all(table: Mapping[str, Sequence[str]] | None) -> re.Pattern[str] | None:
