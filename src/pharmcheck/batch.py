@@ -157,6 +157,9 @@ def _process_pool(size: int) -> ProcessPoolExecutor:
                 "pharmcheck.warmup",  # compiles the rule pack once, shared by the forked scorers
             ]
         )
+        from pharmcheck.childguard import start_fork_server
+
+        start_fork_server()  # no window in its start-up where Ctrl-C prints a traceback
     else:  # pragma: no cover - Windows/macOS default
         ctx = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(

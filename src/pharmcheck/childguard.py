@@ -60,3 +60,26 @@ def quiet_fork_server() -> None:
     (its "alive" pipe closes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # started with both blocked (start_fork_server): one that came meanwhile is dropped now, ignored
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def start_fork_server() -> None:
+    """Start multiprocessing's fork server with SIGINT and SIGTERM blocked in this thread.
+
+    A child inherits the signal mask across exec, so a signal sent to the process group while the
+    server's interpreter starts (before :func:`quiet_fork_server` runs in its preload) waits instead
+    of printing a KeyboardInterrupt traceback; here it is delivered as soon as the mask is restored.
+    (multiprocessing starts its resource tracker the same way.)"""
+    from multiprocessing import forkserver, resource_tracker
+
+    # the tracker first: starting it unblocks these signals again (it blocks them for its own child)
+    resource_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
