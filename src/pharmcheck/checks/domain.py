@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.findings import Evidence, Finding, Outcome
-from pharmcheck.leadwords import site_search
 from pharmcheck.site import Site
 from pharmcheck.urls import registered_domain
 
@@ -142,7 +141,7 @@ def operator_names(site: Site) -> list[tuple[str, Evidence]]:
     seen: set[str] = set()
     for raw in data.get("operator_patterns", []):
         pattern = site.kb.regex(str(raw))
-        for hit in site_search(site, pattern):  # site.search, from the pattern's leading words
+        for hit in site.search(pattern):  # tried only where its leading words start (ParsedPage.finditer)
             name = " ".join(hit.match.group(1).split()).strip(" .-")
             if name and name.lower() not in seen:
                 seen.add(name.lower())

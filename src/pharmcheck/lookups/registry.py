@@ -20,8 +20,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pharmcheck import linkres
 from pharmcheck.findings import Evidence
 from pharmcheck.knowledge import Knowledge, RulePackError
-from pharmcheck.leadwords import leading_literals, led_finditer, site_search
-from pharmcheck.site import Hit, ParsedPage, Site
+from pharmcheck.site import ParsedPage, Site
 from pharmcheck.snapshot import Page
 from pharmcheck.urls import domain_label, registered_domain, suffix_of
 
@@ -323,7 +322,7 @@ def find_candidates(site: Site, cfg: RegistryConfig) -> list[Candidate]:
     for reg in cfg.registries:
         if reg.number_pattern is None or not reg.entry_url:
             continue
-        for hit in site_search(site, reg.number_pattern):  # site.search, from its leading words
+        for hit in site.search(reg.number_pattern):  # from its leading words (ParsedPage.finditer)
             number = hit.match.group(1)
             if (reg.id, number) in linked:
                 continue
@@ -408,12 +407,9 @@ def find_unlinked_claims(
     if not wanted:
         return []
     images = [(page, _image_attrs(page)) for page in site.pages]
-    led = [leading_literals(c.text) for c in wanted]  # claim texts tried only where their words occur
-    words = frozenset().union(*(w for w in led if w is not None))
-    occurrences: dict[int, dict[str, list[int]]] = {}  # per page, of every claim's words: one lookup
     out: list[tuple[Claim, Evidence]] = []
-    for claim, leads in zip(wanted, led, strict=True):
-        ev = _claim_evidence(claim, images, leads, words, occurrences)
+    for claim in wanted:
+        ev = _claim_evidence(claim, images)
         if ev is not None:
             out.append((claim, ev))
     return out
@@ -430,24 +426,12 @@ def _image_attrs(page: ParsedPage) -> list[tuple[str, str]]:
     return out
 
 
-def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]],
-                    leads: frozenset[str] | None = None, words: frozenset[str] = frozenset(),
-                    occurrences: dict[int, dict[str, list[int]]] | None = None) -> Evidence | None:
-    for i, (page, attrs) in enumerate(images):
+def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]]) -> Evidence | None:
+    for page, attrs in images:
         for attr, value in attrs:
             if claim.image.search(value):
                 return Evidence(page.url, f"image {attr}={value[:160]!r}")
-        if leads is not None:  # matches start with these words: tried only where they occur
-            where = None if occurrences is None else occurrences.get(i)
-            if where is None:
-                where = page.word_starts(words | leads)
-                if occurrences is not None:
-                    occurrences[i] = where
-            m = next(led_finditer(page, claim.text, leads, where), None)
-            if m is not None:
-                return Hit(page, m).evidence()
-            continue
-        for hit in page.search(claim.text):
+        for hit in page.search(claim.text):  # tried only where its leading words start
             return hit.evidence()
     return None
 
