@@ -303,22 +303,35 @@ def _required(items: list[Node], icase: bool, shortest: int = MIN_ANCHOR) -> lis
     return best
 
 
-def required_literals(source: str, flags: int) -> frozenset[str] | None:
-    """The literals one of which any match of ``source`` contains, or None when no useful set is known."""
+def read(source: str, flags: int) -> tuple[list[Node], bool] | None:
+    """``source`` as the reader's sequence of nodes, and whether a scoped ``(?i:…)`` occurs in it; None
+    when the reader does not follow the pattern (verbose or locale flags, a construct it is unsure of, an
+    unbalanced ")" that ``re`` would refuse)."""
     if flags & (re.VERBOSE | re.LOCALE):
         return None
-    _MEMO.seqs = {}
     try:
         reader = _Reader(source, flags)
         seq = reader.alternation()
-        if reader.i != len(source):
-            return None  # an unbalanced ")": re would refuse the pattern
-        if reader.scoped_case:
-            return None  # the anchors would be folded in part: see shape()
-        got = _required(seq, bool(flags & re.IGNORECASE))
     except (_Unsure, RecursionError, ValueError):
         return None
-    return frozenset(got) if got else None
+    if reader.i != len(source):
+        return None
+    return seq, reader.scoped_case
+
+
+def required_literals(source: str, flags: int) -> frozenset[str] | None:
+    """The literals one of which any match of ``source`` contains, or None when no useful set is known."""
+    got = read(source, flags)
+    if got is None or got[1]:  # scoped case: the anchors would be folded in part (see shape())
+        return None
+    _MEMO.seqs = {}
+    try:
+        found = _required(got[0], bool(flags & re.IGNORECASE))
+    except (_Unsure, RecursionError, ValueError):
+        return None
+    finally:
+        _MEMO.seqs = None
+    return frozenset(found) if found else None
 
 
 # --- where a match can be: the windows of pharmcheck.site -------------------------------------
@@ -587,14 +600,13 @@ def _choice_words(choice: Choice, out: set[str]) -> set[str]:
 
 def shape(source: str, flags: int) -> Shape | None:
     """Where matches of ``source`` (compiled with ``flags``) can be, or None when the reader is unsure."""
-    if flags & (re.VERBOSE | re.LOCALE):
+    got = read(source, flags)
+    if got is None:
         return None
+    seq, scoped = got
+    icase = bool(flags & re.IGNORECASE) or scoped  # folding every literal is coarser: safe
+    _MEMO.seqs = {}
     try:
-        reader = _Reader(source, flags)
-        seq = reader.alternation()
-        if reader.i != len(source):
-            return None
-        icase = bool(flags & re.IGNORECASE) or reader.scoped_case  # folding every literal is coarser: safe
         words, digits = _sources(seq, icase)
         m = _measure_seq(seq)
         choice = _choice(seq, icase) if words or digits else None

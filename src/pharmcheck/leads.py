@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pharmcheck.anchors import MAX_ANCHORS, Node, _Reader, _Unsure, fold
+from pharmcheck.anchors import MAX_ANCHORS, Node, fold, read
 
 MIN_LEAD = 2  # shorter first words would be tried at too many places
 
@@ -54,16 +54,14 @@ def leading_literals(source: str, flags: int) -> tuple[frozenset[str], bool] | N
 
     Zero-width parts before them (``(?<!\\w)``, ``\\b``, ``^`` …) are skipped: they do not move where
     a match starts. A match then begins where one of these words occurs, and is not empty."""
-    if flags & (re.VERBOSE | re.LOCALE):
+    read_as = read(source, flags)
+    if read_as is None:
         return None
+    seq, scoped = read_as
+    folded = bool(flags & re.IGNORECASE) or scoped
     try:
-        reader = _Reader(source, flags)
-        seq = reader.alternation()
-        if reader.i != len(source):
-            return None
-        folded = bool(flags & re.IGNORECASE) or reader.scoped_case
         got = _leads(seq, folded)
-    except (_Unsure, RecursionError, ValueError):
+    except RecursionError:
         return None
     if not got or min(map(len, got)) < MIN_LEAD or len(got) > MAX_ANCHORS:
         return None
