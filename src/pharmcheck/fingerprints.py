@@ -37,6 +37,7 @@ MAX_SKELETON = 3_000  # home-page elements in the template skeleton (header, men
 MAX_EMAILS_SCANNED = 200  # '@' signs looked at per page
 MAX_OFFSITE_LINKS = 500  # off-site links looked at per page (a link farm has thousands)
 MAX_ITEMS = 20  # per list in a fingerprint
+_FEW_LITERALS = 12  # literal sets up to this size are looked for one by one in a non-ASCII text
 _PRIME = (1 << 61) - 1
 _MAX_HASH = (1 << 32) - 1
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b")
@@ -44,7 +45,7 @@ _NON_WORD = re.compile(r"[^\w]+")
 _DIGITS = re.compile(r"\d+")
 _CLASS_DIGITS = re.compile(r"[\d_-]*\d[\d_-]*")
 _SKELETON_SKIP = frozenset({"html", "head", "meta", "title", "script", "style", "link", "noscript", "br"})
-_PARA_NON_WORD = re.compile(r"[^\w\n]+")  # _NON_WORD within lines (for many lines at once)
+_WORD_RUNS = re.compile(r"\w+")  # a normalised line's words (see _norm_paragraphs)
 _ASSET = re.compile(r"\.(?:png|jpe?g|gif|webp|svg|css|js)$", re.I)
 
 
@@ -202,11 +203,19 @@ def _norm_paragraph(line: str) -> str:
 
 def _norm_paragraphs(lines: list[str]) -> list[str]:
     """``[_norm_paragraph(x) for x in lines]`` with one ``lower``/``sub`` pass over all of them: the
-    lines hold no "\\n", lower-casing reads no context across one, and neither regex crosses one."""
+    lines hold no "\\n", lower-casing reads no context across one, and neither regex crosses one.
+
+    After the two passes a line holds word characters and spaces only (no word character is
+    whitespace), so its words are its runs of word characters: ``_WORD_RUNS.findall`` on the line
+    with digit runs made "0" gives them without the second pass. ASCII text without a digit skips
+    the digit pass (``\\d`` on ASCII is 0-9)."""
     if not lines:
         return []
-    joined = _PARA_NON_WORD.sub(" ", _DIGITS.sub("0", "\n".join(lines).lower()))
-    return [" ".join(part.split()) for part in joined.split("\n")]
+    joined = "\n".join(lines).lower()
+    if not (joined.isascii() and not any(d in joined for d in "0123456789")):
+        joined = _DIGITS.sub("0", joined)
+    findall = _WORD_RUNS.findall
+    return [" ".join(findall(part)) for part in joined.split("\n")]
 
 
 def _para_hash(text: str) -> str:
@@ -379,6 +388,11 @@ class _Literals:
         found = {""}
         if self.automaton is not None and text:
             words = self.words
+            if len(words) <= _FEW_LITERALS and not text.isascii():
+                # the automaton reads a non-ASCII text through a UTF-8 copy of it (3 MB of random bytes:
+                # 20 ms); a few substring scans cost half that
+                found.update(w for w in words if w in text)
+                return found
             hits = self.automaton.find_matches_as_indexes(text, overlapping=True)
             found.update(words[i] for i, _, _ in hits)
         return found
