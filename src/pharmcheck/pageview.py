@@ -154,41 +154,87 @@ def _attrs_match(el: Element, attrs: AttrFilter) -> bool:
 
 
 class PageMarkup:
-    """A page's markup parsed once: every element in document order, grouped by name."""
+    """A page's markup parsed once: every element in document order, grouped by name.
+
+    One traversal records each element's node and name; the :class:`Element` views are made when a
+    rule asks for them (a page has thousands of ``div``/``span`` no rule reads), once each, so an
+    element is the same object in every list that holds it."""
 
     def __init__(self, html: str, tree: LexborHTMLParser | None = None) -> None:
         self._tree = tree if tree is not None else LexborHTMLParser(html)  # ``tree``: a parse of ``html``
         root = self._tree.root
-        holders = _Holders(self._tree)
+        self._holders = holders = _Holders(self._tree)
         self.root = Element(root, holders) if root is not None else None
-        self.elements: list[Element] = []
-        self.by_name: dict[str, list[Element]] = {}
+        self._nodes: list[LexborNode] = []
+        self._names: list[str] = []
+        self._made: list[Element | None] = []
+        self._positions: dict[str, list[int]] = {}  # name -> positions in document order
+        self._by_name: dict[str, list[Element]] = {}
+        self._elements: list[Element] | None = None
         if root is not None:
-            nodes = root.traverse(include_text=False)
-            next(nodes, None)  # the root itself
-            elements = self.elements
-            by_name = self.by_name
-            first = Element(root, holders)
-            elements.append(first)
-            by_name[first.name] = [first]
-            for node in nodes:
+            nodes, names = self._nodes, self._names
+            positions = self._positions
+            first = self.root
+            assert first is not None
+            nodes.append(root)
+            names.append(first.name)
+            positions[first.name] = [0]
+            walk = root.traverse(include_text=False)
+            next(walk, None)  # the root itself
+            for node in walk:
                 tag = node.tag
                 if tag and tag[0] != "-":
-                    el = Element(node, holders, tag)
-                    elements.append(el)
-                    same = by_name.get(tag)
-                    if same is None:
-                        by_name[tag] = [el]
+                    at = positions.get(tag)
+                    if at is None:
+                        positions[tag] = [len(nodes)]
                     else:
-                        same.append(el)
+                        at.append(len(nodes))
+                    nodes.append(node)
+                    names.append(tag)
+            self._made = [None] * len(nodes)
+            self._made[0] = first
+
+    def _element(self, i: int) -> Element:
+        el = self._made[i]
+        if el is None:
+            el = self._made[i] = Element(self._nodes[i], self._holders, self._names[i])
+        return el
+
+    @property
+    def elements(self) -> list[Element]:
+        """Every element in document order."""
+        if self._elements is None:
+            self._elements = [self._element(i) for i in range(len(self._nodes))]
+        return self._elements
+
+    def named(self, name: str) -> list[Element]:
+        """The elements called ``name``, in document order (the same list on every call)."""
+        got = self._by_name.get(name)
+        if got is None:
+            at = self._positions.get(name)
+            got = self._by_name[name] = [self._element(i) for i in at] if at else []
+        return got
+
+    def named_any(self, names: Iterable[str]) -> list[Element]:
+        """The elements called one of ``names``, in document order."""
+        positions = self._positions
+        found = [positions[n] for n in set(names) if n in positions]
+        if not found:
+            return []
+        merged = found[0] if len(found) == 1 else sorted(i for at in found for i in at)
+        return [self._element(i) for i in merged]
+
+    @property
+    def by_name(self) -> dict[str, list[Element]]:
+        """Elements grouped by name (every name of the page)."""
+        return {name: self.named(name) for name in self._positions}
 
     def find_all(self, name: str | bool | tuple[str, ...] = True, attrs: AttrFilter | None = None,
                  limit: int | None = None) -> list[Element]:
         if isinstance(name, str):
-            candidates = self.by_name.get(name, [])
+            candidates = self.named(name)
         elif isinstance(name, tuple):
-            wanted = set(name)
-            candidates = [e for e in self.elements if e.name in wanted]
+            candidates = self.named_any(name)
         else:
             candidates = self.elements
         return _first_matching(candidates, attrs, limit)

@@ -625,16 +625,11 @@ class ParsedPage:
         """Every element in document order: one traversal that all rules share."""
         return self.soup.elements
 
-    @property
-    def _by_name(self) -> dict[str, list[Element]]:
-        return self.soup.by_name
-
     def named(self, *names: str) -> list[Element]:
         """Elements with one of ``names``, in document order (``soup.find_all(names)``)."""
         if len(names) == 1:
-            return self._by_name.get(names[0], [])
-        wanted = set(names)
-        return [t for t in self.elements if t.name in wanted]
+            return self.soup.named(names[0])
+        return self.soup.named_any(names)
 
     @cached_property
     def jsonld(self) -> list[Any]:
