@@ -15,6 +15,7 @@ site never imports numpy/scipy; the clustering feeds the values to datasketch's 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import random
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -218,6 +219,35 @@ def _norm_paragraphs(lines: list[str]) -> list[str]:
     return [" ".join(findall(part)) for part in joined.split("\n")]
 
 
+_BOILERPLATE_BATCH = 64  # lines normalised at a time by _boilerplate
+
+
+def _longest_norm(line: str) -> int:
+    """An upper bound of ``len(_norm_paragraph(line))``: the length of ``line.lower()`` (only "İ" lower-cases
+    to two characters), which the word runs joined by single spaces and digit runs made "0" never exceed."""
+    return len(line) + line.count("\u0130")
+
+
+def _boilerplate(lines: Iterable[str], minimum: int, most: int) -> list[str]:
+    """The hashes of the ``most`` longest distinct normalised ``lines`` at least ``minimum`` long (longest
+    first, ties by hash): ``sorted(found, key=lambda h: (-found[h], h))[:most]`` over every line's
+    paragraph. A line's paragraph is no longer than the line lower-cased (``_longest_norm``), so once
+    ``most`` paragraphs are known, lines whose bound is below the shortest of the ``most`` longest cannot
+    enter (nor tie): the lines are normalised by decreasing bound, and the rest is left unread (3 MB of
+    random bytes: 800 long lines, the first batches decide)."""
+    if most <= 0:
+        return []
+    ordered = sorted(lines, key=_longest_norm, reverse=True)
+    found: dict[str, int] = {}
+    for i in range(0, len(ordered), _BOILERPLATE_BATCH):
+        if len(found) >= most and _longest_norm(ordered[i]) < heapq.nlargest(most, found.values())[-1]:
+            break
+        for norm in _norm_paragraphs(ordered[i : i + _BOILERPLATE_BATCH]):
+            if len(norm) >= minimum:
+                found.setdefault(_para_hash(norm), len(norm))
+    return sorted(found, key=lambda h: (-found[h], h))[:most]
+
+
 def _para_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
@@ -242,9 +272,8 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
     messengers: list[str] = []
     emails: list[str] = []
     platforms: list[str] = []
-    paragraphs: dict[str, int] = {}
     analytics_index = per_kb(site.kb, "network.analytics_literals", _analytics_index)
-    long_lines: set[str] = set()  # lines read on an earlier page: the same paragraph hash again
+    long_lines: dict[str, None] = {}  # the long lines of every page, each once
     for page in site.pages:
         source = (page.page.html or "")[:MAX_SOURCE_CHARS]
         html = page.page.html or ""
@@ -303,12 +332,8 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
                     _add(messengers, f"{name}:{handle.group(1).lower()}")
         for address in _emails(page.text):
             _add(emails, address)
-        fresh = [x for x in page.lines if len(x) >= data.boilerplate_min and x not in long_lines]
-        long_lines.update(fresh)
-        for norm in _norm_paragraphs(fresh):
-            if len(norm) >= data.boilerplate_min:
-                paragraphs.setdefault(_para_hash(norm), len(norm))
-    boilerplate = sorted(paragraphs, key=lambda h: (-paragraphs[h], h))[: data.boilerplate_max]
+        long_lines.update(dict.fromkeys(x for x in page.lines if len(x) >= data.boilerplate_min))
+    boilerplate = _boilerplate(long_lines, data.boilerplate_min, data.boilerplate_max)
     home = _home(site)
     tokens = skeleton(home) if home is not None else []
     signature = template_signature(tokens, data)
