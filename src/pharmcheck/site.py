@@ -150,6 +150,20 @@ _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)")
 _DEPTH_MARGIN = 100  # the tree's nesting below which no markup cap applies (parsers nest odd shapes apart)
 
 
+_LOWER_TO_ASCII = ("\u0130", "\u212a")  # the only non-ASCII characters whose lower case holds ASCII
+
+
+def _tag_names(html: str) -> list[tuple[str, str]]:
+    """``_TAG_NAME.findall(html.lower())``. Lower-casing a long non-ASCII text costs ~6 ns a character;
+    without "İ" and the Kelvin sign, lower-casing maps ASCII to ASCII and the rest to non-ASCII of the
+    same length, so the tags are found at the same places in ``html`` and only their names need it
+    (a name is lower-cased as in the text: the "<" before it and the delimiter after it are neither
+    cased nor case-ignorable, so a final sigma reads the same context)."""
+    if html.isascii() or any(c in html for c in _LOWER_TO_ASCII):
+        return _TAG_NAME.findall(html.lower())
+    return [(close, name.lower()) for close, name in _TAG_NAME.findall(html)]
+
+
 class _Nesting:
     """A cheap reading of start and end tags (no tree): void elements do not nest and an end tag
     closes only a name that is open."""
@@ -165,7 +179,7 @@ class _Nesting:
         tags, depth, deepest = self.tags, self.depth, self.deepest  # locals: ~20k tags a window
         most_tags, most_depth = MAX_SOUP_TAGS, MAX_MARKUP_DEPTH
         found = None
-        for i, (close, name) in enumerate(_TAG_NAME.findall(html.lower())):
+        for i, (close, name) in enumerate(_tag_names(html)):
             if close:
                 if open_names.get(name):
                     open_names[name] -= 1
@@ -458,7 +472,7 @@ def _extract(html: str) -> _Extract:
     line: one cheap pass, so a tag flood costs little more than its size).
     """
     limit = min(len(html), MAX_SOUP_CHARS)
-    if not html.strip():
+    if not html or html.isspace():  # ``not html.strip()`` without a copy of the page
         return _Extract([], limit, False)
     if html.count("<") <= _PARSE_FIRST_TAGS:
         # few tags: parse the page, and scan its tags only when the tree is deep (its nesting is
