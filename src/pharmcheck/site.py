@@ -386,11 +386,33 @@ def _stripped_text(html: str, raw_done: bool = False, every_tag_ends_a_line: boo
     return text
 
 
+_NTH_CHUNK = 262_144  # characters of HTML counted at a time by _nth_from
+
+
 def _nth_from(html: str, n: int, tail: bool) -> int:
-    """Offset of the ``n``-th "<" of ``html`` (from the end when ``tail``)."""
+    """Offset of the ``n``-th "<" of ``html`` (from the end when ``tail``); ``html`` holds at least ``n``.
+
+    The "<" are counted chunk by chunk (``str.count``) up to the chunk holding the ``n``-th, which alone is
+    split: splitting the whole page made a string per tag and a copy of the page."""
     if tail:
-        return len(html.rsplit("<", n)[0])
-    return len(html) - len(html.split("<", n)[-1]) - 1
+        stop = len(html)
+        while stop > _NTH_CHUNK:
+            k = html.count("<", stop - _NTH_CHUNK, stop)
+            if k >= n:
+                break
+            n -= k
+            stop -= _NTH_CHUNK
+        start = max(0, stop - _NTH_CHUNK)
+        return start + len(html[start:stop].rsplit("<", n)[0])
+    start = 0
+    while len(html) - start > _NTH_CHUNK:
+        k = html.count("<", start, start + _NTH_CHUNK)
+        if k >= n:
+            break
+        n -= k
+        start += _NTH_CHUNK
+    chunk = html[start : start + _NTH_CHUNK]
+    return start + len(chunk) - len(chunk.split("<", n)[-1]) - 1
 
 
 def _soup_end(html: str, limit: int, raw: bool = True) -> int:
