@@ -65,6 +65,10 @@ WINDOW_DIGIT_SPACING = 64  # digit runs closer than this on average: digit windo
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
 _LD_JSON = re.compile("ld\\+json", re.I)
 _BLOCK = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+_BLOCK_CHARS = "\t\r\f\v\u00a0\u200b"  # _BLOCK's characters but the space
+# the runs of _BLOCK that are not a single space (those ``_BLOCK.sub(" ", …)`` leaves as they are): each
+# match is a whole run, since one is tried at a run's start first and fails only on a lone space
+_BLOCK_RUNS = re.compile(r"[\t\r\f\v\u00a0\u200b][ \t\r\f\v\u00a0\u200b]*| [ \t\r\f\v\u00a0\u200b]+")
 _SPACE_RUNS = re.compile(r"\s\s+")
 _DIGIT_RUNS = re.compile(r"\d+")
 _ASCII_DIGIT_RUNS = re.compile(r"[0-9]+")  # the same on ASCII text, and faster
@@ -307,7 +311,8 @@ def _lines(text: str) -> tuple[list[str], bool]:
     capped = len(text) > MAX_TEXT_CHARS
     if capped:  # keep the head and the tail: footers name the operator
         text = text[: MAX_TEXT_CHARS - TEXT_TAIL_CHARS] + "\n" + text[-TEXT_TAIL_CHARS:]
-    text = _BLOCK.sub(" ", text)  # _BLOCK has no newline: as if line by line
+    if "  " in text or any(c in text for c in _BLOCK_CHARS):  # 5 pages in 6 have no run to collapse
+        text = _BLOCK_RUNS.sub(" ", text)  # ``_BLOCK.sub(" ", text)``; no newline: as if line by line
     if text.count("\n\n") > len(text) // 3:  # mostly empty lines (deep nesting): drop them in one pass
         text = _NEWLINE_RUNS.sub("\n", text)
     return [line for line in map(str.strip, text.split("\n")) if line], capped
