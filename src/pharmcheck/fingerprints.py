@@ -475,7 +475,23 @@ def may_hold(pattern: re.Pattern[str], hay: str, folded: dict[str, str] | None =
             if folded is not None:
                 folded[hay] = known
         text = known
-    return any(a in text for a in got.anchors)
+    anchors = got.anchors
+    if len(anchors) < _AUTOMATON_ANCHORS or "" in anchors:
+        return any(a in text for a in anchors)
+    automaton = _ANCHOR_AUTOMATA.get(anchors)
+    if automaton is None:
+        import ahocorasick_rs
+
+        if len(_ANCHOR_AUTOMATA) >= 1024:
+            _ANCHOR_AUTOMATA.clear()
+        automaton = _ANCHOR_AUTOMATA[anchors] = ahocorasick_rs.AhoCorasick(sorted(anchors))
+    return bool(automaton.find_matches_as_indexes(text))  # a match of one anchor at least, if any occurs
+
+
+# The anchor sets of patterns (street styles hold up to 40 words) as automata: one pass over a window
+# instead of a substring test per word. Keyed by the pattern's anchors (bounded; nothing of a page).
+_AUTOMATON_ANCHORS = 8
+_ANCHOR_AUTOMATA: dict[frozenset[str], Any] = {}
 
 
 def _emails(text: str) -> Iterator[str]:
