@@ -10,7 +10,7 @@ comments never are, as in BeautifulSoup. Nothing here executes page content.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -19,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 MULTI_VALUED = frozenset({"class", "rel", "rev", "accept-charset", "headers", "accesskey", "dropzone"})
 _NO_TEXT = frozenset({"script", "style", "template", "-comment"})
 _WS = re.compile(r"[ \t\n\r\f]+")
+_PLAIN_NAME = re.compile(r"[a-z][a-z0-9]*")  # a type selector that is a plain lower-case tag name
 AttrFilter = Mapping[str, "str | re.Pattern[str] | None"]
 
 
@@ -27,11 +28,13 @@ class _Holders:
     one CSS query and a climb through the ancestors): the text of an element holding no
     ``<script>``, ``<style>`` or ``<template>`` is taken in C."""
 
-    __slots__ = ("_ids", "_tree")
+    __slots__ = ("_ids", "_named", "_tree")
 
-    def __init__(self, tree: LexborHTMLParser | None) -> None:
+    def __init__(self, tree: LexborHTMLParser | None,
+                 named: Callable[[str], list[LexborNode]] | None = None) -> None:
         self._tree = tree
         self._ids: dict[str, set[int]] = {}
+        self._named = named  # the tree's elements of a name, in document order (PageMarkup's index)
 
     def holds(self, node: LexborNode, selector: str) -> bool:
         """False only when no descendant of ``node`` matches ``selector`` (a list of tag names)."""
@@ -40,7 +43,14 @@ class _Holders:
         ids = self._ids.get(selector)
         if ids is None:
             ids = self._ids[selector] = set()
-            for inner in self._tree.css(selector):
+            names = [n.strip() for n in selector.split(",")]
+            if self._named is not None and all(_PLAIN_NAME.fullmatch(n) for n in names):
+                # the elements of those names from the page's index (a type selector matches a name in
+                # any namespace, as the index records it); a CSS query compiles its selector each time
+                found: Iterable[LexborNode] = [node for n in names for node in self._named(n)]
+            else:
+                found = self._tree.css(selector)
+            for inner in found:
                 up = inner.parent
                 while up is not None and up.mem_id not in ids:  # ancestors already seen stop the climb
                     ids.add(up.mem_id)
@@ -168,7 +178,7 @@ class PageMarkup:
     def __init__(self, html: str, tree: LexborHTMLParser | None = None) -> None:
         self._tree = tree if tree is not None else LexborHTMLParser(html)  # ``tree``: a parse of ``html``
         root = self._tree.root
-        self._holders = holders = _Holders(self._tree)
+        self._holders = holders = _Holders(self._tree, self._nodes_named)
         self.root = Element(root, holders) if root is not None else None
         self._nodes: list[LexborNode] = []
         self._names: list[str] = []
@@ -198,6 +208,10 @@ class PageMarkup:
                     names.append(tag)
             self._made = [None] * len(nodes)
             self._made[0] = first
+
+    def _nodes_named(self, name: str) -> list[LexborNode]:
+        nodes = self._nodes
+        return [nodes[i] for i in self._positions.get(name, ())]
 
     def _element(self, i: int) -> Element:
         el = self._made[i]
