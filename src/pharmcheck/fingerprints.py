@@ -289,9 +289,12 @@ def compute(site: Site, findings: list[Finding], domain: Mapping[str, Any] | Non
             if any(m in present for m in markers):
                 _add(platforms, name)
         held = analytics_index.present(source)  # the analytics literals in the source, in one pass
+        seen: dict[str, bool] = {}
         for name, pattern, literals in data.analytics:
             if literals is not None and held.isdisjoint(literals):
                 continue  # none of the literals every match contains: no scan needed
+            if not _may_occur(pattern, source, seen):
+                continue  # a part every match holds is missing ("G-" of a GA4 id: "id=" is in every page)
             for m in pattern.finditer(source):
                 _add(analytics, f"{name}:{m.group(1)}")
         for form in page.forms:
@@ -492,6 +495,36 @@ def may_hold(pattern: re.Pattern[str], hay: str, folded: dict[str, str] | None =
 # instead of a substring test per word. Keyed by the pattern's anchors (bounded; nothing of a page).
 _AUTOMATON_ANCHORS = 8
 _ANCHOR_AUTOMATA: dict[frozenset[str], Any] = {}
+
+
+def _may_occur(pattern: re.Pattern[str], hay: str, seen: dict[str, bool]) -> bool:
+    """False only when ``pattern`` has no match in ``hay``: its shape's choice tree (every way to find
+    the places a match holds, :data:`pharmcheck.anchors.Choice`) read as a condition on the words in
+    ``hay`` (each part of an "any" is held by every match, one part of an "all" by each; a run of digits
+    may always be there). Case-sensitive patterns only; ``seen``: the words already looked for in ``hay``."""
+    from pharmcheck.site import pattern_shape
+
+    got = pattern_shape(pattern)
+    if got is None or got.choice is None or got.folded:
+        return True
+    return _choice_holds(got.choice, hay, seen)
+
+
+def _choice_holds(choice: tuple[Any, ...], hay: str, seen: dict[str, bool]) -> bool:
+    kind = choice[0]
+    if kind == "words":
+        for w in choice[1]:
+            found = seen.get(w)
+            if found is None:
+                found = seen[w] = w in hay
+            if found:
+                return True
+        return False
+    if kind == "any":
+        return all(_choice_holds(sub, hay, seen) for sub in choice[1])
+    if kind == "all":
+        return any(_choice_holds(sub, hay, seen) for sub in choice[1])
+    return True  # a run of digits, or a node this reader does not know
 
 
 def _emails(text: str) -> Iterator[str]:
