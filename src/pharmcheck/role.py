@@ -227,7 +227,12 @@ def _article_markup(page: ParsedPage) -> Evidence | None:
     articles = page.named("article")
     if len(articles) >= 2 or (articles and page.named("time")):
         return Evidence(page.url, f"{len(articles)} <article> element(s)")
-    dated = [lk.url for lk in page.links if lk.same_site and _dated(lk.url)]
+    urls = [lk.url for lk in page.links if lk.same_site]
+    joined = " ".join(urls)  # no match of _DATED_PATH holds a space: one scan tells most pages apart
+    if _DATED_PATH.search(joined) or "\t" in joined or "\r" in joined or "\n" in joined:
+        dated = [url for url in urls if _dated(url)]
+    else:
+        dated = []  # _dated(url) is False for each: no line break or tab, no dated path
     if len(set(dated)) >= 2:
         return Evidence(page.url, f"links to dated posts: {dated[0]}")
     return None
