@@ -164,15 +164,12 @@ def skeleton(page: ParsedPage) -> list[str]:
     but classes; digits in class names dropped, since generated ids vary between copies)."""
     out: list[str] = []
     tokens: dict[tuple[str, tuple[Any, ...]], str] = {}  # (tag, classes) -> token: pages repeat them
-    for el in page.elements:
-        if el.name in _SKELETON_SKIP:
-            continue
-        cls = el.get("class")
+    for name, cls in page.soup.name_classes(_SKELETON_SKIP):  # no element view made for this
         raw = tuple(cls) if isinstance(cls, list) else (cls,) if isinstance(cls, str) else ()
-        token = tokens.get((el.name, raw))
+        token = tokens.get((name, raw))
         if token is None:
             names = sorted({_CLASS_DIGITS.sub("", c).lower() for c in raw if isinstance(c, str)} - {""})
-            token = tokens[(el.name, raw)] = ".".join([el.name, *names[:4]])
+            token = tokens[(name, raw)] = ".".join([name, *names[:4]])
         out.append(token)
         if len(out) >= MAX_SKELETON:
             break

@@ -226,6 +226,26 @@ class PageMarkup:
             self._elements = [self._element(i) for i in range(len(self._nodes))]
         return self._elements
 
+    def name_classes(self, skip: frozenset[str] = frozenset()) -> Iterator[tuple[str, Any]]:
+        """(name, ``get("class")``) of every element in document order whose name is not in ``skip``,
+        without making their views: the class is read from the node's attributes (the parser gives
+        attribute names lower-cased and each once, so ``attrs`` would hold the same words)."""
+        made, nodes = self._made, self._nodes
+        for i, name in enumerate(self._names):
+            if name in skip:
+                continue
+            el = made[i]
+            if el is not None:
+                yield name, el.get("class")
+                continue
+            attributes = nodes[i].attributes
+            if "class" not in attributes:
+                yield name, None
+                continue
+            text = (attributes["class"] or "").strip()
+            words = _WS.split(text) if text else []
+            yield name, [] if words == [""] else words
+
     def named(self, name: str) -> list[Element]:
         """The elements called ``name``, in document order (the same list on every call)."""
         got = self._by_name.get(name)
