@@ -70,6 +70,8 @@ _BLOCK_CHARS = "\t\r\f\v\u00a0\u200b"  # _BLOCK's characters but the space
 # match is a whole run, since one is tried at a run's start first and fails only on a lone space
 _BLOCK_RUNS = re.compile(r"[\t\r\f\v\u00a0\u200b][ \t\r\f\v\u00a0\u200b]*| [ \t\r\f\v\u00a0\u200b]+")
 _SPACE_RUNS = re.compile(r"\s\s+")
+_SPACE = re.compile(r"\s")
+_RUN_TO_END = re.compile(r"\S*\Z")  # with endpos: the non-space run that ends there (maybe empty)
 _DIGIT_RUNS = re.compile(r"\d+")
 _ASCII_DIGIT_RUNS = re.compile(r"[0-9]+")  # the same on ASCII text, and faster
 _NEWLINE = re.compile("\n")
@@ -718,13 +720,18 @@ class ParsedPage:
 
     def excerpt(self, start: int, end: int, radius: int = EXCERPT_RADIUS) -> str:
         text = self.text
+        n = len(text)
         a = max(0, start - radius)
-        b = min(len(text), end + radius)
-        # widen to word boundaries
-        while a > 0 and not text[a - 1].isspace() and start - a < radius + 20:
-            a -= 1
-        while b < len(text) and not text[b].isspace() and b - end < radius + 20:
-            b += 1
+        b = min(n, end + radius)
+        # widen to word boundaries, by at most 20 characters more (``\s`` is ``str.isspace``): back to
+        # where the non-space run ending at ``a`` starts, on to the first space from ``b``
+        low = max(0, start - radius - 20)
+        if a > low:
+            a = _RUN_TO_END.search(text, low, a).start()  # type: ignore[union-attr]  # it always matches
+        high = min(n, end + radius + 20)
+        if b < high:
+            space = _SPACE.search(text, b, high)
+            b = space.start() if space is not None else high
         return ("…" if a > 0 else "") + " ".join(text[a:b].split()) + ("…" if b < len(text) else "")
 
     def _resolve(self, href: str) -> tuple[str, str] | None:
