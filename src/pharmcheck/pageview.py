@@ -110,11 +110,6 @@ class Element:
             return self._node.text(deep=True, separator=separator) or ""
         return separator.join(self._strings())
 
-    def holds(self, name: str) -> bool:
-        """False only when no element called ``name`` is inside this one (``find_all(name)`` is empty);
-        one query of the tree per name, then a set lookup."""
-        return self._holders.holds(self._node, name)
-
     def _walk(self) -> Iterator[LexborNode]:
         for node in self._node.traverse(include_text=False):
             if node.mem_id != self._node.mem_id and node.tag and not node.tag.startswith("-"):

@@ -785,7 +785,7 @@ class ParsedPage:
                 continue
             absolute, domain = resolved
             images = []
-            for img in a.find_all("img") if a.holds("img") else ():  # most links hold no image
+            for img in a.find_all("img"):
                 for attr in ("src", "alt", "title"):
                     v = img.get(attr)
                     if isinstance(v, str) and v:
