@@ -64,12 +64,19 @@ def detect(text: str, kb: Knowledge) -> str:
     det = per_kb(kb, "lang.detector", _build)
     counts: Counter[str] = Counter()
     words = det.words
-    # each distinct word once, in order of first occurrence (the counts and their order are those
-    # of a token-by-token count)
-    for token, n in Counter(_tokens(text[: det.max_chars].lower())).items():
-        lang = words.get(token)
-        if lang:
-            counts[lang] += n
+    findall = _TOKEN.findall
+    # each distinct whitespace-separated chunk once, in order of first occurrence, and its tokens in
+    # order (see _tokens): the counts and their order are those of a token-by-token count
+    for chunk, n in Counter(text[: det.max_chars].lower().split()).items():
+        if chunk.isalpha():
+            lang = words.get(chunk)
+            if lang:
+                counts[lang] += n
+            continue
+        for token in findall(chunk):
+            lang = words.get(token)
+            if lang:
+                counts[lang] += n
     ranked = counts.most_common(2)
     if not ranked or ranked[0][1] < det.min_hits:
         return ""
