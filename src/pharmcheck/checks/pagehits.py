@@ -340,6 +340,19 @@ def _page_leads(page: ParsedPage) -> _PageLeads:
     return state
 
 
+def live(page: ParsedPage, items: Sequence[tuple[str, re.Pattern[str]]]) -> list[tuple[str, re.Pattern[str]]]:
+    """The ``(key, pattern)`` items that may match on the page, in order: a phrase list none of whose
+    first words starts a word of the page is left out (one set lookup each, one lead state a page)."""
+    state = _page_leads(page)
+    here, known = state.here, state.known
+    out = []
+    for item in items:
+        leads = _leads_of(item[1])
+        if leads is None or leads in here or leads not in known:
+            out.append(item)
+    return out
+
+
 def _none_here(page: ParsedPage, leads: frozenset[str]) -> bool:
     """True when no word of ``leads`` starts a word of the page (one set lookup)."""
     state = _page_leads(page)
