@@ -108,6 +108,7 @@ MIN_LEAD = 2  # one-letter first words ("a") occur everywhere: such lists keep t
 _LEADS: dict[tuple[str, int], frozenset[str]] = {}  # (source, flags) of a phrase-list pattern -> first words
 _NOT_AFTER_WORD = "(?<!\\w)"
 _WORD = re.compile(r"\w")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKENS = re.compile(r"\{[^}]*\}~?|\[[^\]]*\]|\S+")  # the phrase tokens of textmatch.phrase_pattern
 
 
@@ -148,6 +149,7 @@ class _LeadIndex:
         self.words: frozenset[str] = frozenset()
         self.version = 0
         self._automaton: Any = None
+        self._list: list[str] = []  # the words in the automaton's order
         # (number, every list learnt, word -> the lists it is a first word of): replaced as a whole
         self.lists: tuple[int, frozenset[frozenset[str]], dict[str, tuple[frozenset[str], ...]]] = (
             0, frozenset(), {})
@@ -171,22 +173,25 @@ class _LeadIndex:
         ``fold(text)``, character for character."""
         with self._lock:
             if self._automaton is None and self.words:
-                import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+                import ahocorasick_rs
 
-                automaton = ahocorasick.Automaton()
-                for word in self.words:
-                    automaton.add_word(word, (word, len(word) - 1))
-                automaton.make_automaton()
-                self._automaton = automaton
-            automaton, version = self._automaton, self.version
+                self._list = sorted(self.words)
+                self._automaton = ahocorasick_rs.AhoCorasick(
+                    self._list, matchkind=ahocorasick_rs.MatchKind.Standard,
+                    implementation=ahocorasick_rs.Implementation.DFA)
+            automaton, version, words = self._automaton, self.version, self._list
         where: dict[str, list[int]] = {}
         if automaton is not None and folded:
+            try:
+                found = automaton.find_matches_as_indexes(folded, overlapping=True)
+            except UnicodeEncodeError:  # a lone surrogate: one character for another, offsets kept
+                found = automaton.find_matches_as_indexes(_SURROGATE.sub("\ufffd", folded), overlapping=True)
             get = where.get
-            for end, (word, back) in automaton.iter(folded):
-                at = end - back
+            for i, at, _ in found:
                 # re's \w is str.isalnum() or "_" (one character; neither pattern is ASCII-only)
                 if at and (text[at - 1].isalnum() or text[at - 1] == "_"):
                     continue
+                word = words[i]
                 starts = get(word)
                 if starts is None:
                     where[word] = [at]
