@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.pagehits import finditer, live
+from pharmcheck.checks.pagehits import finditer, leads_of, live
 from pharmcheck.checks.textmatch import clause_after, clause_before, compile_by_lang, lang_table, per_kb
 from pharmcheck.findings import Evidence
 from pharmcheck.knowledge import Knowledge
@@ -140,12 +140,13 @@ def find_affirmed(
     ctx = context_of(site.kb)
     wanted = set(kinds) if kinds else None
     items = list(patterns.items())
+    leads = [leads_of(pattern) for _, pattern in items]
     for page in pages if pages is not None else site.pages:
         if wanted is not None and page.kind not in wanted:
             continue
         if site.out_of_budget(f"matching on {page.url}"):
             return
-        here = live(page, items)  # most phrase lists have no first word on most pages
+        here = live(page, items, leads)  # most phrase lists have no first word on most pages
         if not here:
             continue
         if use_context and education_page(page, ctx):

@@ -345,17 +345,20 @@ def _page_leads(page: ParsedPage) -> _PageLeads:
     return state
 
 
-def live(page: ParsedPage, items: Sequence[tuple[str, re.Pattern[str]]]) -> list[tuple[str, re.Pattern[str]]]:
-    """The ``(key, pattern)`` items that may match on the page, in order: a phrase list none of whose
-    first words starts a word of the page is left out (one set lookup each, one lead state a page)."""
+def leads_of(pattern: re.Pattern[str] | Any) -> frozenset[str] | None:
+    """The first words a phrase-list pattern's matches start with (None: not a phrase list)."""
+    return _leads_of(pattern)
+
+
+def live(page: ParsedPage, items: Sequence[tuple[str, re.Pattern[str]]],
+         leads: Sequence[frozenset[str] | None]) -> list[tuple[str, re.Pattern[str]]]:
+    """The ``(key, pattern)`` items that may match on the page, in order (``leads``: :func:`leads_of`
+    of each pattern): a phrase list none of whose first words starts a word of the page is left out
+    (one set lookup each, one lead state a page)."""
     state = _page_leads(page)
     here, known = state.here, state.known
-    out = []
-    for item in items:
-        leads = _leads_of(item[1])
-        if leads is None or leads in here or leads not in known:
-            out.append(item)
-    return out
+    return [item for item, words in zip(items, leads, strict=True)
+            if words is None or words in here or words not in known]
 
 
 def _none_here(page: ParsedPage, leads: frozenset[str]) -> bool:
@@ -517,10 +520,11 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None,
     folded = _FOLDED_WORDS.get((path_words.pattern, path_words.flags)) if path_words is not None else None
     out: list[Control] = []
     append = out.append
+    new = tuple.__new__  # what Control(tag, text, path) runs, without its Python-level __new__
     for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
         text = "" if tag.name == "input" else " ".join(tag.get_text(" ").split())
-        href = tag.attrs.get("href")
         path: str | None = None
+        href = tag.attrs.get("href") if path_words is not None else None
         if path_words is not None and isinstance(href, str):
             href = href.strip()
             if paths is not None and href in paths:
@@ -532,6 +536,6 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None,
                     path = path_of(href)
                 if paths is not None:
                     paths[href] = path
-        append(Control(tag, text, path))
+        append(new(Control, (tag, text, path)))
     shared[("controls", id(path_words))] = (path_words, out)
     return out
