@@ -306,8 +306,25 @@ def led_lines(page: ParsedPage, leads: frozenset[str] | None) -> set[int] | None
     a pattern anchored at a line's start whose matches start with those words matches no other line."""
     if leads is None:
         return None
-    at_lead = set(_lead_starts(page, leads))
-    return {i for i, at in enumerate(line_starts(page)) if at in at_lead}
+    out: set[int] = set()
+    starts = _lead_starts(page, leads)
+    if starts:
+        lines = line_starts(page)  # increasing: the line holding a lead is found by bisection
+        for at in starts:
+            i = bisect.bisect_right(lines, at) - 1
+            if lines[i] == at:
+                out.add(i)
+    return out
+
+
+def has_file_input(page: ParsedPage) -> bool:
+    """Whether any ``<input type="file">`` is on the page (as ``find("input", attrs={"type": "file"})``
+    compares it), once per page: without one, no form of the page holds one."""
+    shared = page.shared
+    got: bool | None = shared.get("file_input")
+    if got is None:
+        got = shared["file_input"] = any(tag.get("type") == "file" for tag in page.named("input"))
+    return got
 
 
 class _PageLeads:

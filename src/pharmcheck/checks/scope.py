@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pharmcheck.checks import check
-from pharmcheck.checks.pagehits import controls, first_match, literal_words, matches, phrases, phrases_all
+from pharmcheck.checks.pagehits import (
+    controls,
+    first_match,
+    has_file_input,
+    literal_words,
+    matches,
+    phrases,
+    phrases_all,
+)
 from pharmcheck.checks.textmatch import compile_phrases, lang_table, longest_first, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
@@ -245,7 +253,7 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
         elif "commerce controls without medicines" not in scope.notes:
             scope.notes.append("commerce controls without medicines")
 
-    for form in page.named("form")[:50]:
+    for form in page.named("form")[:50] if has_file_input(page) else ():
         if isinstance(form, Element) and form.find("input", attrs={"type": "file"}) is not None:
             form_text = " ".join(form.get_text(" ").split())[:400]
             if pats.medicine is not None and pats.medicine.search(form_text + " " + text[:2000]):

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import LANGS, find_affirmed
-from pharmcheck.checks.pagehits import first_match, phrases, phrases_by_lang
+from pharmcheck.checks.pagehits import first_match, has_file_input, phrases, phrases_by_lang
 from pharmcheck.checks.textmatch import (
     as_strs,
     compile_all,
@@ -133,7 +133,7 @@ def pharmacist_named(site: Site) -> Iterator[Finding]:
 
 
 def _has_upload_form(page: ParsedPage, d: SignalData) -> bool:
-    if d.rx_words is None:
+    if d.rx_words is None or not has_file_input(page):
         return False
     # the form first: most pages have no file upload, and then the text need not be read
     if not any(form.find("input", attrs={"type": "file"}) is not None for form in page.named("form")[:50]):
