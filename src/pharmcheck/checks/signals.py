@@ -241,10 +241,12 @@ def competent_authority(site: Site) -> Iterator[Finding]:
         named.append((auth, hit.evidence()))
         for page in site.pages:
             for link in page.links:
+                if link.same_site:
+                    continue  # never the authority's site: its host need not be split out
                 host = hosts.get(link.url)
                 if host is None:
                     host = hosts[link.url] = urlsplit(link.url).hostname or ""
-                if not link.same_site and _host_ok(host, auth):
+                if _host_ok(host, auth):
                     yield site.finding(
                         "PC350",
                         Outcome.PASS,
