@@ -15,11 +15,13 @@ over a page's case-folded text gives where each occurs, and the pattern is tried
 too short or not literal (``[optional] …``, ``* …``) keeps the page's windowed search. The words and
 the automaton are rule-pack data (like ``textmatch.per_kb``), never page data.
 
-Cost (issue 10): a list none of whose first words is on the page is answered by one set lookup (the
-learnt lists with a first word on the page, found once a page); a list with many places to try asks
-``page.may_match`` first; lists compiled by textmatch outside :func:`phrases` & co are learnt the
-first time a page asks about them. Per-page memos are keyed by ``id(pattern)`` with the pattern
-kept beside the result: hashing a compiled pattern hashes its whole code (~10 µs for a drug list).
+Cost (issue 10): the automaton (ahocorasick-rs) pass keeps only the places where a word of the text
+starts; from it a page knows once which learnt lists have a first word there, so a list that has none
+is answered by one set lookup (:func:`live` filters a rule's lists per page the same way); a list
+with many places to try asks ``page.may_match`` first; lists compiled by textmatch outside
+:func:`phrases` & co are learnt the first time a page asks about them. Per-page memos are keyed by
+``id(pattern)`` with the pattern kept beside the result: hashing a compiled pattern hashes its whole
+code (~10 µs for a drug list).
 """
 
 from __future__ import annotations
@@ -107,7 +109,6 @@ MAY_MATCH_FROM = 16  # first-word places beyond which a list asks page.may_match
 MIN_LEAD = 2  # one-letter first words ("a") occur everywhere: such lists keep the windowed search
 _LEADS: dict[tuple[str, int], frozenset[str]] = {}  # (source, flags) of a phrase-list pattern -> first words
 _NOT_AFTER_WORD = "(?<!\\w)"
-_WORD = re.compile(r"\w")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKENS = re.compile(r"\{[^}]*\}~?|\[[^\]]*\]|\S+")  # the phrase tokens of textmatch.phrase_pattern
 
@@ -376,12 +377,6 @@ def live(page: ParsedPage, items: Sequence[tuple[str, re.Pattern[str]]],
     here, known = state.here, state.known
     return [item for item, words in zip(items, leads, strict=True)
             if words is None or words in here or words not in known]
-
-
-def _none_here(page: ParsedPage, leads: frozenset[str]) -> bool:
-    """True when no word of ``leads`` starts a word of the page (one set lookup)."""
-    state = _page_leads(page)
-    return leads not in state.here and leads in state.known
 
 
 def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
