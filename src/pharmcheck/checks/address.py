@@ -26,9 +26,9 @@ from pharmcheck.checks import check, digitlines
 from pharmcheck.checks.pagehits import line_starts
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
-from pharmcheck.fingerprints import link_hrefs, lower_html, may_hold
+from pharmcheck.fingerprints import link_hrefs, lower_html
 from pharmcheck.knowledge import Knowledge
-from pharmcheck.site import ParsedPage, Site, pattern_shape
+from pharmcheck.site import ParsedPage, Site, fold, pattern_shape
 
 MAX_LOCALITY_HITS = 200  # per format and text: bounds work on hostile pages
 MAX_JSONLD_NODES = 2000
@@ -227,31 +227,69 @@ def _mailbox_kind(
     return ""
 
 
+# per site: the locality matches of each format in one digit window's text, relative to the window
+# (a window of whole lines; (window text, starts the text, ends the text) -> one list per format)
+WindowMemo = dict[tuple[str, bool, bool], list["list[tuple[int, int]] | None"]]
+
+
+def _locality_spans(fmt: _Format, i: int, c: _Compiled, text: str, windows: digitlines.Windows,
+                    memo: WindowMemo | None) -> Iterator[tuple[int, int]]:
+    """The spans of ``fmt.locality.finditer(text)``. A format whose matches hold ``fmt.run`` digits in
+    a row and lie within one line is scanned only in the digit windows; ``memo`` (one site's) keeps
+    each window's matches: footers and headers repeat on every page. A line-local match depends only
+    on its line (before a line's first character stands "\n" or the start of the text, after its
+    last "\n" or the end of the scan: no part of the pattern can match "\n" and it has no ``$``, so
+    each reads alike; ``^`` is told apart by the window starting the text)."""
+    if not fmt.run:
+        for m in fmt.locality.finditer(text):
+            yield m.span()
+        return
+    if memo is None:
+        for a, b in windows.get(fmt.run):
+            for m in fmt.locality.finditer(text, a, b):
+                yield m.span()
+        return
+    n = len(text)
+    slots = len(c.formats)
+    for a, b in windows.get(fmt.run):
+        key = (text[a:b], a == 0, b == n)
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = [None] * slots
+        got = entry[i]
+        if got is None:
+            got = entry[i] = [(m.start() - a, m.end() - a) for m in fmt.locality.finditer(text, a, b)]
+        for s, e in got:
+            yield a + s, a + e
+
+
 def find_in_text(text: str, c: _Compiled, hint: str = "",
-                 windows: digitlines.Windows | None = None) -> list[TextAddress]:
+                 windows: digitlines.Windows | None = None,
+                 memo: WindowMemo | None = None) -> list[TextAddress]:
     """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country.
-    ``windows``: the digit lines of ``text``, when the caller has them."""
+    ``windows``: the digit lines of ``text``, when the caller has them; ``memo``: the locality
+    matches of digit windows already read on the site's other pages (see :func:`_locality_spans`)."""
     lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
     # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
     if windows is None or windows.text is not text:
         windows = digitlines.Windows(text)
-    streets: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] = {}  # formats share windows
-    for fmt in c.formats:
-        spans = windows.get(fmt.run) if fmt.run else None
-        for n, pc in enumerate(digitlines.finditer(fmt.locality, text, spans, bool(fmt.run))):
+    streets: dict[tuple[int, int, int], list[tuple[int, int]]] = {}  # formats share windows
+    folded: list[str] = []  # the folded text, once (for the street styles' anchor words)
+    for i, fmt in enumerate(c.formats):
+        for n, (pc_start, pc_end) in enumerate(_locality_spans(fmt, i, c, text, windows, memo)):
             if n >= MAX_LOCALITY_HITS:
                 break
-            old = found.get(pc.start())
+            old = found.get(pc_start)
             if old is not None and not (fmt.country == hint and old.country != hint):
                 continue  # an earlier format's reading of this postcode stays whatever this one finds
-            li = lines.index(pc.start())
-            lo = max(lines.start(li - c.window_before), pc.start() - c.max_distance)
-            hi = min(lines.end(li + c.window_after), pc.end() + c.max_distance)
-            street = _nearest_street(fmt.streets, text, lo, hi, pc, streets)
+            li = lines.index(pc_start)
+            lo = max(lines.start(li - c.window_before), pc_start - c.max_distance)
+            hi = min(lines.end(li + c.window_after), pc_end + c.max_distance)
+            street = _nearest_street(fmt.streets, text, lo, hi, pc_start, pc_end, streets, folded)
             if street is None:
                 continue
-            start, end = min(street.start(), pc.start()), max(street.end(), pc.end())
+            start, end = min(street[0], pc_start), max(street[1], pc_end)
             line_start = lines.start(lines.index(start))
             if start - line_start <= 80:  # "Unit 4, 12 High St": the street's line, not only its tail
                 label = text.rfind(": ", line_start, start)  # but not a label ("Visit us: ...")
@@ -261,9 +299,9 @@ def find_in_text(text: str, c: _Compiled, hint: str = "",
             # A street with a PMB or in a virtual office is a mailbox; a P.O. box beside a street is
             # not (find_mailboxes reports it on its own).
             box = _mailbox_kind(c, text, box_lo, box_hi, skip=("po_box",))
-            street_first = street.end() <= pc.start()
-            found[pc.start()] = TextAddress(start, end, fmt.country, box, _clean(text[start:end]),
-                                            street_first)
+            street_first = street[1] <= pc_start
+            found[pc_start] = TextAddress(start, end, fmt.country, box, _clean(text[start:end]),
+                                          street_first)
     out: list[TextAddress] = []
     for addr in sorted(found.values(), key=lambda a: (a.start, -a.end)):
         if out and addr.start < out[-1].end:  # one address read twice ("Dublin 2, D02 X285")
@@ -275,27 +313,49 @@ def find_in_text(text: str, c: _Compiled, hint: str = "",
     return out
 
 
+def _may_hold_in(style: re.Pattern[str], text: str, lo: int, hi: int, folded: list[str]) -> bool:
+    """``may_hold(style, text[lo:hi])`` without the slice: ``str.find`` in bounds, in the folded text
+    (folded once per text; folding keeps positions, so the slice of the folded text is the folded
+    slice)."""
+    got = pattern_shape(style)
+    if got is None or got.anchors is None or got.digit:
+        return True
+    hay = text
+    if got.folded:
+        if not folded:
+            folded.append(fold(text))
+        hay = folded[0]
+    find = hay.find
+    return any(find(a, lo, hi) >= 0 for a in got.anchors)
+
+
 def _nearest_street(
-    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc: re.Match[str],
-    memo: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] | None = None,
-) -> re.Match[str] | None:
-    """The street-style match in ``text[lo:hi]`` nearest the postcode ``pc``; ``memo`` keeps the scans
-    of one text (``style.finditer(text, lo, hi)``), which postcodes read by several formats repeat."""
-    best: re.Match[str] | None = None
+    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc_start: int, pc_end: int,
+    memo: dict[tuple[int, int, int], list[tuple[int, int]]] | None = None,
+    folded: list[str] | None = None,
+) -> tuple[int, int] | None:
+    """The span of the street-style match in ``text[lo:hi]`` nearest the postcode at
+    ``pc_start:pc_end``; ``memo`` keeps the scans of one text (``style.finditer(text, lo, hi)``, keyed
+    by the style's id: the styles live as long as the rule pack), which postcodes read by several
+    formats repeat; ``folded`` holds the folded text once computed."""
+    best: tuple[int, int] | None = None
     best_gap = 1 << 30
+    folded = [] if folded is None else folded
     for style in styles:
-        got = memo.get((style, lo, hi)) if memo is not None else None
+        key = (id(style), lo, hi)
+        got = memo.get(key) if memo is not None else None
         if got is None:
-            got = list(style.finditer(text, lo, hi)) if may_hold(style, text[lo:hi]) else []
+            got = [m.span() for m in style.finditer(text, lo, hi)] \
+                if _may_hold_in(style, text, lo, hi, folded) else []
             if memo is not None:
-                memo[(style, lo, hi)] = got
-        for m in got:
-            if pc.start() <= m.start() < pc.end():
+                memo[key] = got
+        for s, e in got:
+            if pc_start <= s < pc_end:
                 continue  # the postcode itself ("Dublin 2" is no street)
-            gap = pc.start() - m.end() if m.end() <= pc.start() else m.start() - pc.end()
+            gap = pc_start - e if e <= pc_start else s - pc_end
             gap = gap if gap >= 0 else 0
             if gap < best_gap:
-                best, best_gap = m, gap
+                best, best_gap = (s, e), gap
     return best
 
 
@@ -559,7 +619,8 @@ def _holds(page: ParsedPage, word: str, pattern: re.Pattern[str]) -> bool:
 
 
 def _page_addresses(
-    page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]]
+    page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]],
+    memo: WindowMemo | None = None,
 ) -> Iterator[Address]:
     def structured(p: _Postal | str, source: str) -> Iterator[Address]:
         if isinstance(p, str):
@@ -589,7 +650,7 @@ def _page_addresses(
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
             whole = _line_scan(page, c) if (a, b) == (0, len(page.text)) else None
-            found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None) \
+            found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None, memo) \
                 + find_mailboxes(chunk, c, hint, page.may_match, whole)
             seen[chunk] = found
         for t in found:
@@ -607,8 +668,9 @@ def analyse(site: Site) -> AddressResult:
     addresses: list[Address] = []
     says_none: Evidence | None = None
     seen: dict[str, list[TextAddress]] = {}
+    memo: WindowMemo = {}  # this site's digit windows read for postcodes
     for page in sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9)):
-        addresses.extend(_page_addresses(page, c, hint, seen))
+        addresses.extend(_page_addresses(page, c, hint, seen, memo))
         if says_none is None and c.no_address is not None and _may(c, page.may_match, c.no_address):
             m = next(_page_finditer(page)(c.no_address, 0, FULL_SCAN_HEAD), None)  # search(text, 0, HEAD)
             if m:
