@@ -114,10 +114,42 @@ def test_mailbox_line_scan_finds_what_a_whole_text_scan_finds() -> None:
              html=f"<p>{body.replace(chr(10), '</p><p>')}</p>")]))
     hits = 0
     for snap in snaps:
-        for page in Site(snap, kb).pages:
+        memo: address.LineMemo = {}  # one site's: its pages read twice, the second time from the memo
+        for page in Site(snap, kb).pages * 2:
             scan = address._line_scan(page, c)
+            spans = address._line_spans(page, c, memo)
             for _, pattern in c.mailbox:
                 want = [(m.span(), m.groups()) for m in pattern.finditer(page.text)]
                 assert [(m.span(), m.groups()) for m in scan(pattern, 0, None)] == want, pattern.pattern
+                assert list(spans(pattern)) == [span for span, _ in want], pattern.pattern
                 hits += len(want)
-    assert hits >= 100
+    assert hits >= 200
+
+
+def test_locality_memo_gives_the_matches_of_a_fresh_scan() -> None:
+    """find_in_text with one site's memo of digit windows finds what it finds without one: the same
+    windows at the start, the middle and the end of texts, and the snapshots' pages read twice."""
+    import gzip
+    from pathlib import Path
+
+    from pharmcheck.knowledge import builtin_pack_dir, load_pack
+    from pharmcheck.site import Site
+    from pharmcheck.snapshot import Snapshot
+
+    kb = load_pack([builtin_pack_dir()])
+    c = address.compiled(kb)
+    block = ("12 High Street\nLondon SW1A 1AA\nHauptstraße 5, 10115 Berlin\n1600 Main Avenue\n"
+             "Springfield, IL 62704\nVia Roma 10, 00100 Roma\nUnit 3, 9 Smith St\nSydney NSW 2000\n"
+             "PMB 200, 1 Main St, Austin TX 78701\n")
+    texts = [block, "intro\n" + block, block + "outro", "x\n" + block + "\ny", block.strip() + " 75001 Paris"]
+    for snap in sorted((Path(__file__).parent / "snapshots").glob("*.json.gz")):
+        site = Site(Snapshot.from_json(gzip.decompress(snap.read_bytes()).decode("utf-8")), kb)
+        texts.extend(page.text for page in site.pages)
+    memo: address.WindowMemo = {}
+    found = 0
+    for text in texts * 2:
+        for hint in ("", "GB", "DE"):
+            want = address.find_in_text(text, c, hint)
+            assert address.find_in_text(text, c, hint, None, memo) == want
+            found += len(want)
+    assert memo and found >= 30

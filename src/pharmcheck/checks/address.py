@@ -15,6 +15,7 @@ import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate, repeat
 from operator import add
 from typing import Any
@@ -91,6 +92,16 @@ class _Compiled:
     gates: dict[re.Pattern[str], re.Pattern[str]]  # pattern -> its case-widened form (prefilter only)
     line_local: frozenset[re.Pattern[str]] = frozenset()  # mailbox patterns whose matches lie in one line
 
+    # the same keyed by the patterns' ids (hashing a compiled pattern hashes its code; the patterns
+    # live as long as this object)
+    @cached_property
+    def gate_of(self) -> dict[int, re.Pattern[str]]:
+        return {id(p): wide for p, wide in self.gates.items()}
+
+    @cached_property
+    def line_local_ids(self) -> frozenset[int]:
+        return frozenset(id(p) for p in self.line_local)
+
 
 def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
     return kb.regex(pattern) if isinstance(pattern, str) and pattern else None
@@ -139,7 +150,7 @@ def _gates(patterns: Iterable[re.Pattern[str] | None]) -> dict[re.Pattern[str], 
 
 def _may(c: _Compiled, may_match: Callable[[re.Pattern[str]], bool], pattern: re.Pattern[str]) -> bool:
     """``may_match`` of the pattern, or of its case-widened form (whose anchors the prefilter reads)."""
-    return may_match(c.gates.get(pattern, pattern))
+    return may_match(c.gate_of.get(id(pattern), pattern))
 
 
 def compiled(kb: Knowledge) -> _Compiled:
@@ -359,14 +370,17 @@ def _nearest_street(
     return best
 
 
+SpanScan = Callable[[re.Pattern[str]], Iterator[tuple[int, int]]]
+
+
 def find_mailboxes(text: str, c: _Compiled, hint: str = "",
                    may_match: Callable[[re.Pattern[str]], bool] | None = None,
-                   finditer: Scan | None = None) -> list[TextAddress]:
+                   spans: SpanScan | None = None) -> list[TextAddress]:
     """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20".
 
     ``may_match`` (``ParsedPage.may_match`` of the page ``text`` is part of) skips the patterns
-    whose anchor words the page lacks; ``finditer`` (the page's, when ``text`` is the page text)
-    gives ``pattern.finditer(text)``."""
+    whose anchor words the page lacks; ``spans`` (the page's, when ``text`` is the page text)
+    gives the spans of ``pattern.finditer(text)``."""
     lines: _Lines | None = None
     out: list[TextAddress] = []
     for kind, pattern in c.mailbox:
@@ -376,18 +390,19 @@ def find_mailboxes(text: str, c: _Compiled, hint: str = "",
             continue
         if lines is None:
             lines = _Lines(text)
-        for n, m in enumerate(pattern.finditer(text) if finditer is None else finditer(pattern, 0, None)):
+        found = (m.span() for m in pattern.finditer(text)) if spans is None else spans(pattern)
+        for n, (m_start, m_end) in enumerate(found):
             if n >= MAX_LOCALITY_HITS:
                 break
-            if not (_DIGIT.search(text, m.end(), min(len(text), m.end() + 14)) or _DIGIT.search(
-                    text, max(0, m.start() - 8), m.start())):
+            if not (_DIGIT.search(text, m_end, min(len(text), m_end + 14)) or _DIGIT.search(
+                    text, max(0, m_start - 8), m_start)):
                 continue
-            li = lines.index(m.start())
-            start, end = max(lines.start(li), m.start() - 60), min(lines.end(li + 1), m.end() + 120)
+            li = lines.index(m_start)
+            start, end = max(lines.start(li), m_start - 60), min(lines.end(li + 1), m_end + 120)
             matched = [f.country for f in c.formats if f.locality.search(text, start, end)]
             known = hint in {f.country for f in c.formats}
             country = hint if hint in matched or (hint and not known) else (matched[0] if matched else hint)
-            out.append(TextAddress(m.start(), end, country, kind, _clean(text[m.start():end])))
+            out.append(TextAddress(m_start, end, country, kind, _clean(text[m_start:end])))
     return out
 
 
@@ -552,32 +567,72 @@ def site_hint(site: Site, c: _Compiled) -> str:
     return ""
 
 
+def _line_windows(page: ParsedPage, c: _Compiled, pattern: re.Pattern[str]) -> list[tuple[int, int]] | None:
+    """For a mailbox pattern whose every match lies in one line (digitlines.line_local) and holds one
+    of its words or a run of digits (pattern_shape of its case-widened form): the runs of whole lines
+    that hold those, where all its matches are; None for any other pattern."""
+    shape = pattern_shape(c.gate_of.get(id(pattern), pattern))
+    if id(pattern) not in c.line_local_ids or shape is None or shape.anchors is None:
+        return None
+    text = page.text
+    spans: list[tuple[int, int]] = list(_page_windows(page).get(shape.digit)) if shape.digit else []
+    starts = line_starts(page)
+    for where in page.word_starts(shape.anchors, folded=shape.folded).values():
+        for at in where:
+            li = bisect_right(starts, at) - 1
+            spans.append((starts[li], starts[li + 1] - 1 if li + 1 < len(starts) else len(text)))
+    spans.sort()
+    windows: list[tuple[int, int]] = []
+    for a, b in spans:  # whole lines: join those that touch or overlap
+        if windows and a <= windows[-1][1] + 1:
+            if b > windows[-1][1]:
+                windows[-1] = (windows[-1][0], b)
+        else:
+            windows.append((a, b))
+    return windows
+
+
 def _line_scan(page: ParsedPage, c: _Compiled) -> Scan:
     """``pattern.finditer(page.text, pos, endpos)``: for a mailbox pattern whose every match lies in one
-    line (digitlines.line_local) and holds one of its words or a run of digits (pattern_shape of its
-    case-widened form), a scan of the lines that hold those; else ``ParsedPage.finditer``."""
+    line, a scan of the lines that may hold one (:func:`_line_windows`); else ``ParsedPage.finditer``."""
     fallback = _page_finditer(page)
     text = page.text
 
     def scan(pattern: re.Pattern[str], pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
-        shape = pattern_shape(c.gates.get(pattern, pattern))
-        if pos or endpos is not None or pattern not in c.line_local or shape is None or shape.anchors is None:
+        windows = _line_windows(page, c, pattern) if not pos and endpos is None else None
+        if windows is None:
             return fallback(pattern, pos, endpos)
-        spans: list[tuple[int, int]] = list(_page_windows(page).get(shape.digit)) if shape.digit else []
-        starts = line_starts(page)
-        for where in page.word_starts(shape.anchors, folded=shape.folded).values():
-            for at in where:
-                li = bisect_right(starts, at) - 1
-                spans.append((starts[li], starts[li + 1] - 1 if li + 1 < len(starts) else len(text)))
-        spans.sort()
-        windows: list[tuple[int, int]] = []
-        for a, b in spans:  # whole lines: join those that touch or overlap
-            if windows and a <= windows[-1][1] + 1:
-                if b > windows[-1][1]:
-                    windows[-1] = (windows[-1][0], b)
-            else:
-                windows.append((a, b))
         return digitlines.finditer(pattern, text, windows, True)
+
+    return scan
+
+
+# per site: a line-local mailbox pattern's matches in one run of whole lines, relative to it
+# ((id of the pattern, the lines' text, starts the text, ends the text) -> spans; see _locality_spans)
+LineMemo = dict[tuple[int, str, bool, bool], list[tuple[int, int]]]
+
+
+def _line_spans(page: ParsedPage, c: _Compiled, memo: LineMemo) -> SpanScan:
+    """The spans of ``pattern.finditer(page.text)`` as :func:`_line_scan` finds them, the matches of
+    each run of lines read once per site (``memo``): a line-local match depends only on its line."""
+    fallback = _page_finditer(page)
+    text = page.text
+    n = len(text)
+
+    def scan(pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+        windows = _line_windows(page, c, pattern)
+        if windows is None:
+            for m in fallback(pattern, 0, None):
+                yield m.span()
+            return
+        pid = id(pattern)  # the pattern lives as long as the rule pack, the memo as long as one site
+        for a, b in windows:
+            key = (pid, text[a:b], a == 0, b == n)
+            got = memo.get(key)
+            if got is None:
+                got = memo[key] = [(m.start() - a, m.end() - a) for m in pattern.finditer(text, a, b)]
+            for s, e in got:
+                yield a + s, a + e
 
     return scan
 
@@ -620,7 +675,7 @@ def _holds(page: ParsedPage, word: str, pattern: re.Pattern[str]) -> bool:
 
 def _page_addresses(
     page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]],
-    memo: WindowMemo | None = None,
+    memo: WindowMemo | None = None, lines_memo: LineMemo | None = None,
 ) -> Iterator[Address]:
     def structured(p: _Postal | str, source: str) -> Iterator[Address]:
         if isinstance(p, str):
@@ -649,9 +704,10 @@ def _page_addresses(
         chunk = page.text[a:b]
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
-            whole = _line_scan(page, c) if (a, b) == (0, len(page.text)) else None
+            whole = (a, b) == (0, len(page.text))
+            spans = _line_spans(page, c, {} if lines_memo is None else lines_memo) if whole else None
             found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None, memo) \
-                + find_mailboxes(chunk, c, hint, page.may_match, whole)
+                + find_mailboxes(chunk, c, hint, page.may_match, spans)
             seen[chunk] = found
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
@@ -669,8 +725,9 @@ def analyse(site: Site) -> AddressResult:
     says_none: Evidence | None = None
     seen: dict[str, list[TextAddress]] = {}
     memo: WindowMemo = {}  # this site's digit windows read for postcodes
+    lines_memo: LineMemo = {}  # and its lines read for mailboxes
     for page in sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9)):
-        addresses.extend(_page_addresses(page, c, hint, seen, memo))
+        addresses.extend(_page_addresses(page, c, hint, seen, memo, lines_memo))
         if says_none is None and c.no_address is not None and _may(c, page.may_match, c.no_address):
             m = next(_page_finditer(page)(c.no_address, 0, FULL_SCAN_HEAD), None)  # search(text, 0, HEAD)
             if m:
