@@ -153,3 +153,18 @@ def test_locality_memo_gives_the_matches_of_a_fresh_scan() -> None:
             assert address.find_in_text(text, c, hint, None, memo) == want
             found += len(want)
     assert memo and found >= 30
+
+
+def test_phone_matcher_gives_only_valid_numbers() -> None:
+    """_text_numbers keeps the matcher's numbers without asking is_valid_number again: the matcher's
+    default leniency (VALID) accepts only valid numbers."""
+    import phonenumbers
+
+    text = ("Call +44 20 7946 0958 or 020 7946 0000, fax (212) 555-0100, +1 415 555 2671, 0800 123 4567, "
+            "+49 30 901820, 030 12345678, 01 23 45 67 89, +33 1 42 68 53 00, 12345 67890, 555-1234")
+    seen = 0
+    for region in ("GB", "US", "DE", "FR", "IN"):
+        for match in phonenumbers.PhoneNumberMatcher(text, region):
+            assert phonenumbers.is_valid_number(match.number), (region, match.raw_string)
+            seen += 1
+    assert seen >= 5

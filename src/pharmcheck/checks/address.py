@@ -789,8 +789,9 @@ def _phone_region(site: Site, c: _Compiled) -> str:
     return analyse(site).country or site_hint(site, c) or c.default_region
 
 
-def _add(found: dict[str, _Number], num: Any, evidence: Evidence) -> None:
-    if not phonenumbers.is_valid_number(num):
+def _add(found: dict[str, _Number], num: Any, evidence: Evidence, valid: bool = False) -> None:
+    """Keep ``num`` when it is a valid number (``valid``: known to be, see :func:`_text_numbers`)."""
+    if not valid and not phonenumbers.is_valid_number(num):
         return
     e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
     if e164 not in found:
@@ -857,7 +858,9 @@ def _text_numbers(
             worded = bool(c.phone_words and c.phone_words.search(snippet))
             if not worded and not _SEPARATED.search(match.raw_string):
                 continue  # a bare run of digits (order number, SKU) with no phone word beside it
-            _add(found, match.number, Evidence(page.url, page.excerpt(lo + match.start, lo + match.end)))
+            # the matcher's default leniency (Leniency.VALID) gives only numbers is_valid_number accepts
+            _add(found, match.number, Evidence(page.url, page.excerpt(lo + match.start, lo + match.end)),
+                 valid=True)
 
 
 @check("PC202")
