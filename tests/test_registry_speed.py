@@ -72,3 +72,17 @@ def test_claim_evidence_with_the_image_precheck_is_the_plain_search() -> None:
             else:
                 assert ev is None or not ev.excerpt.startswith("image ")
     assert found >= 2
+
+
+def test_a_claim_text_absent_folded_has_no_match() -> None:
+    skipped = 0
+    for site in _pages():
+        cfg = registry.config(site.kb)
+        for page in site.pages:
+            for claim in cfg.claims:
+                hits = [hit.match.span() for hit in page.search(claim.text)]
+                assert hits == [m.span() for m in claim.text.finditer(page.text)]
+                if registry._absent_folded(page, claim.text):
+                    skipped += 1
+                    assert not hits, (page.url, claim.text.pattern)
+    assert skipped >= 10

@@ -478,9 +478,22 @@ def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str,
             for attr, value in attrs:
                 if claim.image.search(value):
                     return Evidence(page.url, f"image {attr}={value[:160]!r}")
-        for hit in page.search(claim.text):  # tried only where its leading words start
-            return hit.evidence()
+        if not _absent_folded(page, claim.text):
+            for hit in page.search(claim.text):  # tried only where its leading words start
+                return hit.evidence()
     return None
+
+
+def _absent_folded(page: ParsedPage, pattern: re.Pattern[str]) -> bool:
+    """True when a case-sensitive ``pattern`` has no match on the page because none of its words
+    occurs even folded: looked up in the page's pass over its folded text, which the case-insensitive
+    rules make anyway, this spares a second automaton pass over the text as written (the pass
+    ``page.search`` would make for a case-sensitive pattern). A word as written occurs folded at the
+    same place (folding keeps positions)."""
+    got = pattern_shape(pattern)
+    if got is None or got.anchors is None or got.digit or got.folded:
+        return False
+    return not page.word_starts(got.anchors, folded=True)
 
 
 # ---- registry entry facts (network + parse) ----------------------------------------------------
