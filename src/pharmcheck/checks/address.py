@@ -276,17 +276,19 @@ def _locality_spans(fmt: _Format, i: int, c: _Compiled, text: str, windows: digi
 
 def find_in_text(text: str, c: _Compiled, hint: str = "",
                  windows: digitlines.Windows | None = None,
-                 memo: WindowMemo | None = None) -> list[TextAddress]:
+                 memo: WindowMemo | None = None, folded_text: str | None = None) -> list[TextAddress]:
     """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country.
     ``windows``: the digit lines of ``text``, when the caller has them; ``memo``: the locality
-    matches of digit windows already read on the site's other pages (see :func:`_locality_spans`)."""
+    matches of digit windows already read on the site's other pages (see :func:`_locality_spans`);
+    ``folded_text``: ``fold(text)``, when the caller has it."""
     lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
     # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
     if windows is None or windows.text is not text:
         windows = digitlines.Windows(text)
     streets: dict[tuple[int, int, int], list[tuple[int, int]]] = {}  # formats share windows
-    folded: list[str] = []  # the folded text, once (for the street styles' anchor words)
+    # the folded text, once (for the street styles' anchor words)
+    folded: list[str] = [folded_text] if folded_text is not None and len(folded_text) == len(text) else []
     for i, fmt in enumerate(c.formats):
         for n, (pc_start, pc_end) in enumerate(_locality_spans(fmt, i, c, text, windows, memo)):
             if n >= MAX_LOCALITY_HITS:
@@ -706,7 +708,8 @@ def _page_addresses(
         if found is None:  # footers repeat on every page: read each distinct one once
             whole = (a, b) == (0, len(page.text))
             spans = _line_spans(page, c, {} if lines_memo is None else lines_memo) if whole else None
-            found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None, memo) \
+            found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None, memo,
+                                 page.folded_text if whole else None) \
                 + find_mailboxes(chunk, c, hint, page.may_match, spans)
             seen[chunk] = found
         for t in found:
