@@ -20,7 +20,9 @@ def test_the_characters_ignorecase_equates_with_ascii_letters_are_known() -> Non
 def test_holds_is_the_case_insensitive_search() -> None:
     samples = ["", "x", "<script type='application/LD+JSON'>", "PostalAddress", "POSTALADDRESS é",
                "po\u017ftaladdress", "po\u017ftal", "postal address", "ld+jſon", "LD+JSON ı", "\u0130ld+json",
-               "itemtype='https://schema.org/PostalAddress' ü", "ld json", "postaladdres"]
+               "itemtype='https://schema.org/PostalAddress' ü", "ld json", "postaladdres",
+               "\u0130 po\u017fTALaddress", "\u212a ld+json", "ı ld+\u017fon", "post\u0130aladdress ı",
+               "LD+J\u212aSON ſ"]
     for html in samples:
         for word, pattern in (("ld+json", address._HAS_JSONLD), ("postaladdress", address._HAS_POSTAL)):
             page = SimpleNamespace(page=SimpleNamespace(html=html), shared={})

@@ -672,6 +672,13 @@ def _holds(page: ParsedPage, word: str, pattern: re.Pattern[str]) -> bool:
     html = page.page.html or ""
     if html.isascii() or not any(ch in html for ch in _FOLDS_TO_ASCII):
         return word in lower_html(page)
+    if "i" not in word and "k" not in word:
+        # of those four characters, only ſ (which str.lower() keeps) stands for a letter of the word:
+        # İ and ı stand for i, K for k (and lower() turns it into k)
+        low: str | None = page.shared.get("address.html.lower.s")
+        if low is None:
+            low = page.shared["address.html.lower.s"] = lower_html(page).replace("\u017f", "s")
+        return word in low
     return pattern.search(html) is not None
 
 

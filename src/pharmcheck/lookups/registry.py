@@ -240,17 +240,28 @@ def _link_excerpt(url: str, text: str, images: list[str]) -> str:
     return f"link to {url}" + (f" ({what})" if what else "")
 
 
+_HREF_WORD = re.compile("[Hh][Rr][Ee][Ff]")  # where _HREF may start (see _hrefs)
+
+
 def _hrefs(page: ParsedPage) -> Iterator[re.Match[str]]:
-    """``_HREF.finditer(html)``, tried only where "href" stands in some case: found by ``str.find`` in
-    the lower-cased markup (shared by the rules, :func:`pharmcheck.fingerprints.lower_html`) instead
-    of a regex attempt at every position. No character but H, h, R, r, E, e, F, f matches one of
-    those letters under ``re.IGNORECASE`` (tests/test_registry_speed.py checks every code point), and
-    a lower-cased markup as long as the markup has each character where the markup has it."""
+    """``_HREF.finditer(html)``, tried only where "href" stands in some case: no character but H, h,
+    R, r, E, e, F, f matches one of those letters under ``re.IGNORECASE`` (tests/test_registry_speed.py
+    checks every code point). Found by ``str.find`` in the lower-cased markup the rules share
+    (:func:`pharmcheck.fingerprints.lower_html`; with no "İ", the one character lower-cased to two,
+    it has each character where the markup has it), else by a scan for the four letters."""
     markup = page.page.html
-    low = lower_html(page)
-    if len(low) != len(markup):  # a character lower-cased to two: positions differ
-        yield from _HREF.finditer(markup)
+    if "\u0130" in markup:
+        last = 0
+        match = _HREF.match
+        for w in _HREF_WORD.finditer(markup):
+            at = w.start()
+            if at >= last:  # not inside the previous match
+                m = match(markup, at)
+                if m is not None:
+                    last = m.end()
+                    yield m
         return
+    low = lower_html(page)
     match = _HREF.match
     find = low.find
     at = find("href")
@@ -261,7 +272,6 @@ def _hrefs(page: ParsedPage) -> Iterator[re.Match[str]]:
         else:
             yield m
             at = find("href", m.end())  # a match is never empty
-    return
 
 
 def _may_link_to_registry(
