@@ -29,6 +29,16 @@ def test_holds_is_the_case_insensitive_search() -> None:
             assert address._holds(page, word, pattern) == bool(pattern.search(html)), (html, word)  # type: ignore[arg-type]
 
 
+def test_cased_word_matches_what_ignorecase_matches() -> None:
+    every = "".join(chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i < 0xE000)
+    for word in ("ld+json", "postaladdress"):
+        cased = address._cased(word)
+        for ch in set(word):
+            want = set(re.findall(re.escape(ch), every, re.I))
+            got = {c for c in every if cased.fullmatch(word.replace(ch, c))}
+            assert got == want, (word, ch)
+
+
 def _reference_snippets(page: object) -> list[tuple[int, int]]:
     """address._snippets as it was: one _PHONEISH scan of each region."""
     text = page.text  # type: ignore[attr-defined]
