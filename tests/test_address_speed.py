@@ -153,7 +153,8 @@ def test_locality_memo_gives_the_matches_of_a_fresh_scan() -> None:
     block = ("12 High Street\nLondon SW1A 1AA\nHauptstraße 5, 10115 Berlin\n1600 Main Avenue\n"
              "Springfield, IL 62704\nVia Roma 10, 00100 Roma\nUnit 3, 9 Smith St\nSydney NSW 2000\n"
              "PMB 200, 1 Main St, Austin TX 78701\n")
-    texts = [block, "intro\n" + block, block + "outro", "x\n" + block + "\ny", block.strip() + " 75001 Paris"]
+    texts = [block, "intro\n" + block, block + "outro", "x\n" + block + "\ny", block.strip() + " 75001 Paris",
+             block * 60]  # one window longer than MEMO_WINDOW_MAX: scanned, not remembered
     for snap in sorted((Path(__file__).parent / "snapshots").glob("*.json.gz")):
         site = Site(Snapshot.from_json(gzip.decompress(snap.read_bytes()).decode("utf-8")), kb)
         texts.extend(page.text for page in site.pages)

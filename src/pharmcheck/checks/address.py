@@ -243,33 +243,46 @@ def _mailbox_kind(
 WindowMemo = dict[tuple[str, bool, bool], list["list[tuple[int, int]] | None"]]
 
 
-def _locality_spans(fmt: _Format, i: int, c: _Compiled, text: str, windows: digitlines.Windows,
-                    memo: WindowMemo | None) -> Iterator[tuple[int, int]]:
-    """The spans of ``fmt.locality.finditer(text)``. A format whose matches hold ``fmt.run`` digits in
-    a row and lie within one line is scanned only in the digit windows; ``memo`` (one site's) keeps
-    each window's matches: footers and headers repeat on every page. A line-local match depends only
-    on its line (before a line's first character stands "\n" or the start of the text, after its
-    last "\n" or the end of the scan: no part of the pattern can match "\n" and it has no ``$``, so
-    each reads alike; ``^`` is told apart by the window starting the text)."""
-    if not fmt.run:
-        for m in fmt.locality.finditer(text):
-            yield m.span()
-        return
-    if memo is None:
-        for a, b in windows.get(fmt.run):
-            for m in fmt.locality.finditer(text, a, b):
-                yield m.span()
-        return
+MEMO_WINDOW_MAX = 4000  # longer windows are not remembered (no page repeats them; keying costs a copy)
+_Entries = list[tuple[int, int, "list[list[tuple[int, int]] | None] | None"]]
+
+
+def _window_entries(text: str, windows: list[tuple[int, int]], memo: WindowMemo | None,
+                    slots: int) -> _Entries:
+    """Each window with its memo entry (one list per format), or None when it is not remembered."""
     n = len(text)
-    slots = len(c.formats)
-    for a, b in windows.get(fmt.run):
+    out: _Entries = []
+    for a, b in windows:
+        if memo is None or b - a > MEMO_WINDOW_MAX:
+            out.append((a, b, None))
+            continue
         key = (text[a:b], a == 0, b == n)
         entry = memo.get(key)
         if entry is None:
             entry = memo[key] = [None] * slots
-        got = entry[i]
+        out.append((a, b, entry))
+    return out
+
+
+def _locality_spans(fmt: _Format, i: int, text: str,
+                    entries: _Entries | None) -> Iterator[tuple[int, int]]:
+    """The spans of ``fmt.locality.finditer(text)``. A format whose matches hold ``fmt.run`` digits in
+    a row and lie within one line is scanned only in the digit windows (``entries``, from
+    :func:`_window_entries`); a window's memo entry (one site's) keeps its matches: footers and
+    headers repeat on every page. A line-local match depends only on its line (before a line's first
+    character stands "\n" or the start of the text, after its last "\n" or the end of the scan: no
+    part of the pattern can match "\n" and it has no ``$``, so each reads alike; ``^`` is told apart
+    by the window starting the text)."""
+    if not fmt.run or entries is None:
+        for m in fmt.locality.finditer(text):
+            yield m.span()
+        return
+    for a, b, entry in entries:
+        got = entry[i] if entry is not None else None
         if got is None:
-            got = entry[i] = [(m.start() - a, m.end() - a) for m in fmt.locality.finditer(text, a, b)]
+            got = [(m.start() - a, m.end() - a) for m in fmt.locality.finditer(text, a, b)]
+            if entry is not None:
+                entry[i] = got
         for s, e in got:
             yield a + s, a + e
 
@@ -289,8 +302,12 @@ def find_in_text(text: str, c: _Compiled, hint: str = "",
     streets: dict[tuple[int, int, int], list[tuple[int, int]]] = {}  # formats share windows
     # the folded text, once (for the street styles' anchor words)
     folded: list[str] = [folded_text] if folded_text is not None and len(folded_text) == len(text) else []
+    by_run: dict[int, _Entries] = {}  # the windows of each run length, with their memo entries
     for i, fmt in enumerate(c.formats):
-        for n, (pc_start, pc_end) in enumerate(_locality_spans(fmt, i, c, text, windows, memo)):
+        entries = by_run.get(fmt.run)
+        if entries is None and fmt.run:
+            entries = by_run[fmt.run] = _window_entries(text, windows.get(fmt.run), memo, len(c.formats))
+        for n, (pc_start, pc_end) in enumerate(_locality_spans(fmt, i, text, entries)):
             if n >= MAX_LOCALITY_HITS:
                 break
             old = found.get(pc_start)
@@ -629,6 +646,10 @@ def _line_spans(page: ParsedPage, c: _Compiled, memo: LineMemo) -> SpanScan:
             return
         pid = id(pattern)  # the pattern lives as long as the rule pack, the memo as long as one site
         for a, b in windows:
+            if b - a > MEMO_WINDOW_MAX:
+                for m in pattern.finditer(text, a, b):
+                    yield m.span()
+                continue
             key = (pid, text[a:b], a == 0, b == n)
             got = memo.get(key)
             if got is None:
