@@ -206,9 +206,16 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # where each line starts: 0, then one past each "\n" (the running sum of the line lengths + 1)
-        lengths = map(len, text.split("\n")[:-1])
-        self.starts: list[int] = list(accumulate(map(add, lengths, repeat(1)), initial=0))
+        self._starts: list[int] | None = None  # read on first use: most texts hold no address
+
+    @property
+    def starts(self) -> list[int]:
+        got = self._starts
+        if got is None:
+            # where each line starts: 0, then one past each "\n" (the running sum of the line lengths + 1)
+            lengths = map(len, self.text.split("\n")[:-1])
+            got = self._starts = list(accumulate(map(add, lengths, repeat(1)), initial=0))
+        return got
 
     def index(self, pos: int) -> int:
         return bisect_right(self.starts, pos) - 1
@@ -405,7 +412,8 @@ def find_mailboxes(text: str, c: _Compiled, hint: str = "",
     for kind, pattern in c.mailbox:
         if kind == "virtual_office":
             continue  # a phrase, not an address, unless it stands in one (see find_in_text)
-        if may_match is not None and not _may(c, may_match, pattern):
+        # the page's span scan tries a pattern only where its words or digits are: no may_match first
+        if spans is None and may_match is not None and not _may(c, may_match, pattern):
             continue
         if lines is None:
             lines = _Lines(text)
