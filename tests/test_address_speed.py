@@ -139,8 +139,9 @@ def test_mailbox_line_scan_finds_what_a_whole_text_scan_finds() -> None:
 
 
 def test_locality_memo_gives_the_matches_of_a_fresh_scan() -> None:
-    """find_in_text with one site's memo of digit windows finds what it finds without one: the same
-    windows at the start, the middle and the end of texts, and the snapshots' pages read twice."""
+    """find_in_text with one site's memos of digit windows and street lines finds what it finds
+    without them: the same windows at the start, the middle and the end of texts, and the snapshots'
+    pages read twice."""
     import gzip
     from pathlib import Path
 
@@ -159,13 +160,14 @@ def test_locality_memo_gives_the_matches_of_a_fresh_scan() -> None:
         site = Site(Snapshot.from_json(gzip.decompress(snap.read_bytes()).decode("utf-8")), kb)
         texts.extend(page.text for page in site.pages)
     memo: address.WindowMemo = {}
+    streets: address.StreetMemo = {}
     found = 0
     for text in texts * 2:
         for hint in ("", "GB", "DE"):
             want = address.find_in_text(text, c, hint)
-            assert address.find_in_text(text, c, hint, None, memo) == want
+            assert address.find_in_text(text, c, hint, None, memo, None, streets) == want
             found += len(want)
-    assert memo and found >= 30
+    assert memo and streets and found >= 30
 
 
 def test_phone_matcher_gives_only_valid_numbers() -> None:

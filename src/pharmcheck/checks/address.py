@@ -102,6 +102,11 @@ class _Compiled:
     def line_local_ids(self) -> frozenset[int]:
         return frozenset(id(p) for p in self.line_local)
 
+    @cached_property
+    def street_local_ids(self) -> frozenset[int]:
+        """The street styles whose every match lies in one line (digitlines.line_local)."""
+        return frozenset(id(p) for p in self.all_streets if digitlines.line_local(p))
+
 
 def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
     return kb.regex(pattern) if isinstance(pattern, str) and pattern else None
@@ -296,11 +301,13 @@ def _locality_spans(fmt: _Format, i: int, text: str,
 
 def find_in_text(text: str, c: _Compiled, hint: str = "",
                  windows: digitlines.Windows | None = None,
-                 memo: WindowMemo | None = None, folded_text: str | None = None) -> list[TextAddress]:
+                 memo: WindowMemo | None = None, folded_text: str | None = None,
+                 street_memo: StreetMemo | None = None) -> list[TextAddress]:
     """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country.
     ``windows``: the digit lines of ``text``, when the caller has them; ``memo``: the locality
     matches of digit windows already read on the site's other pages (see :func:`_locality_spans`);
-    ``folded_text``: ``fold(text)``, when the caller has it."""
+    ``folded_text``: ``fold(text)``, when the caller has it; ``street_memo``: the street styles'
+    matches in runs of whole lines already read on the site's other pages (see :func:`_nearest_street`)."""
     lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
     # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
@@ -323,7 +330,8 @@ def find_in_text(text: str, c: _Compiled, hint: str = "",
             li = lines.index(pc_start)
             lo = max(lines.start(li - c.window_before), pc_start - c.max_distance)
             hi = min(lines.end(li + c.window_after), pc_end + c.max_distance)
-            street = _nearest_street(fmt.streets, text, lo, hi, pc_start, pc_end, streets, folded)
+            street = _nearest_street(fmt.streets, text, lo, hi, pc_start, pc_end, streets, folded,
+                                     street_memo, c.street_local_ids)
             if street is None:
                 continue
             start, end = min(street[0], pc_start), max(street[1], pc_end)
@@ -366,24 +374,46 @@ def _may_hold_in(style: re.Pattern[str], text: str, lo: int, hi: int, folded: li
     return any(find(a, lo, hi) >= 0 for a in got.anchors)
 
 
+# per site: a line-local street style's matches in a run of whole lines, relative to its start
+# ((id of the style, the lines' text, starts the text) -> spans; see _locality_spans)
+StreetMemo = dict[tuple[int, str, bool], list[tuple[int, int]]]
+
+
 def _nearest_street(
     styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc_start: int, pc_end: int,
     memo: dict[tuple[int, int, int], list[tuple[int, int]]] | None = None,
     folded: list[str] | None = None,
+    site_memo: StreetMemo | None = None, local: frozenset[int] = frozenset(),
 ) -> tuple[int, int] | None:
     """The span of the street-style match in ``text[lo:hi]`` nearest the postcode at
     ``pc_start:pc_end``; ``memo`` keeps the scans of one text (``style.finditer(text, lo, hi)``, keyed
     by the style's id: the styles live as long as the rule pack), which postcodes read by several
-    formats repeat; ``folded`` holds the folded text once computed."""
+    formats repeat; ``folded`` holds the folded text once computed. ``site_memo`` (one site's) keeps
+    the scans of whole lines by the styles in ``local`` (ids of line-local styles): the address
+    block of a footer is read once per site."""
     best: tuple[int, int] | None = None
     best_gap = 1 << 30
     folded = [] if folded is None else folded
+    lines_key: str | None = None
     for style in styles:
         key = (id(style), lo, hi)
         got = memo.get(key) if memo is not None else None
         if got is None:
-            got = [m.span() for m in style.finditer(text, lo, hi)] \
-                if _may_hold_in(style, text, lo, hi, folded) else []
+            site_key: tuple[int, str, bool] | None = None
+            if site_memo is not None and id(style) in local and hi - lo <= MEMO_WINDOW_MAX:
+                if lines_key is None:
+                    whole = (lo == 0 or text[lo - 1] == "\n") and (hi == len(text) or text[hi] == "\n")
+                    lines_key = text[lo:hi] if whole else ""
+                if lines_key:
+                    site_key = (id(style), lines_key, lo == 0)
+                    rel = site_memo.get(site_key)
+                    if rel is not None:
+                        got = [(lo + a, lo + b) for a, b in rel]
+            if got is None:
+                got = [m.span() for m in style.finditer(text, lo, hi)] \
+                    if _may_hold_in(style, text, lo, hi, folded) else []
+                if site_key is not None and site_memo is not None:
+                    site_memo[site_key] = [(a - lo, b - lo) for a, b in got]
             if memo is not None:
                 memo[key] = got
         for s, e in got:
@@ -724,6 +754,7 @@ def _cased(word: str) -> re.Pattern[str]:
 def _page_addresses(
     page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]],
     memo: WindowMemo | None = None, lines_memo: LineMemo | None = None,
+    street_memo: StreetMemo | None = None,
 ) -> Iterator[Address]:
     def structured(p: _Postal | str, source: str) -> Iterator[Address]:
         if isinstance(p, str):
@@ -755,7 +786,7 @@ def _page_addresses(
             whole = (a, b) == (0, len(page.text))
             spans = _line_spans(page, c, {} if lines_memo is None else lines_memo) if whole else None
             found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None, memo,
-                                 page.folded_text if whole else None) \
+                                 page.folded_text if whole else None, street_memo) \
                 + find_mailboxes(chunk, c, hint, page.may_match, spans)
             seen[chunk] = found
         for t in found:
@@ -775,8 +806,9 @@ def analyse(site: Site) -> AddressResult:
     seen: dict[str, list[TextAddress]] = {}
     memo: WindowMemo = {}  # this site's digit windows read for postcodes
     lines_memo: LineMemo = {}  # and its lines read for mailboxes
+    street_memo: StreetMemo = {}  # and for street styles
     for page in sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9)):
-        addresses.extend(_page_addresses(page, c, hint, seen, memo, lines_memo))
+        addresses.extend(_page_addresses(page, c, hint, seen, memo, lines_memo, street_memo))
         if says_none is None and c.no_address is not None and _may(c, page.may_match, c.no_address):
             m = next(_page_finditer(page)(c.no_address, 0, FULL_SCAN_HEAD), None)  # search(text, 0, HEAD)
             if m:
