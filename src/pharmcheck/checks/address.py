@@ -628,13 +628,19 @@ def _line_windows(page: ParsedPage, c: _Compiled, pattern: re.Pattern[str]) -> l
     """For a mailbox pattern whose every match lies in one line (digitlines.line_local) and holds one
     of its words or a run of digits (pattern_shape of its case-widened form): the runs of whole lines
     that hold those, where all its matches are; None for any other pattern."""
-    shape = pattern_shape(c.gate_of.get(id(pattern), pattern))
+    gate = c.gate_of.get(id(pattern), pattern)
+    shape = pattern_shape(gate)
     if id(pattern) not in c.line_local_ids or shape is None or shape.anchors is None:
         return None
     text = page.text
     spans: list[tuple[int, int]] = list(_page_windows(page).get(shape.digit)) if shape.digit else []
+    # may_match (memoised, no positions built) answers for the words when the pattern needs no digits
+    found = page.word_starts(shape.anchors, folded=shape.folded) \
+        if shape.digit or page.may_match(gate) else {}
+    if not found:
+        return spans  # whole lines already, joined as below
     starts = line_starts(page)
-    for where in page.word_starts(shape.anchors, folded=shape.folded).values():
+    for where in found.values():
         for at in where:
             li = bisect_right(starts, at) - 1
             spans.append((starts[li], starts[li + 1] - 1 if li + 1 < len(starts) else len(text)))
