@@ -263,6 +263,9 @@ def test_local_scheduler_runs_in_its_own_process_and_is_pruned() -> None:
         assert conn.client.run_on_scheduler(lambda dask_scheduler: samples(dask_scheduler)) == 120
         assert set(conn.client.run(lambda dask_worker: samples(dask_worker=dask_worker)).values()) == {120}
         assert {n.monitor.quantities["cpu"].maxlen for n in conn.client.cluster.workers.values()} == {120}
+        # … and no statistical profiler in the workers (it kept ~4 kB per site a worker ran)
+        profiling = conn.client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+        assert set(profiling.values()) == {False}
         futures = [conn.executor.submit(functools.partial(pow, 2), i) for i in range(60)]
         assert [f.result(timeout=120) for f in futures] == [2**i for i in range(60)]
         longest = conn.client.run_on_scheduler(span_collections)
@@ -346,3 +349,20 @@ def test_ctrl_c_to_the_process_group_is_one_line(tmp_path: Path) -> None:
     time.sleep(0.5)
     alive = [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not alive, "the client left processes behind"
+
+
+def test_site_task_clears_the_workers_key_split_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker runs one task per site, each with its own key: its key_split cache is cleared as it runs."""
+    import dask.utils
+
+    from pharmcheck import cluster_engine
+    from pharmcheck.snapshot import Snapshot
+
+    monkeypatch.setattr(cluster_engine, "KEY_CACHE_EVERY", 1)
+    dask.utils.key_split("site_task-0123456789abcdef")
+    assert dask.utils.key_split.cache_info().currsize >= 1
+    url = "http://unreachable.test/"
+    refused = Snapshot(input=url, url=url, errors=["connection refused"])
+    report = cluster_engine.site_task(url, lambda _u: refused, ())
+    assert report["verdict"] == "unreachable"
+    assert dask.utils.key_split.cache_info().currsize == 0

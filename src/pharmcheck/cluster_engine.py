@@ -31,6 +31,7 @@ submits to the cluster instead of its thread pool, so nothing of that logic is d
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -53,10 +54,17 @@ ALLOWED_FAILURES = 1  # a site may kill one worker; the second death is its erro
 # Dask settings of this run's client, and of a ``local`` cluster's scheduler and workers, which inherit
 # them. Every Dask server (also the Nannies, which live in the client with ``local:N``) samples its
 # process twice a second and keeps 7,200 samples (an hour, ~2 MB each) for the dashboard: 120 here.
+# Every worker also samples its threads' stacks every 10 ms for the dashboard's profile and keeps a tree
+# of them per second for the last 1,000 seconds: with a fetch + judge stack that held ~4 kB per site a
+# worker ran (BENCHMARKS.md §6), and cost the sampling's CPU. Off: nothing here reads it.
 DASK_CONFIG = {
     "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
     "distributed.admin.system-monitor.log-length": 120,
+    "distributed.worker.profile.enabled": False,
 }
+# Dask's ``key_split`` cache keeps up to 100,000 task keys in every process (~250 B each, one per site):
+# the client clears it every this many submits, a worker every this many site tasks.
+KEY_CACHE_EVERY = 2000
 
 
 class ClusterError(ValueError):
@@ -129,7 +137,14 @@ def site_task(payload: Any, first: Callable[[Any], Snapshot], rules_dirs: tuple[
     from pharmcheck.api import scan_snapshot
 
     report = scan_snapshot(first(payload), _worker_kb(rules_dirs))
+    if next(_TASKS_RUN) % KEY_CACHE_EVERY == 0:  # the worker's own key_split cache, as the client's
+        import dask.utils
+
+        dask.utils.key_split.cache_clear()
     return report.to_dict()
+
+
+_TASKS_RUN = itertools.count(1)  # site tasks run by this worker process
 
 
 # --- on the client -------------------------------------------------------------------------------
@@ -272,9 +287,6 @@ def local_cluster(n_workers: int, threads: int, *, quiet_logs: bool = True) -> A
         silence_logs=level,
         name="pharmcheck-local",
     )
-
-
-KEY_CACHE_EVERY = 2000  # submits between clearing Dask's key_split cache in the client process
 
 
 class _SafeExecutor(Executor):
