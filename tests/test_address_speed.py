@@ -183,3 +183,25 @@ def test_phone_matcher_gives_only_valid_numbers() -> None:
             assert phonenumbers.is_valid_number(match.number), (region, match.raw_string)
             seen += 1
     assert seen >= 5
+
+
+def test_page_lines_are_the_offsets_of_a_split() -> None:
+    import gzip
+    from pathlib import Path
+
+    from pharmcheck.knowledge import builtin_pack_dir, load_pack
+    from pharmcheck.site import Site
+    from pharmcheck.snapshot import Page, Snapshot
+
+    kb = load_pack([builtin_pack_dir()])
+    snaps = [Snapshot.from_json(gzip.decompress(p.read_bytes()).decode("utf-8"))
+             for p in sorted((Path(__file__).parent / "snapshots").glob("*.json.gz"))]
+    snaps.append(Snapshot(input="e.test", url="https://e.test/", pages=[
+        Page(url="https://e.test/", status=200, kind="home", html=""),
+        Page(url="https://e.test/a", status=200, kind="other", html="<p>a</p><pre>b\nc</pre><p>d<br>e</p>")]))
+    pages = 0
+    for snap in snaps:
+        for page in Site(snap, kb).pages:
+            assert address._page_lines(page).starts == address._Lines(page.text).starts, page.url
+            pages += 1
+    assert pages >= 10

@@ -209,9 +209,9 @@ class TextAddress:
 class _Lines:
     """Line offsets of a text, to find the line of a character position."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, starts: list[int] | None = None) -> None:
         self.text = text
-        self._starts: list[int] | None = None  # read on first use: most texts hold no address
+        self._starts: list[int] | None = starts  # else read on first use: most texts hold no address
 
     @property
     def starts(self) -> list[int]:
@@ -302,13 +302,15 @@ def _locality_spans(fmt: _Format, i: int, text: str,
 def find_in_text(text: str, c: _Compiled, hint: str = "",
                  windows: digitlines.Windows | None = None,
                  memo: WindowMemo | None = None, folded_text: str | None = None,
-                 street_memo: StreetMemo | None = None) -> list[TextAddress]:
+                 street_memo: StreetMemo | None = None, lines: _Lines | None = None) -> list[TextAddress]:
     """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country.
     ``windows``: the digit lines of ``text``, when the caller has them; ``memo``: the locality
     matches of digit windows already read on the site's other pages (see :func:`_locality_spans`);
     ``folded_text``: ``fold(text)``, when the caller has it; ``street_memo``: the street styles'
-    matches in runs of whole lines already read on the site's other pages (see :func:`_nearest_street`)."""
-    lines = _Lines(text)
+    matches in runs of whole lines already read on the site's other pages (see :func:`_nearest_street`);
+    ``lines``: the line offsets of ``text``, when the caller has them."""
+    if lines is None or lines.text is not text:
+        lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
     # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
     if windows is None or windows.text is not text:
@@ -431,13 +433,15 @@ SpanScan = Callable[[re.Pattern[str]], Iterator[tuple[int, int]]]
 
 def find_mailboxes(text: str, c: _Compiled, hint: str = "",
                    may_match: Callable[[re.Pattern[str]], bool] | None = None,
-                   spans: SpanScan | None = None) -> list[TextAddress]:
+                   spans: SpanScan | None = None, lines: _Lines | None = None) -> list[TextAddress]:
     """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20".
 
     ``may_match`` (``ParsedPage.may_match`` of the page ``text`` is part of) skips the patterns
     whose anchor words the page lacks; ``spans`` (the page's, when ``text`` is the page text)
-    gives the spans of ``pattern.finditer(text)``."""
-    lines: _Lines | None = None
+    gives the spans of ``pattern.finditer(text)``; ``lines``: the line offsets of ``text``, when the
+    caller has them."""
+    if lines is not None and lines.text is not text:
+        lines = None
     out: list[TextAddress] = []
     for kind, pattern in c.mailbox:
         if kind == "virtual_office":
@@ -704,6 +708,18 @@ def _line_spans(page: ParsedPage, c: _Compiled, memo: LineMemo) -> SpanScan:
     return scan
 
 
+def _page_lines(page: ParsedPage) -> _Lines:
+    """The line offsets of the page text, from the page's line starts (shared by the rules) when the
+    text holds no "\n" but those joining its lines (then they are the offsets a split gives)."""
+    got = page.shared.get("address.lines")
+    if not isinstance(got, _Lines):
+        text = page.text
+        starts = line_starts(page)
+        got = _Lines(text, list(starts) if len(starts) == text.count("\n") + 1 else None)
+        page.shared["address.lines"] = got
+    return got
+
+
 def _page_windows(page: ParsedPage) -> digitlines.Windows:
     """The digit lines of the page text (one pass, shared by the address and phone rules)."""
     got = page.shared.get("digitlines.windows")
@@ -791,9 +807,10 @@ def _page_addresses(
         if found is None:  # footers repeat on every page: read each distinct one once
             whole = (a, b) == (0, len(page.text))
             spans = _line_spans(page, c, {} if lines_memo is None else lines_memo) if whole else None
+            lines = _page_lines(page) if whole else None
             found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None, memo,
-                                 page.folded_text if whole else None, street_memo) \
-                + find_mailboxes(chunk, c, hint, page.may_match, spans)
+                                 page.folded_text if whole else None, street_memo, lines) \
+                + find_mailboxes(chunk, c, hint, page.may_match, spans, lines)
             seen[chunk] = found
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
