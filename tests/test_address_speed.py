@@ -32,11 +32,9 @@ def test_holds_is_the_case_insensitive_search() -> None:
 def test_cased_word_matches_what_ignorecase_matches() -> None:
     every = "".join(chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i < 0xE000)
     for word in ("ld+json", "postaladdress"):
-        cased = address._cased(word)
+        assert address._cased(word).pattern == "".join(address._cased(ch).pattern for ch in word)
         for ch in set(word):
-            want = set(re.findall(re.escape(ch), every, re.I))
-            got = {c for c in every if cased.fullmatch(word.replace(ch, c))}
-            assert got == want, (word, ch)
+            assert set(address._cased(ch).findall(every)) == set(re.findall(re.escape(ch), every, re.I)), ch
 
 
 def _reference_snippets(page: object) -> list[tuple[int, int]]:
