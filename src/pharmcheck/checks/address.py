@@ -23,13 +23,14 @@ from urllib.parse import unquote
 
 import phonenumbers
 
+from pharmcheck import site as site_module  # site_module.pattern_shape: looked up at call time
 from pharmcheck.checks import check, digitlines
 from pharmcheck.checks.pagehits import line_starts
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.fingerprints import link_hrefs, lower_html
 from pharmcheck.knowledge import Knowledge
-from pharmcheck.site import ParsedPage, Site, fold, pattern_shape
+from pharmcheck.site import ParsedPage, Site, fold
 
 MAX_LOCALITY_HITS = 200  # per format and text: bounds work on hostile pages
 MAX_JSONLD_NODES = 2000
@@ -364,7 +365,7 @@ def _may_hold_in(style: re.Pattern[str], text: str, lo: int, hi: int, folded: li
     """``may_hold(style, text[lo:hi])`` without the slice: ``str.find`` in bounds, in the folded text
     (folded once per text; folding keeps positions, so the slice of the folded text is the folded
     slice)."""
-    got = pattern_shape(style)
+    got = site_module.pattern_shape(style)
     if got is None or got.anchors is None or got.digit:
         return True
     hay = text
@@ -633,7 +634,7 @@ def _line_windows(page: ParsedPage, c: _Compiled, pattern: re.Pattern[str]) -> l
     of its words or a run of digits (pattern_shape of its case-widened form): the runs of whole lines
     that hold those, where all its matches are; None for any other pattern."""
     gate = c.gate_of.get(id(pattern), pattern)
-    shape = pattern_shape(gate)
+    shape = site_module.pattern_shape(gate)
     if id(pattern) not in c.line_local_ids or shape is None or shape.anchors is None:
         return None
     text = page.text

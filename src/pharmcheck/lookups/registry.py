@@ -19,10 +19,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pharmcheck import linkres
+from pharmcheck import site as site_module  # site_module.pattern_shape: looked up at call time
 from pharmcheck.findings import Evidence
 from pharmcheck.fingerprints import lower_html
 from pharmcheck.knowledge import Knowledge, RulePackError
-from pharmcheck.site import ParsedPage, Site, fold, pattern_shape
+from pharmcheck.site import ParsedPage, Site, fold
 from pharmcheck.snapshot import Page
 from pharmcheck.urls import domain_label, registered_domain, suffix_of
 
@@ -468,7 +469,7 @@ def _may_be_in(pattern: re.Pattern[str], attrs: list[tuple[str, str]], blobs: di
     which every match holds (:func:`pharmcheck.site.pattern_shape`) occurs in the values joined by
     "\n" (folded for a case-insensitive pattern; folding keeps positions, so the folded join is the
     join of the folded values); ``blobs`` keeps the joins of one page."""
-    got = pattern_shape(pattern)
+    got = site_module.pattern_shape(pattern)
     if got is None or got.anchors is None or got.digit or any("\n" in a for a in got.anchors):
         return True
     blob = blobs.get(got.folded)
@@ -500,7 +501,7 @@ def _absent_folded(page: ParsedPage, pattern: re.Pattern[str]) -> bool:
     rules make anyway, this spares a second automaton pass over the text as written (the pass
     ``page.search`` would make for a case-sensitive pattern). A word as written occurs folded at the
     same place (folding keeps positions)."""
-    got = pattern_shape(pattern)
+    got = site_module.pattern_shape(pattern)
     if got is None or got.anchors is None or got.digit or got.folded:
         return False
     return not page.word_starts(got.anchors, folded=True)
