@@ -15,6 +15,7 @@ import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from itertools import accumulate, repeat
 from operator import add
 from typing import Any
@@ -22,13 +23,14 @@ from urllib.parse import unquote
 
 import phonenumbers
 
+from pharmcheck import site as site_module  # site_module.pattern_shape: looked up at call time
 from pharmcheck.checks import check, digitlines
 from pharmcheck.checks.pagehits import line_starts
 from pharmcheck.checks.textmatch import per_kb
 from pharmcheck.findings import Evidence, Finding, Outcome
-from pharmcheck.fingerprints import link_hrefs, lower_html, may_hold
+from pharmcheck.fingerprints import link_hrefs, lower_html
 from pharmcheck.knowledge import Knowledge
-from pharmcheck.site import ParsedPage, Site, pattern_shape
+from pharmcheck.site import ParsedPage, Site, fold
 
 MAX_LOCALITY_HITS = 200  # per format and text: bounds work on hostile pages
 MAX_JSONLD_NODES = 2000
@@ -91,6 +93,21 @@ class _Compiled:
     gates: dict[re.Pattern[str], re.Pattern[str]]  # pattern -> its case-widened form (prefilter only)
     line_local: frozenset[re.Pattern[str]] = frozenset()  # mailbox patterns whose matches lie in one line
 
+    # the same keyed by the patterns' ids (hashing a compiled pattern hashes its code; the patterns
+    # live as long as this object)
+    @cached_property
+    def gate_of(self) -> dict[int, re.Pattern[str]]:
+        return {id(p): wide for p, wide in self.gates.items()}
+
+    @cached_property
+    def line_local_ids(self) -> frozenset[int]:
+        return frozenset(id(p) for p in self.line_local)
+
+    @cached_property
+    def street_local_ids(self) -> frozenset[int]:
+        """The street styles whose every match lies in one line (digitlines.line_local)."""
+        return frozenset(id(p) for p in self.all_streets if digitlines.line_local(p))
+
 
 def _opt(kb: Knowledge, pattern: Any) -> re.Pattern[str] | None:
     return kb.regex(pattern) if isinstance(pattern, str) and pattern else None
@@ -139,7 +156,7 @@ def _gates(patterns: Iterable[re.Pattern[str] | None]) -> dict[re.Pattern[str], 
 
 def _may(c: _Compiled, may_match: Callable[[re.Pattern[str]], bool], pattern: re.Pattern[str]) -> bool:
     """``may_match`` of the pattern, or of its case-widened form (whose anchors the prefilter reads)."""
-    return may_match(c.gates.get(pattern, pattern))
+    return may_match(c.gate_of.get(id(pattern), pattern))
 
 
 def compiled(kb: Knowledge) -> _Compiled:
@@ -193,11 +210,18 @@ class TextAddress:
 class _Lines:
     """Line offsets of a text, to find the line of a character position."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, starts: list[int] | None = None) -> None:
         self.text = text
-        # where each line starts: 0, then one past each "\n" (the running sum of the line lengths + 1)
-        lengths = map(len, text.split("\n")[:-1])
-        self.starts: list[int] = list(accumulate(map(add, lengths, repeat(1)), initial=0))
+        self._starts: list[int] | None = starts  # else read on first use: most texts hold no address
+
+    @property
+    def starts(self) -> list[int]:
+        got = self._starts
+        if got is None:
+            # where each line starts: 0, then one past each "\n" (the running sum of the line lengths + 1)
+            lengths = map(len, self.text.split("\n")[:-1])
+            got = self._starts = list(accumulate(map(add, lengths, repeat(1)), initial=0))
+        return got
 
     def index(self, pos: int) -> int:
         return bisect_right(self.starts, pos) - 1
@@ -227,31 +251,93 @@ def _mailbox_kind(
     return ""
 
 
+# per site: the locality matches of each format in one digit window's text, relative to the window
+# (a window of whole lines; (window text, starts the text, ends the text) -> one list per format)
+WindowMemo = dict[tuple[str, bool, bool], list["list[tuple[int, int]] | None"]]
+
+
+MEMO_WINDOW_MAX = 4000  # longer windows are not remembered (no page repeats them; keying costs a copy)
+_Entries = list[tuple[int, int, "list[list[tuple[int, int]] | None] | None"]]
+
+
+def _window_entries(text: str, windows: list[tuple[int, int]], memo: WindowMemo | None,
+                    slots: int) -> _Entries:
+    """Each window with its memo entry (one list per format), or None when it is not remembered."""
+    n = len(text)
+    out: _Entries = []
+    for a, b in windows:
+        if memo is None or b - a > MEMO_WINDOW_MAX:
+            out.append((a, b, None))
+            continue
+        key = (text[a:b], a == 0, b == n)
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = [None] * slots
+        out.append((a, b, entry))
+    return out
+
+
+def _locality_spans(fmt: _Format, i: int, text: str,
+                    entries: _Entries | None) -> Iterator[tuple[int, int]]:
+    """The spans of ``fmt.locality.finditer(text)``. A format whose matches hold ``fmt.run`` digits in
+    a row and lie within one line is scanned only in the digit windows (``entries``, from
+    :func:`_window_entries`); a window's memo entry (one site's) keeps its matches: footers and
+    headers repeat on every page. A line-local match depends only on its line (before a line's first
+    character stands "\n" or the start of the text, after its last "\n" or the end of the scan: no
+    part of the pattern can match "\n" and it has no ``$``, so each reads alike; ``^`` is told apart
+    by the window starting the text)."""
+    if not fmt.run or entries is None:
+        for m in fmt.locality.finditer(text):
+            yield m.span()
+        return
+    for a, b, entry in entries:
+        got = entry[i] if entry is not None else None
+        if got is None:
+            got = [(m.start() - a, m.end() - a) for m in fmt.locality.finditer(text, a, b)]
+            if entry is not None:
+                entry[i] = got
+        for s, e in got:
+            yield a + s, a + e
+
+
 def find_in_text(text: str, c: _Compiled, hint: str = "",
-                 windows: digitlines.Windows | None = None) -> list[TextAddress]:
+                 windows: digitlines.Windows | None = None,
+                 memo: WindowMemo | None = None, folded_text: str | None = None,
+                 street_memo: StreetMemo | None = None, lines: _Lines | None = None) -> list[TextAddress]:
     """Street + postcode addresses in ``text``; overlapping readings keep the ``hint`` country.
-    ``windows``: the digit lines of ``text``, when the caller has them."""
-    lines = _Lines(text)
+    ``windows``: the digit lines of ``text``, when the caller has them; ``memo``: the locality
+    matches of digit windows already read on the site's other pages (see :func:`_locality_spans`);
+    ``folded_text``: ``fold(text)``, when the caller has it; ``street_memo``: the street styles'
+    matches in runs of whole lines already read on the site's other pages (see :func:`_nearest_street`);
+    ``lines``: the line offsets of ``text``, when the caller has them."""
+    if lines is None or lines.text is not text:
+        lines = _Lines(text)
     found: dict[int, TextAddress] = {}  # keyed by postcode position
     # postcodes hold digits: read only the lines that have them (the same matches as a full scan)
     if windows is None or windows.text is not text:
         windows = digitlines.Windows(text)
-    streets: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] = {}  # formats share windows
-    for fmt in c.formats:
-        spans = windows.get(fmt.run) if fmt.run else None
-        for n, pc in enumerate(digitlines.finditer(fmt.locality, text, spans, bool(fmt.run))):
+    streets: dict[tuple[int, int, int], list[tuple[int, int]]] = {}  # formats share windows
+    # the folded text, once (for the street styles' anchor words)
+    folded: list[str] = [folded_text] if folded_text is not None and len(folded_text) == len(text) else []
+    by_run: dict[int, _Entries] = {}  # the windows of each run length, with their memo entries
+    for i, fmt in enumerate(c.formats):
+        entries = by_run.get(fmt.run)
+        if entries is None and fmt.run:
+            entries = by_run[fmt.run] = _window_entries(text, windows.get(fmt.run), memo, len(c.formats))
+        for n, (pc_start, pc_end) in enumerate(_locality_spans(fmt, i, text, entries)):
             if n >= MAX_LOCALITY_HITS:
                 break
-            old = found.get(pc.start())
+            old = found.get(pc_start)
             if old is not None and not (fmt.country == hint and old.country != hint):
                 continue  # an earlier format's reading of this postcode stays whatever this one finds
-            li = lines.index(pc.start())
-            lo = max(lines.start(li - c.window_before), pc.start() - c.max_distance)
-            hi = min(lines.end(li + c.window_after), pc.end() + c.max_distance)
-            street = _nearest_street(fmt.streets, text, lo, hi, pc, streets)
+            li = lines.index(pc_start)
+            lo = max(lines.start(li - c.window_before), pc_start - c.max_distance)
+            hi = min(lines.end(li + c.window_after), pc_end + c.max_distance)
+            street = _nearest_street(fmt.streets, text, lo, hi, pc_start, pc_end, streets, folded,
+                                     street_memo, c.street_local_ids)
             if street is None:
                 continue
-            start, end = min(street.start(), pc.start()), max(street.end(), pc.end())
+            start, end = min(street[0], pc_start), max(street[1], pc_end)
             line_start = lines.start(lines.index(start))
             if start - line_start <= 80:  # "Unit 4, 12 High St": the street's line, not only its tail
                 label = text.rfind(": ", line_start, start)  # but not a label ("Visit us: ...")
@@ -261,9 +347,9 @@ def find_in_text(text: str, c: _Compiled, hint: str = "",
             # A street with a PMB or in a virtual office is a mailbox; a P.O. box beside a street is
             # not (find_mailboxes reports it on its own).
             box = _mailbox_kind(c, text, box_lo, box_hi, skip=("po_box",))
-            street_first = street.end() <= pc.start()
-            found[pc.start()] = TextAddress(start, end, fmt.country, box, _clean(text[start:end]),
-                                            street_first)
+            street_first = street[1] <= pc_start
+            found[pc_start] = TextAddress(start, end, fmt.country, box, _clean(text[start:end]),
+                                          street_first)
     out: list[TextAddress] = []
     for addr in sorted(found.values(), key=lambda a: (a.start, -a.end)):
         if out and addr.start < out[-1].end:  # one address read twice ("Dublin 2, D02 X285")
@@ -275,59 +361,110 @@ def find_in_text(text: str, c: _Compiled, hint: str = "",
     return out
 
 
+def _may_hold_in(style: re.Pattern[str], text: str, lo: int, hi: int, folded: list[str]) -> bool:
+    """``may_hold(style, text[lo:hi])`` without the slice: ``str.find`` in bounds, in the folded text
+    (folded once per text; folding keeps positions, so the slice of the folded text is the folded
+    slice)."""
+    got = site_module.pattern_shape(style)
+    if got is None or got.anchors is None or got.digit:
+        return True
+    hay = text
+    if got.folded:
+        if not folded:
+            folded.append(fold(text))
+        hay = folded[0]
+    find = hay.find
+    return any(find(a, lo, hi) >= 0 for a in got.anchors)
+
+
+# per site: a line-local street style's matches in a run of whole lines, relative to its start
+# ((id of the style, the lines' text, starts the text) -> spans; see _locality_spans)
+StreetMemo = dict[tuple[int, str, bool], list[tuple[int, int]]]
+
+
 def _nearest_street(
-    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc: re.Match[str],
-    memo: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] | None = None,
-) -> re.Match[str] | None:
-    """The street-style match in ``text[lo:hi]`` nearest the postcode ``pc``; ``memo`` keeps the scans
-    of one text (``style.finditer(text, lo, hi)``), which postcodes read by several formats repeat."""
-    best: re.Match[str] | None = None
+    styles: Iterable[re.Pattern[str]], text: str, lo: int, hi: int, pc_start: int, pc_end: int,
+    memo: dict[tuple[int, int, int], list[tuple[int, int]]] | None = None,
+    folded: list[str] | None = None,
+    site_memo: StreetMemo | None = None, local: frozenset[int] = frozenset(),
+) -> tuple[int, int] | None:
+    """The span of the street-style match in ``text[lo:hi]`` nearest the postcode at
+    ``pc_start:pc_end``; ``memo`` keeps the scans of one text (``style.finditer(text, lo, hi)``, keyed
+    by the style's id: the styles live as long as the rule pack), which postcodes read by several
+    formats repeat; ``folded`` holds the folded text once computed. ``site_memo`` (one site's) keeps
+    the scans of whole lines by the styles in ``local`` (ids of line-local styles): the address
+    block of a footer is read once per site."""
+    best: tuple[int, int] | None = None
     best_gap = 1 << 30
+    folded = [] if folded is None else folded
+    lines_key: str | None = None
     for style in styles:
-        got = memo.get((style, lo, hi)) if memo is not None else None
+        key = (id(style), lo, hi)
+        got = memo.get(key) if memo is not None else None
         if got is None:
-            got = list(style.finditer(text, lo, hi)) if may_hold(style, text[lo:hi]) else []
+            site_key: tuple[int, str, bool] | None = None
+            if site_memo is not None and id(style) in local and hi - lo <= MEMO_WINDOW_MAX:
+                if lines_key is None:
+                    whole = (lo == 0 or text[lo - 1] == "\n") and (hi == len(text) or text[hi] == "\n")
+                    lines_key = text[lo:hi] if whole else ""
+                if lines_key:
+                    site_key = (id(style), lines_key, lo == 0)
+                    rel = site_memo.get(site_key)
+                    if rel is not None:
+                        got = [(lo + a, lo + b) for a, b in rel]
+            if got is None:
+                got = [m.span() for m in style.finditer(text, lo, hi)] \
+                    if _may_hold_in(style, text, lo, hi, folded) else []
+                if site_key is not None and site_memo is not None:
+                    site_memo[site_key] = [(a - lo, b - lo) for a, b in got]
             if memo is not None:
-                memo[(style, lo, hi)] = got
-        for m in got:
-            if pc.start() <= m.start() < pc.end():
+                memo[key] = got
+        for s, e in got:
+            if pc_start <= s < pc_end:
                 continue  # the postcode itself ("Dublin 2" is no street)
-            gap = pc.start() - m.end() if m.end() <= pc.start() else m.start() - pc.end()
+            gap = pc_start - e if e <= pc_start else s - pc_end
             gap = gap if gap >= 0 else 0
             if gap < best_gap:
-                best, best_gap = m, gap
+                best, best_gap = (s, e), gap
     return best
+
+
+SpanScan = Callable[[re.Pattern[str]], Iterator[tuple[int, int]]]
 
 
 def find_mailboxes(text: str, c: _Compiled, hint: str = "",
                    may_match: Callable[[re.Pattern[str]], bool] | None = None,
-                   finditer: Scan | None = None) -> list[TextAddress]:
+                   spans: SpanScan | None = None, lines: _Lines | None = None) -> list[TextAddress]:
     """P.O. boxes and private mailboxes with a number, no street needed: "P.O. Box 123", "Postfach 10 20".
 
     ``may_match`` (``ParsedPage.may_match`` of the page ``text`` is part of) skips the patterns
-    whose anchor words the page lacks; ``finditer`` (the page's, when ``text`` is the page text)
-    gives ``pattern.finditer(text)``."""
-    lines: _Lines | None = None
+    whose anchor words the page lacks; ``spans`` (the page's, when ``text`` is the page text)
+    gives the spans of ``pattern.finditer(text)``; ``lines``: the line offsets of ``text``, when the
+    caller has them."""
+    if lines is not None and lines.text is not text:
+        lines = None
     out: list[TextAddress] = []
     for kind, pattern in c.mailbox:
         if kind == "virtual_office":
             continue  # a phrase, not an address, unless it stands in one (see find_in_text)
-        if may_match is not None and not _may(c, may_match, pattern):
+        # the page's span scan tries a pattern only where its words or digits are: no may_match first
+        if spans is None and may_match is not None and not _may(c, may_match, pattern):
             continue
         if lines is None:
             lines = _Lines(text)
-        for n, m in enumerate(pattern.finditer(text) if finditer is None else finditer(pattern, 0, None)):
+        found = (m.span() for m in pattern.finditer(text)) if spans is None else spans(pattern)
+        for n, (m_start, m_end) in enumerate(found):
             if n >= MAX_LOCALITY_HITS:
                 break
-            if not (_DIGIT.search(text, m.end(), min(len(text), m.end() + 14)) or _DIGIT.search(
-                    text, max(0, m.start() - 8), m.start())):
+            if not (_DIGIT.search(text, m_end, min(len(text), m_end + 14)) or _DIGIT.search(
+                    text, max(0, m_start - 8), m_start)):
                 continue
-            li = lines.index(m.start())
-            start, end = max(lines.start(li), m.start() - 60), min(lines.end(li + 1), m.end() + 120)
+            li = lines.index(m_start)
+            start, end = max(lines.start(li), m_start - 60), min(lines.end(li + 1), m_end + 120)
             matched = [f.country for f in c.formats if f.locality.search(text, start, end)]
             known = hint in {f.country for f in c.formats}
             country = hint if hint in matched or (hint and not known) else (matched[0] if matched else hint)
-            out.append(TextAddress(m.start(), end, country, kind, _clean(text[m.start():end])))
+            out.append(TextAddress(m_start, end, country, kind, _clean(text[m_start:end])))
     return out
 
 
@@ -492,34 +629,96 @@ def site_hint(site: Site, c: _Compiled) -> str:
     return ""
 
 
+def _line_windows(page: ParsedPage, c: _Compiled, pattern: re.Pattern[str]) -> list[tuple[int, int]] | None:
+    """For a mailbox pattern whose every match lies in one line (digitlines.line_local) and holds one
+    of its words or a run of digits (pattern_shape of its case-widened form): the runs of whole lines
+    that hold those, where all its matches are; None for any other pattern."""
+    gate = c.gate_of.get(id(pattern), pattern)
+    shape = site_module.pattern_shape(gate)
+    if id(pattern) not in c.line_local_ids or shape is None or shape.anchors is None:
+        return None
+    text = page.text
+    spans: list[tuple[int, int]] = list(_page_windows(page).get(shape.digit)) if shape.digit else []
+    # may_match (memoised, no positions built) answers for the words when the pattern needs no digits
+    found = page.word_starts(shape.anchors, folded=shape.folded) \
+        if shape.digit or page.may_match(gate) else {}
+    if not found:
+        return spans  # whole lines already, joined as below
+    starts = line_starts(page)
+    for where in found.values():
+        for at in where:
+            li = bisect_right(starts, at) - 1
+            spans.append((starts[li], starts[li + 1] - 1 if li + 1 < len(starts) else len(text)))
+    spans.sort()
+    windows: list[tuple[int, int]] = []
+    for a, b in spans:  # whole lines: join those that touch or overlap
+        if windows and a <= windows[-1][1] + 1:
+            if b > windows[-1][1]:
+                windows[-1] = (windows[-1][0], b)
+        else:
+            windows.append((a, b))
+    return windows
+
+
 def _line_scan(page: ParsedPage, c: _Compiled) -> Scan:
     """``pattern.finditer(page.text, pos, endpos)``: for a mailbox pattern whose every match lies in one
-    line (digitlines.line_local) and holds one of its words or a run of digits (pattern_shape of its
-    case-widened form), a scan of the lines that hold those; else ``ParsedPage.finditer``."""
+    line, a scan of the lines that may hold one (:func:`_line_windows`); else ``ParsedPage.finditer``."""
     fallback = _page_finditer(page)
     text = page.text
 
     def scan(pattern: re.Pattern[str], pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
-        shape = pattern_shape(c.gates.get(pattern, pattern))
-        if pos or endpos is not None or pattern not in c.line_local or shape is None or shape.anchors is None:
+        windows = _line_windows(page, c, pattern) if not pos and endpos is None else None
+        if windows is None:
             return fallback(pattern, pos, endpos)
-        spans: list[tuple[int, int]] = list(_page_windows(page).get(shape.digit)) if shape.digit else []
-        starts = line_starts(page)
-        for where in page.word_starts(shape.anchors, folded=shape.folded).values():
-            for at in where:
-                li = bisect_right(starts, at) - 1
-                spans.append((starts[li], starts[li + 1] - 1 if li + 1 < len(starts) else len(text)))
-        spans.sort()
-        windows: list[tuple[int, int]] = []
-        for a, b in spans:  # whole lines: join those that touch or overlap
-            if windows and a <= windows[-1][1] + 1:
-                if b > windows[-1][1]:
-                    windows[-1] = (windows[-1][0], b)
-            else:
-                windows.append((a, b))
         return digitlines.finditer(pattern, text, windows, True)
 
     return scan
+
+
+# per site: a line-local mailbox pattern's matches in one run of whole lines, relative to it
+# ((id of the pattern, the lines' text, starts the text, ends the text) -> spans; see _locality_spans)
+LineMemo = dict[tuple[int, str, bool, bool], list[tuple[int, int]]]
+
+
+def _line_spans(page: ParsedPage, c: _Compiled, memo: LineMemo) -> SpanScan:
+    """The spans of ``pattern.finditer(page.text)`` as :func:`_line_scan` finds them, the matches of
+    each run of lines read once per site (``memo``): a line-local match depends only on its line."""
+    fallback = _page_finditer(page)
+    text = page.text
+    n = len(text)
+
+    def scan(pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+        windows = _line_windows(page, c, pattern)
+        if windows is None:
+            for m in fallback(pattern, 0, None):
+                yield m.span()
+            return
+        pid = id(pattern)  # the pattern lives as long as the rule pack, the memo as long as one site
+        for a, b in windows:
+            if b - a > MEMO_WINDOW_MAX:
+                for m in pattern.finditer(text, a, b):
+                    yield m.span()
+                continue
+            key = (pid, text[a:b], a == 0, b == n)
+            got = memo.get(key)
+            if got is None:
+                got = memo[key] = [(m.start() - a, m.end() - a) for m in pattern.finditer(text, a, b)]
+            for s, e in got:
+                yield a + s, a + e
+
+    return scan
+
+
+def _page_lines(page: ParsedPage) -> _Lines:
+    """The line offsets of the page text, from the page's line starts (shared by the rules) when the
+    text holds no "\n" but those joining its lines (then they are the offsets a split gives)."""
+    got = page.shared.get("address.lines")
+    if not isinstance(got, _Lines):
+        text = page.text
+        starts = line_starts(page)
+        got = _Lines(text, list(starts) if len(starts) == text.count("\n") + 1 else None)
+        page.shared["address.lines"] = got
+    return got
 
 
 def _page_windows(page: ParsedPage) -> digitlines.Windows:
@@ -551,15 +750,34 @@ def _regions(page: ParsedPage) -> list[tuple[int, int]]:
 def _holds(page: ParsedPage, word: str, pattern: re.Pattern[str]) -> bool:
     """``pattern.search(html)`` for ``pattern``, the ASCII ``word`` compiled with re.IGNORECASE: a
     substring test of the lower-cased markup (once per page) instead of a regex attempt at every
-    position of the markup."""
+    position of the markup; markup holding one of the few other characters re.IGNORECASE equates
+    with an ASCII letter gets a scan for the word's letters as character classes instead (no
+    lower-cased copy of a hostile page, and about half the time of an IGNORECASE scan)."""
     html = page.page.html or ""
     if html.isascii() or not any(ch in html for ch in _FOLDS_TO_ASCII):
         return word in lower_html(page)
-    return pattern.search(html) is not None
+    return _cased(word).search(html) is not None
+
+
+@lru_cache(maxsize=64)
+def _cased(word: str) -> re.Pattern[str]:
+    """``word`` (ASCII) as ``re.IGNORECASE`` reads it, each letter a class of the characters it
+    matches (its two cases and those of _FOLDS_TO_ASCII that re itself equates with it), compiled
+    without IGNORECASE: rule-pack-independent, a pattern cache like ``re``'s own."""
+    parts = []
+    for ch in word:
+        if ch.isascii() and ch.isalpha():
+            also = "".join(f for f in _FOLDS_TO_ASCII if re.fullmatch(re.escape(ch), f, re.IGNORECASE))
+            parts.append(f"[{ch.lower()}{ch.upper()}{also}]")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts))
 
 
 def _page_addresses(
-    page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]]
+    page: ParsedPage, c: _Compiled, hint: str, seen: dict[str, list[TextAddress]],
+    memo: WindowMemo | None = None, lines_memo: LineMemo | None = None,
+    street_memo: StreetMemo | None = None,
 ) -> Iterator[Address]:
     def structured(p: _Postal | str, source: str) -> Iterator[Address]:
         if isinstance(p, str):
@@ -588,9 +806,12 @@ def _page_addresses(
         chunk = page.text[a:b]
         found = seen.get(chunk)
         if found is None:  # footers repeat on every page: read each distinct one once
-            whole = _line_scan(page, c) if (a, b) == (0, len(page.text)) else None
-            found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None) \
-                + find_mailboxes(chunk, c, hint, page.may_match, whole)
+            whole = (a, b) == (0, len(page.text))
+            spans = _line_spans(page, c, {} if lines_memo is None else lines_memo) if whole else None
+            lines = _page_lines(page) if whole else None
+            found = find_in_text(chunk, c, hint, _page_windows(page) if whole else None, memo,
+                                 page.folded_text if whole else None, street_memo, lines) \
+                + find_mailboxes(chunk, c, hint, page.may_match, spans, lines)
             seen[chunk] = found
         for t in found:
             excerpt = page.excerpt(a + t.start, a + t.end)
@@ -607,8 +828,11 @@ def analyse(site: Site) -> AddressResult:
     addresses: list[Address] = []
     says_none: Evidence | None = None
     seen: dict[str, list[TextAddress]] = {}
+    memo: WindowMemo = {}  # this site's digit windows read for postcodes
+    lines_memo: LineMemo = {}  # and its lines read for mailboxes
+    street_memo: StreetMemo = {}  # and for street styles
     for page in sorted(site.pages, key=lambda p: KIND_RANK.get(p.kind, 9)):
-        addresses.extend(_page_addresses(page, c, hint, seen))
+        addresses.extend(_page_addresses(page, c, hint, seen, memo, lines_memo, street_memo))
         if says_none is None and c.no_address is not None and _may(c, page.may_match, c.no_address):
             m = next(_page_finditer(page)(c.no_address, 0, FULL_SCAN_HEAD), None)  # search(text, 0, HEAD)
             if m:
@@ -670,8 +894,9 @@ def _phone_region(site: Site, c: _Compiled) -> str:
     return analyse(site).country or site_hint(site, c) or c.default_region
 
 
-def _add(found: dict[str, _Number], num: Any, evidence: Evidence) -> None:
-    if not phonenumbers.is_valid_number(num):
+def _add(found: dict[str, _Number], num: Any, evidence: Evidence, valid: bool = False) -> None:
+    """Keep ``num`` when it is a valid number (``valid``: known to be, see :func:`_text_numbers`)."""
+    if not valid and not phonenumbers.is_valid_number(num):
         return
     e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
     if e164 not in found:
@@ -738,7 +963,9 @@ def _text_numbers(
             worded = bool(c.phone_words and c.phone_words.search(snippet))
             if not worded and not _SEPARATED.search(match.raw_string):
                 continue  # a bare run of digits (order number, SKU) with no phone word beside it
-            _add(found, match.number, Evidence(page.url, page.excerpt(lo + match.start, lo + match.end)))
+            # the matcher's default leniency (Leniency.VALID) gives only numbers is_valid_number accepts
+            _add(found, match.number, Evidence(page.url, page.excerpt(lo + match.start, lo + match.end)),
+                 valid=True)
 
 
 @check("PC202")

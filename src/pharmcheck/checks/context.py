@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from pharmcheck.checks.lang import page_language
-from pharmcheck.checks.pagehits import finditer
+from pharmcheck.checks.pagehits import finditer, leads_of, live
 from pharmcheck.checks.textmatch import clause_after, clause_before, compile_by_lang, lang_table, per_kb
 from pharmcheck.findings import Evidence
 from pharmcheck.knowledge import Knowledge
@@ -139,17 +139,22 @@ def find_affirmed(
     """Every match of ``{lang: pattern}`` on the site's pages that context does not cancel."""
     ctx = context_of(site.kb)
     wanted = set(kinds) if kinds else None
+    items = list(patterns.items())
+    leads = [leads_of(pattern) for _, pattern in items]
     for page in pages if pages is not None else site.pages:
         if wanted is not None and page.kind not in wanted:
             continue
         if site.out_of_budget(f"matching on {page.url}"):
             return
+        here = live(page, items, leads)  # most phrase lists have no first word on most pages
+        if not here:
+            continue
         if use_context and education_page(page, ctx):
             continue
         text = page.text
         page_lang = page_language(page, site.kb)
         count = 0
-        for lang, pattern in patterns.items():
+        for lang, pattern in here:
             for m in finditer(page, pattern):  # the regex runs only where a match can start
                 if use_context and judge(text, m.start(), m.end(), lang, ctx, extra_before, page_lang):
                     continue

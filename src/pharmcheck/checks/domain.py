@@ -246,11 +246,14 @@ def offsite_checkout(site: Site) -> Iterator[Finding]:
 
     offsite: list[tuple[str, Evidence]] = []
     seen: set[str] = set()
+    doms: dict[str, str] = {}  # each URL's registered domain, once per site
     for page in site.pages:
         targets = [(link.url, link.text) for link in page.links[:MAX_LINKS] if not link.same_site]
         targets += [(form.action, "form") for form in page.forms[:50]]
         for url, text in targets:
-            dom = registered_domain(urlsplit(url).hostname or "")
+            dom = doms.get(url)
+            if dom is None:
+                dom = doms[url] = registered_domain(urlsplit(url).hostname or "")
             if dom in ours or dom in payment or url in seen or not ordering(url, text):
                 continue
             seen.add(url)

@@ -15,11 +15,13 @@ over a page's case-folded text gives where each occurs, and the pattern is tried
 too short or not literal (``[optional] …``, ``* …``) keeps the page's windowed search. The words and
 the automaton are rule-pack data (like ``textmatch.per_kb``), never page data.
 
-Cost (issue 10): a list none of whose first words is on the page is answered by one set lookup (the
-learnt lists with a first word on the page, found once a page); a list with many places to try asks
-``page.may_match`` first; lists compiled by textmatch outside :func:`phrases` & co are learnt the
-first time a page asks about them. Per-page memos are keyed by ``id(pattern)`` with the pattern
-kept beside the result: hashing a compiled pattern hashes its whole code (~10 µs for a drug list).
+Cost (issue 10): the automaton (ahocorasick-rs) pass keeps only the places where a word of the text
+starts; from it a page knows once which learnt lists have a first word there, so a list that has none
+is answered by one set lookup (:func:`live` filters a rule's lists per page the same way); a list
+with many places to try asks ``page.may_match`` first; lists compiled by textmatch outside
+:func:`phrases` & co are learnt the first time a page asks about them. Per-page memos are keyed by
+``id(pattern)`` with the pattern kept beside the result: hashing a compiled pattern hashes its whole
+code (~10 µs for a drug list).
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ MAY_MATCH_FROM = 16  # first-word places beyond which a list asks page.may_match
 MIN_LEAD = 2  # one-letter first words ("a") occur everywhere: such lists keep the windowed search
 _LEADS: dict[tuple[str, int], frozenset[str]] = {}  # (source, flags) of a phrase-list pattern -> first words
 _NOT_AFTER_WORD = "(?<!\\w)"
-_WORD = re.compile(r"\w")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKENS = re.compile(r"\{[^}]*\}~?|\[[^\]]*\]|\S+")  # the phrase tokens of textmatch.phrase_pattern
 
 
@@ -148,6 +150,7 @@ class _LeadIndex:
         self.words: frozenset[str] = frozenset()
         self.version = 0
         self._automaton: Any = None
+        self._list: list[str] = []  # the words in the automaton's order
         # (number, every list learnt, word -> the lists it is a first word of): replaced as a whole
         self.lists: tuple[int, frozenset[frozenset[str]], dict[str, tuple[frozenset[str], ...]]] = (
             0, frozenset(), {})
@@ -165,30 +168,43 @@ class _LeadIndex:
                     of_word[word] = (*of_word.get(word, ()), words)
                 self.lists = (number + 1, known | {words}, of_word)
 
-    def occurrences(self, folded: str) -> tuple[int, dict[str, list[int]]]:
-        """(version, where each known word starts in ``folded``)."""
+    def word_starts(self, folded: str, text: str) -> tuple[int, dict[str, list[int]]]:
+        """(version, where each known word starts in ``folded`` at the start of a word of ``text``:
+        not after a ``\\w`` character, as the phrase patterns' "(?<!\\w)" wants). ``folded`` is
+        ``fold(text)``, character for character."""
         with self._lock:
             if self._automaton is None and self.words:
-                import ahocorasick  # type: ignore[import-not-found,unused-ignore]
+                import ahocorasick_rs
 
-                automaton = ahocorasick.Automaton()
-                for word in self.words:
-                    automaton.add_word(word, (word, len(word) - 1))
-                automaton.make_automaton()
-                self._automaton = automaton
-            automaton, version = self._automaton, self.version
+                self._list = sorted(self.words)
+                self._automaton = ahocorasick_rs.AhoCorasick(
+                    self._list, matchkind=ahocorasick_rs.MatchKind.Standard,
+                    implementation=ahocorasick_rs.Implementation.DFA)
+            automaton, version, words = self._automaton, self.version, self._list
         where: dict[str, list[int]] = {}
         if automaton is not None and folded:
-            for end, (word, back) in automaton.iter(folded):
-                starts = where.get(word)
+            try:
+                found = automaton.find_matches_as_indexes(folded, overlapping=True)
+            except UnicodeEncodeError:  # a lone surrogate: one character for another, offsets kept
+                found = automaton.find_matches_as_indexes(_SURROGATE.sub("\ufffd", folded), overlapping=True)
+            get = where.get
+            for i, at, _ in found:
+                # re's \w is str.isalnum() or "_" (one character; neither pattern is ASCII-only)
+                if at and (text[at - 1].isalnum() or text[at - 1] == "_"):
+                    continue
+                word = words[i]
+                starts = get(word)
                 if starts is None:
-                    where[word] = [end - back]
+                    where[word] = [at]
                 else:
-                    starts.append(end - back)
+                    starts.append(at)
         return version, where
 
 
 _INDEX = _LeadIndex()  # words of the rule packs' phrase lists (compiled data, never page data)
+# id(pattern) -> (the pattern, its first words or None): the per-call lookup of _leads_of, without
+# hashing a tuple of the pattern's source (compiled rule-pack data, like _LEADS)
+_BY_ID: dict[int, tuple[Any, frozenset[str] | None]] = {}
 
 
 def register(pattern: re.Pattern[str] | None, phrases: Iterable[str]) -> re.Pattern[str] | None:
@@ -202,6 +218,7 @@ def register(pattern: re.Pattern[str] | None, phrases: Iterable[str]) -> re.Patt
                 _LEADS.clear()
             _LEADS[(pattern.pattern, pattern.flags)] = leads
             _INDEX.learn(leads)
+            _BY_ID.pop(id(pattern), None)
     return pattern
 
 
@@ -212,6 +229,17 @@ def _leads_of(pattern: re.Pattern[str] | Any) -> frozenset[str] | None:
     """The first words of a phrase-list pattern: registered, or learnt the first time a page asks
     about a pattern textmatch compiled from phrases (``compile_phrases``, ``compile_by_lang`` …);
     None for any other pattern."""
+    got = _BY_ID.get(id(pattern))
+    if got is not None and got[0] is pattern:
+        return got[1]
+    leads = _leads_read(pattern)
+    if len(_BY_ID) > 4096:
+        _BY_ID.clear()
+    _BY_ID[id(pattern)] = (pattern, leads)  # the pattern kept: its id stays its own
+    return leads
+
+
+def _leads_read(pattern: re.Pattern[str] | Any) -> frozenset[str] | None:
     if not isinstance(pattern, re.Pattern):
         return None
     key = (pattern.pattern, pattern.flags)
@@ -279,68 +307,96 @@ def led_lines(page: ParsedPage, leads: frozenset[str] | None) -> set[int] | None
     a pattern anchored at a line's start whose matches start with those words matches no other line."""
     if leads is None:
         return None
-    at_lead = set(_lead_starts(page, leads))
-    return {i for i, at in enumerate(line_starts(page)) if at in at_lead}
+    out: set[int] = set()
+    starts = _lead_starts(page, leads)
+    if starts:
+        lines = line_starts(page)  # increasing: the line holding a lead is found by bisection
+        for at in starts:
+            i = bisect.bisect_right(lines, at) - 1
+            if lines[i] == at:
+                out.add(i)
+    return out
 
 
-def _page_leads(page: ParsedPage) -> dict[Any, Any]:
-    """The page's shared dict, holding where the first words occur (one automaton pass a page)."""
+def has_file_input(page: ParsedPage) -> bool:
+    """Whether any ``<input type="file">`` is on the page (as ``find("input", attrs={"type": "file"})``
+    compares it), once per page: without one, no form of the page holds one."""
     shared = page.shared
-    got: tuple[int, dict[str, list[int]]] | None = shared.get("leads")
-    if got is None or got[0] != _INDEX.version:
-        shared["leads"] = _INDEX.occurrences(page.folded_text)
-        shared["leads.words"] = {}
-        shared["leads.sets"] = {}
-        shared.pop("leads.present", None)
-        shared.pop("leads.lists", None)
-    return shared
+    got: bool | None = shared.get("file_input")
+    if got is None:
+        got = shared["file_input"] = any(tag.get("type") == "file" for tag in page.named("input"))
+    return got
 
 
-def _none_here(page: ParsedPage, leads: frozenset[str]) -> bool:
-    """True when no word of ``leads`` occurs on the page (one set lookup once the page's learnt lists
-    with a first word on it are known)."""
-    lists = _INDEX.lists
-    seen: tuple[int, int, set[frozenset[str]]] | None = page.shared.get("leads.lists")
-    if seen is None or seen[0] != lists[0] or seen[1] != _INDEX.version:
-        shared = _page_leads(page)
-        version, where = shared["leads"]
+class _PageLeads:
+    """Where the learnt first words start words of one page (one automaton pass a page), and which
+    learnt lists have one there: a list that has none is answered by one set lookup."""
+
+    __slots__ = ("here", "known", "number", "per_set", "present", "version", "where")
+
+    def __init__(self, number: int, version: int, where: dict[str, list[int]],
+                 known: frozenset[frozenset[str]], of_word: dict[str, tuple[frozenset[str], ...]]) -> None:
+        self.number = number  # of _INDEX.lists when ``here`` was made
+        self.version = version  # of the automaton that found ``where``
+        self.where = where  # word -> where it starts a word of the text, in order
+        self.present = frozenset(where)
         here: set[frozenset[str]] = set()  # the learnt lists with a first word on the page
-        of_word = lists[2]
         for word in where:
             here.update(of_word.get(word, ()))
-        seen = shared["leads.lists"] = (lists[0], version, here)
-    return leads not in seen[2] and leads in lists[1]
+        self.here = here
+        self.known = known  # every list learnt (a list not in it is learnt before it is asked about)
+        self.per_set: dict[frozenset[str], list[int]] = {}  # list -> where its words start, sorted
+
+
+def _page_leads(page: ParsedPage) -> _PageLeads:
+    """The page's lead state, made again when a rule pack taught the index new words or lists."""
+    shared = page.shared
+    state: _PageLeads | None = shared.get("leads")
+    lists = _INDEX.lists  # read before the automaton: the version it gives holds these lists' words
+    if state is None or state.number != lists[0] or state.version != _INDEX.version:
+        if state is not None and state.version == _INDEX.version:
+            where = state.where  # only new lists of known words: no second pass
+            version = state.version
+        else:
+            version, where = _INDEX.word_starts(page.folded_text, page.text)
+        state = shared["leads"] = _PageLeads(lists[0], version, where, lists[1], lists[2])
+    return state
+
+
+def leads_of(pattern: re.Pattern[str] | Any) -> frozenset[str] | None:
+    """The first words a phrase-list pattern's matches start with (None: not a phrase list)."""
+    return _leads_of(pattern)
+
+
+def live(page: ParsedPage, items: Sequence[tuple[str, re.Pattern[str]]],
+         leads: Sequence[frozenset[str] | None]) -> list[tuple[str, re.Pattern[str]]]:
+    """The ``(key, pattern)`` items that may match on the page, in order (``leads``: :func:`leads_of`
+    of each pattern): a phrase list none of whose first words starts a word of the page is left out
+    (one set lookup each, one lead state a page)."""
+    state = _page_leads(page)
+    here, known = state.here, state.known
+    return [item for item, words in zip(items, leads, strict=True)
+            if words is None or words in here or words not in known]
 
 
 def _lead_starts(page: ParsedPage, leads: frozenset[str]) -> list[int]:
     """Where a first word starts a word of the page (the phrase patterns' "(?<!\\w)"), sorted; once
     per page and word list (a frozenset keeps its hash: the lookup costs no pass over the words)."""
-    shared = _page_leads(page)
-    per_set: dict[frozenset[str], list[int]] = shared["leads.sets"]
-    known = per_set.get(leads)
+    state = _page_leads(page)
+    known = state.per_set.get(leads)
     if known is not None:
         return known
-    if _none_here(page, leads):
-        per_set[leads] = []
-        return per_set[leads]
-    where: dict[str, list[int]] = shared["leads"][1]
-    starting: dict[str, list[int]] = shared["leads.words"]  # per word, once per page
-    on_page: frozenset[str] | None = shared.get("leads.present")
-    if on_page is None:
-        on_page = shared["leads.present"] = frozenset(where)
-    present = leads & on_page  # the words of the list that occur on the page (in C, over the smaller set)
-    found: list[list[int]] = []
-    for word in present:
-        starts = starting.get(word)
-        if starts is None:
-            text = page.text
-            starts = starting[word] = [
-                at for at in where[word] if not (at and _WORD.match(text, at - 1))]
-        if starts:
-            found.append(starts)
-    # a position twice is tried once (_tried_at)
-    out = found[0] if len(found) == 1 else sorted(itertools.chain.from_iterable(found))
-    per_set[leads] = out
+    if leads not in state.known:  # not learnt yet (its words may not be in the automaton)
+        _INDEX.learn(leads)
+        state = _page_leads(page)
+    if leads not in state.here:
+        out: list[int] = []
+    else:
+        where = state.where
+        found = [where[word] for word in leads & state.present]  # in C, over the smaller set
+        # a position twice is tried once (_tried_at)
+        out = found[0] if len(found) == 1 else sorted(itertools.chain.from_iterable(found))
+    state.per_set[leads] = out
     return out
 
 
@@ -350,9 +406,8 @@ def search_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     leads = _leads_of(pattern)
     if leads is None:
         return pattern.search(text)
-    _, where = _INDEX.occurrences(fold(text))
-    starts = sorted(at for word, found in where.items() if word in leads for at in found
-                    if not (at and _WORD.match(text, at - 1)))  # "(?<!\\w)": a word's start
+    _, where = _INDEX.word_starts(fold(text), text)
+    starts = sorted(at for word, found in where.items() if word in leads for at in found)
     match = pattern.match
     for at in starts:  # the leftmost position where a match starts is search's
         m = match(text, at)
@@ -367,9 +422,13 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
     leads = _leads_of(pattern)
     if leads is None:
         return None
-    if _none_here(page, leads):  # no first word on the page: most lists miss most pages
+    state = _page_leads(page)
+    if leads not in state.here and leads in state.known:  # most lists miss most pages
         return iter(())
-    if _lead_count(page, leads) > MAY_MATCH_FROM:  # many places to try: first the page's anchor-word test
+    starts = _lead_starts(page, leads)
+    if not starts:
+        return iter(())
+    if len(starts) > MAY_MATCH_FROM:  # many places to try: first the page's anchor-word test
         shared = page.shared
         may: bool | None = _memo(shared, "may", pattern)
         if may is None:
@@ -377,20 +436,7 @@ def _led_iter(page: ParsedPage, pattern: re.Pattern[str]) -> Iterator[re.Match[s
             shared[("may", id(pattern))] = (pattern, may)
         if not may:
             return iter(())
-    return _tried_at(page.text, pattern, _lead_starts(page, leads))
-
-
-def _lead_count(page: ParsedPage, leads: frozenset[str]) -> int:
-    """How many places :func:`_lead_starts` gives (or more: word starts are not checked here)."""
-    shared = _page_leads(page)
-    known: list[int] | None = shared["leads.sets"].get(leads)
-    if known is not None:
-        return len(known)
-    where: dict[str, list[int]] = shared["leads"][1]
-    on_page: frozenset[str] | None = shared.get("leads.present")
-    if on_page is None:
-        on_page = shared["leads.present"] = frozenset(where)
-    return sum(len(where[word]) for word in leads & on_page)
+    return _tried_at(page.text, pattern, starts)
 
 
 def finditer_between(page: ParsedPage, pattern: re.Pattern[str], pos: int,
@@ -400,9 +446,9 @@ def finditer_between(page: ParsedPage, pattern: re.Pattern[str], pos: int,
     leads = _leads_of(pattern)
     if leads is None:
         return pattern.finditer(page.text, pos, endpos)
-    if _none_here(page, leads):
-        return iter(())
     starts = _lead_starts(page, leads)
+    if not starts:
+        return iter(())
     lo, hi = bisect.bisect_left(starts, max(pos, 0)), bisect.bisect_left(starts, endpos)
     return _tried_at(page.text, pattern, starts[lo:hi], endpos)
 
@@ -486,10 +532,11 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None,
     folded = _FOLDED_WORDS.get((path_words.pattern, path_words.flags)) if path_words is not None else None
     out: list[Control] = []
     append = out.append
+    new = tuple.__new__  # what Control(tag, text, path) runs, without its Python-level __new__
     for tag in page.named("button", "input", "a")[:MAX_CONTROLS]:
         text = "" if tag.name == "input" else " ".join(tag.get_text(" ").split())
-        href = tag.attrs.get("href")
         path: str | None = None
+        href = tag.attrs.get("href") if path_words is not None else None
         if path_words is not None and isinstance(href, str):
             href = href.strip()
             if paths is not None and href in paths:
@@ -501,6 +548,6 @@ def controls(page: ParsedPage, path_words: re.Pattern[str] | None,
                     path = path_of(href)
                 if paths is not None:
                     paths[href] = path
-        append(Control(tag, text, path))
+        append(new(Control, (tag, text, path)))
     shared[("controls", id(path_words))] = (path_words, out)
     return out

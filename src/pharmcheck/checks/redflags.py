@@ -424,10 +424,14 @@ def lifestyle_catalogue(site: Site) -> Iterator[Finding]:
             if education_page(page, ctx):
                 continue
             lines = page.lines
+            named: dict[int, list[str]] = {}  # the names on each line, read once (priced lines share them)
             for i in _per_pill_lines(page, lex):
                 for j in range(max(0, i - 3), i + 1):
-                    for m in lex.lifestyle.finditer(lines[j]):
-                        canon, category = lex.lifestyle_by_name[m.group().lower()]
+                    on_line = named.get(j)
+                    if on_line is None:
+                        on_line = named[j] = [m.group() for m in lex.lifestyle.finditer(lines[j])]
+                    for name in on_line:
+                        canon, category = lex.lifestyle_by_name[name.lower()]
                         if canon not in drugs:
                             excerpt = " ".join(lines[j : i + 1])[:200]
                             drugs[canon] = (category, Evidence(page.url, excerpt))

@@ -15,12 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pharmcheck.checks import check
-from pharmcheck.checks.pagehits import controls, first_match, literal_words, matches, phrases, phrases_all
-from pharmcheck.checks.textmatch import compile_phrases, lang_table, per_kb, str_list
+from pharmcheck.checks.pagehits import (
+    controls,
+    first_match,
+    has_file_input,
+    literal_words,
+    matches,
+    phrases,
+    phrases_all,
+)
+from pharmcheck.checks.textmatch import compile_phrases, lang_table, longest_first, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
 from pharmcheck.knowledge import Knowledge
 from pharmcheck.pageview import Element
-from pharmcheck.site import ParsedPage, Site
+from pharmcheck.site import ParsedPage, Site, pattern_shape
 
 MAX_CONTROLS = 800  # per page: buttons, inputs and links examined (carts sit in headers)
 MAX_DRUG_HITS = 400  # per page
@@ -45,6 +53,10 @@ class ScopePatterns:
     pharmacy_name: re.Pattern[str] | None  # in a page title: the site calls itself a pharmacy
     price: re.Pattern[str]
     price_window: int
+    # every match of ``price`` holds one of these words or a digit (its shape): a window without any
+    # cannot hold a price (None: nothing known); searched in the folded text when ``price_folded``
+    price_hint: re.Pattern[str] | None
+    price_folded: bool
     drug_types: frozenset[str]
     product_types: frozenset[str]
 
@@ -56,11 +68,34 @@ def _path_pattern(parts: list[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?:^|[/_.\-?=&])(?:" + alts + r")(?:$|[/_.\-?=&])", re.IGNORECASE)
 
 
+def _hint(pattern: re.Pattern[str]) -> tuple[re.Pattern[str] | None, bool]:
+    """A regex that finds, in any window holding a match of ``pattern``, one of the words or the digit
+    its every match holds (:func:`pharmcheck.site.pattern_shape`), and whether to search folded text."""
+    got = pattern_shape(pattern)
+    if got is None or got.anchors is None:
+        return None, False
+    parts = [re.escape(word) for word in sorted(got.anchors, key=longest_first)]
+    if got.digit > 0:
+        parts.append(r"\d")  # Unicode digits: as many as or more than the pattern's \d
+    return (re.compile("|".join(parts)), got.folded) if parts else (None, False)
+
+
+def price_possible(page: ParsedPage, pats: ScopePatterns, start: int, end: int) -> bool:
+    """False only when ``page.text[start:end]`` holds no match of ``pats.price`` (no word or digit
+    that every price holds): one search of a literal alternation instead of the price regex."""
+    hint = pats.price_hint
+    if hint is None:
+        return True
+    return hint.search(page.folded_text if pats.price_folded else page.text, start, end) is not None
+
+
 def _build(kb: Knowledge) -> ScopePatterns:
     d = kb.family("scope")
     rx, otc = str_list(d, "rx_drugs"), str_list(d, "otc_drugs")
     classes = str_list(d, "cart_classes")
     buy = str_list(d, "buy_controls")
+    price = kb.regex(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE)
+    price_hint, price_folded = _hint(price)
     return ScopePatterns(
         rx=phrases(rx),
         otc=compile_phrases(otc),
@@ -78,8 +113,10 @@ def _build(kb: Knowledge) -> ScopePatterns:
         prescriber_words=phrases_all(lang_table(d, "shared_prescription_words")),
         self_sale=phrases_all(lang_table(d, "self_sale")),
         pharmacy_name=compile_phrases(str_list(d, "pharmacy_names")),
-        price=kb.regex(str(d.get("price_regex", r"[$€£]\s?\d{1,5}")), re.IGNORECASE),
+        price=price,
         price_window=int(d.get("price_window", 140)),
+        price_hint=price_hint,
+        price_folded=price_folded,
         drug_types=frozenset(str_list(d, "jsonld_drug_types")),
         product_types=frozenset(str_list(d, "jsonld_product_types")),
     )
@@ -123,15 +160,14 @@ def _controls(page: ParsedPage, pats: ScopePatterns,
     service, buy = pats.service, pats.buy
     blank_cart = cart_path is not None and cart_path.search("") is not None  # an href without a path
     paths = memo.setdefault("path", {})  # href -> path, for the site
-    for control in controls(page, pats.cart_words, paths)[:MAX_CONTROLS]:
-        tag = control.tag
+    for tag, control_text, control_path in controls(page, pats.cart_words, paths)[:MAX_CONTROLS]:
         attrs = tag.attrs  # tag.get(k, d) is attrs.get(k, d)
         if tag.name == "input":
             if str(attrs.get("type", "")).lower() not in ("submit", "button", "image"):
                 continue
             text = str(attrs.get("value", "") or attrs.get("alt", ""))
         else:
-            text = control.text
+            text = control_text
         text = text[:200]
         names = attrs.get("class")
         classes = (" ".join(map(str, names)) if names else "") + " " + str(attrs.get("id", ""))
@@ -147,7 +183,7 @@ def _controls(page: ParsedPage, pats: ScopePatterns,
         if not isinstance(href, str):
             href = None
         elif cart_path is not None and (
-                cart_path.search(control.path) if control.path is not None else blank_cart):
+                cart_path.search(control_path) if control_path is not None else blank_cart):
             yield "cart", text or href
             continue
         if href is not None and service_path is not None:
@@ -217,7 +253,7 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
         elif "commerce controls without medicines" not in scope.notes:
             scope.notes.append("commerce controls without medicines")
 
-    for form in page.named("form")[:50]:
+    for form in page.named("form")[:50] if has_file_input(page) else ():
         if isinstance(form, Element) and form.find("input", attrs={"type": "file"}) is not None:
             form_text = " ".join(form.get_text(" ").split())[:400]
             if pats.medicine is not None and pats.medicine.search(form_text + " " + text[:2000]):
@@ -247,6 +283,8 @@ def _analyse_page(page: ParsedPage, pats: ScopePatterns, scope: Scope, site_medi
                 scope.rx_drugs.add(name)
             if name in names or len(priced) >= 2:
                 continue  # two prices decide (and the first is the evidence): no more windows to read
+            if not price_possible(page, pats, m.end(), m.end() + pats.price_window):
+                continue  # no price in the window (the search below would find none)
             window = text[m.end() : m.end() + pats.price_window]
             p = pats.price.search(window)
             if p:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pharmcheck.checks import check
 from pharmcheck.checks.context import LANGS, find_affirmed
-from pharmcheck.checks.pagehits import first_match, phrases, phrases_by_lang
+from pharmcheck.checks.pagehits import first_match, has_file_input, phrases, phrases_by_lang
 from pharmcheck.checks.textmatch import (
     as_strs,
     compile_all,
@@ -133,7 +133,7 @@ def pharmacist_named(site: Site) -> Iterator[Finding]:
 
 
 def _has_upload_form(page: ParsedPage, d: SignalData) -> bool:
-    if d.rx_words is None:
+    if d.rx_words is None or not has_file_input(page):
         return False
     # the form first: most pages have no file upload, and then the text need not be read
     if not any(form.find("input", attrs={"type": "file"}) is not None for form in page.named("form")[:50]):
@@ -241,10 +241,12 @@ def competent_authority(site: Site) -> Iterator[Finding]:
         named.append((auth, hit.evidence()))
         for page in site.pages:
             for link in page.links:
+                if link.same_site:
+                    continue  # never the authority's site: its host need not be split out
                 host = hosts.get(link.url)
                 if host is None:
                     host = hosts[link.url] = urlsplit(link.url).hostname or ""
-                if not link.same_site and _host_ok(host, auth):
+                if _host_ok(host, auth):
                     yield site.finding(
                         "PC350",
                         Outcome.PASS,

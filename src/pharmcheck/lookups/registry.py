@@ -13,14 +13,17 @@ from __future__ import annotations
 import functools
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pharmcheck import linkres
+from pharmcheck import site as site_module  # site_module.pattern_shape: looked up at call time
 from pharmcheck.findings import Evidence
+from pharmcheck.fingerprints import lower_html
 from pharmcheck.knowledge import Knowledge, RulePackError
-from pharmcheck.site import ParsedPage, Site
+from pharmcheck.site import ParsedPage, Site, fold
 from pharmcheck.snapshot import Page
 from pharmcheck.urls import domain_label, registered_domain, suffix_of
 
@@ -238,6 +241,40 @@ def _link_excerpt(url: str, text: str, images: list[str]) -> str:
     return f"link to {url}" + (f" ({what})" if what else "")
 
 
+_HREF_WORD = re.compile("[Hh][Rr][Ee][Ff]")  # where _HREF may start (see _hrefs)
+
+
+def _hrefs(page: ParsedPage) -> Iterator[re.Match[str]]:
+    """``_HREF.finditer(html)``, tried only where "href" stands in some case: no character but H, h,
+    R, r, E, e, F, f matches one of those letters under ``re.IGNORECASE`` (tests/test_registry_speed.py
+    checks every code point). Found by ``str.find`` in the lower-cased markup the rules share
+    (:func:`pharmcheck.fingerprints.lower_html`; with no "İ", the one character lower-cased to two,
+    it has each character where the markup has it), else by a scan for the four letters."""
+    markup = page.page.html
+    if "\u0130" in markup:
+        last = 0
+        match = _HREF.match
+        for w in _HREF_WORD.finditer(markup):
+            at = w.start()
+            if at >= last:  # not inside the previous match
+                m = match(markup, at)
+                if m is not None:
+                    last = m.end()
+                    yield m
+        return
+    low = lower_html(page)
+    match = _HREF.match
+    find = low.find
+    at = find("href")
+    while at >= 0:
+        m = match(markup, at)  # finditer's next match: the first place a match starts, from here on
+        if m is None:
+            at = find("href", at + 1)
+        else:
+            yield m
+            at = find("href", m.end())  # a match is never empty
+
+
 def _may_link_to_registry(
     page: ParsedPage, cfg: RegistryConfig, ours: set[str], seen: dict[str, bool],
     hosts: dict[str, dict[str, bool]] | None = None,
@@ -249,7 +286,7 @@ def _may_link_to_registry(
     base = linkres.Base(page.url)
     origin = base.origin  # "" when the page URL is not plain http(s): nothing remembered
     known: dict[str, bool] = hosts.setdefault(origin, {}) if hosts is not None and origin else {}
-    for i, m in enumerate(_HREF.finditer(page.page.html)):
+    for i, m in enumerate(_hrefs(page)):
         if i >= MAX_LINKS_PER_PAGE:
             return True  # too many to pre-check cheaply: read the page in full
         raw = m.group(1)
@@ -408,8 +445,9 @@ def find_unlinked_claims(
         return []
     images = [(page, _image_attrs(page)) for page in site.pages]
     out: list[tuple[Claim, Evidence]] = []
+    blobs: dict[int, dict[bool, str]] = {}
     for claim in wanted:
-        ev = _claim_evidence(claim, images)
+        ev = _claim_evidence(claim, images, blobs)
         if ev is not None:
             out.append((claim, ev))
     return out
@@ -426,14 +464,47 @@ def _image_attrs(page: ParsedPage) -> list[tuple[str, str]]:
     return out
 
 
-def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]]) -> Evidence | None:
-    for page, attrs in images:
-        for attr, value in attrs:
-            if claim.image.search(value):
-                return Evidence(page.url, f"image {attr}={value[:160]!r}")
-        for hit in page.search(claim.text):  # tried only where its leading words start
-            return hit.evidence()
+def _may_be_in(pattern: re.Pattern[str], attrs: list[tuple[str, str]], blobs: dict[bool, str]) -> bool:
+    """False only when no attribute value can hold a match of ``pattern``: none of the words one of
+    which every match holds (:func:`pharmcheck.site.pattern_shape`) occurs in the values joined by
+    "\n" (folded for a case-insensitive pattern; folding keeps positions, so the folded join is the
+    join of the folded values); ``blobs`` keeps the joins of one page."""
+    got = site_module.pattern_shape(pattern)
+    if got is None or got.anchors is None or got.digit or any("\n" in a for a in got.anchors):
+        return True
+    blob = blobs.get(got.folded)
+    if blob is None:
+        raw = "\n".join(value for _, value in attrs)
+        blob = blobs[got.folded] = fold(raw) if got.folded else raw
+    return any(a in blob for a in got.anchors)
+
+
+def _claim_evidence(claim: Claim, images: list[tuple[ParsedPage, list[tuple[str, str]]]],
+                    blobs: dict[int, dict[bool, str]] | None = None) -> Evidence | None:
+    """The first page's image (or text) that makes ``claim``; ``blobs``: per place in ``images``, the
+    joined attribute values of its images (see :func:`_may_be_in`), kept across the claims of a site."""
+    blobs = {} if blobs is None else blobs
+    for i, (page, attrs) in enumerate(images):
+        if attrs and _may_be_in(claim.image, attrs, blobs.setdefault(i, {})):
+            for attr, value in attrs:
+                if claim.image.search(value):
+                    return Evidence(page.url, f"image {attr}={value[:160]!r}")
+        if not _absent_folded(page, claim.text):
+            for hit in page.search(claim.text):  # tried only where its leading words start
+                return hit.evidence()
     return None
+
+
+def _absent_folded(page: ParsedPage, pattern: re.Pattern[str]) -> bool:
+    """True when a case-sensitive ``pattern`` has no match on the page because none of its words
+    occurs even folded: looked up in the page's pass over its folded text, which the case-insensitive
+    rules make anyway, this spares a second automaton pass over the text as written (the pass
+    ``page.search`` would make for a case-sensitive pattern). A word as written occurs folded at the
+    same place (folding keeps positions)."""
+    got = site_module.pattern_shape(pattern)
+    if got is None or got.anchors is None or got.digit or got.folded:
+        return False
+    return not page.word_starts(got.anchors, folded=True)
 
 
 # ---- registry entry facts (network + parse) ----------------------------------------------------
