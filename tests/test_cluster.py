@@ -366,3 +366,26 @@ def test_site_task_clears_the_workers_key_split_cache(monkeypatch: pytest.Monkey
     report = cluster_engine.site_task(url, lambda _u: refused, ())
     assert report["verdict"] == "unreachable"
     assert dask.utils.key_split.cache_info().currsize == 0
+
+
+def test_a_result_lost_with_its_worker_and_recomputed_is_the_sites_result() -> None:
+    """A worker killed right after finishing a site: Dask's future is "lost" when the done-callback runs,
+    and its ``exception()`` (which waits for the recomputation) is None. The batch's future gets the
+    recomputed result, not an exception of None (which made the batch's ``finish`` fail on a None)."""
+    from concurrent.futures import Future
+
+    from pharmcheck.cluster_engine import _cascade
+
+    class Recomputed:  # the only state of a Dask future this needs: its status, then its outcome
+        status = "lost"
+
+        def exception(self) -> BaseException | None:
+            return None
+
+        def result(self) -> dict[str, str]:
+            return {"verdict": "suspicious"}
+
+    out: Future[Any] = Future()
+    _cascade(out, Recomputed())
+    assert out.exception() is None
+    assert out.result() == {"verdict": "suspicious"}

@@ -337,7 +337,11 @@ def _cascade(out: Future[Any], task: Any) -> None:
             if out.cancel():
                 out.set_running_or_notify_cancel()
         else:
-            out.set_exception(task.exception())
+            failure = task.exception()  # waits while Dask recomputes a result a dead worker lost
+            if failure is None:  # "lost" when this callback ran, recomputed since: its result after all
+                out.set_result(task.result())
+            else:
+                out.set_exception(failure)
     except InvalidStateError:  # cancelled by the batch meanwhile
         pass
     except Exception as exc:  # the result could not be fetched (a worker lost it, the client closing)
