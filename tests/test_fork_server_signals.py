@@ -8,6 +8,8 @@ them. Checked on what the server itself sees: its signal mask while its first pr
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -46,8 +48,16 @@ def test_fork_server_imports_its_preload_with_stop_signals_blocked(tmp_path: Pat
     out = tmp_path / "status.txt"
     src = str(Path(__file__).resolve().parent.parent / "src")
     env = {"PYTHONPATH": f"{tmp_path}:{src}", "PROBE_OUT": str(out), "PATH": "/usr/bin:/bin"}
-    r = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    # its own process group, so that a run cut short by the timeout leaves no fork server or pool child
+    proc = subprocess.Popen([sys.executable, "-c", RUN], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _out, err = proc.communicate(timeout=300)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == 0, err
     blocked = _bits(out.read_text(), "SigBlk")
     for sig in (signal.SIGINT, signal.SIGTERM):
         assert blocked & (1 << (sig - 1)), f"{sig.name} not blocked while the fork server starts"
