@@ -34,7 +34,7 @@ from pharmcheck.checks.pagehits import (
     search_in,
 )
 from pharmcheck.checks.scope import analyse as analyse_scope
-from pharmcheck.checks.scope import drug_hits, jsonld_types
+from pharmcheck.checks.scope import drug_hits, jsonld_types, price_possible
 from pharmcheck.checks.scope import patterns as scope_patterns
 from pharmcheck.checks.textmatch import compile_all, compile_phrases, lang_table, per_kb, str_list
 from pharmcheck.findings import Evidence, Finding, Outcome
@@ -262,7 +262,8 @@ def _offers(page: ParsedPage, site: Site, view: RoleView) -> None:
     view.drugs_named = True
     priced: dict[int, Evidence] = {}
     for m in drugs:
-        p = sp.price.search(text, m.end(), m.end() + sp.price_window)
+        end = m.end() + sp.price_window
+        p = sp.price.search(text, m.end(), end) if price_possible(page, sp, m.end(), end) else None
         if p and p.start() not in priced:
             priced[p.start()] = Evidence(page.url, page.excerpt(m.start(), p.end(), radius=30))
             if len(priced) >= 2:
