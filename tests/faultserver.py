@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import struct
@@ -47,6 +48,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 LEGACY_TEXT = "Apotheke in der Straße des 17. Juni 5 — Preis 12,50 € — Größe ½ — “Qualität”"
@@ -427,23 +429,27 @@ def run_pharmcheck(args: list[str], *, timeout: float = 60.0, env: dict[str, str
                    stdin: bytes | None = None, cwd: str | None = None) -> CliRun:
     """Run ``python -m pharmcheck ARGS``; measure wall time and the child's peak RSS.
 
-    stdout/stderr go to temporary files (no pipe can fill up and block the child), and the
-    child is reaped with ``os.wait4`` so its own ``ru_maxrss`` is read, not the maximum
-    over every child this test process ever had.
+    stdout/stderr go to temporary files (no pipe can fill up and block the child). The CLI is
+    started by a small launcher (:data:`_LAUNCHER`) that reports the CLI's own ``ru_maxrss``: read
+    here with ``wait4``, it would carry this (large) test process's high-water mark across fork
+    and exec. The launcher leads its own process group, killed whole at the hard timeout.
     """
     cmd = [sys.executable, "-m", "pharmcheck", *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
         if stdin is not None:
             inp.write(stdin)
             inp.seek(0)
+        status_file = Path(tempfile.mkdtemp(prefix="pharmcheck-run-")) / "status"
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=inp, env=env or offline_env(), cwd=cwd)
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(status_file), *cmd],
+                                stdout=out, stderr=err, stdin=inp, env=env or offline_env(), cwd=cwd,
+                                start_new_session=True)
         killed = threading.Event()
 
         def _kill() -> None:
             killed.set()
             with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)
 
         timer = threading.Timer(timeout, _kill)
         timer.start()
@@ -459,15 +465,38 @@ def run_pharmcheck(args: list[str], *, timeout: float = 60.0, env: dict[str, str
             poller.join()
         elapsed = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)  # tell Popen it has been reaped
+        with contextlib.suppress(ProcessLookupError):  # anything the CLI left behind
+            os.killpg(proc.pid, signal.SIGKILL)
+        try:  # the CLI's exit code and peak, as the launcher saw them
+            rc_text, peak_text = status_file.read_text().split()
+            returncode, peak_kb = int(rc_text), int(peak_text)
+        except (OSError, ValueError):  # the launcher itself was killed (hard timeout)
+            returncode, peak_kb = proc.returncode, usage.ru_maxrss
+        finally:
+            shutil.rmtree(status_file.parent, ignore_errors=True)
         out.seek(0)
         err.seek(0)
-        return CliRun(cmd[3:], proc.returncode, out.read().decode("utf-8", "replace"),
-                      err.read().decode("utf-8", "replace"), elapsed, usage.ru_maxrss / 1024, killed.is_set(),
-                      tree_peak[0], max(tree_peak[1], usage.ru_maxrss / 1024))
+        return CliRun(cmd[3:], returncode, out.read().decode("utf-8", "replace"),
+                      err.read().decode("utf-8", "replace"), elapsed, peak_kb / 1024, killed.is_set(),
+                      tree_peak[0], max(tree_peak[1], peak_kb / 1024))
+
+
+# Starts the CLI (argv[2:]), passes SIGINT/SIGTERM on, and writes "EXITCODE PEAK_KB" to argv[1]: the
+# CLI's ru_maxrss as its parent sees it, i.e. from this small process's high-water mark, not the test's.
+_LAUNCHER = """
+import resource, signal, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+for s in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(s, lambda n, _f: proc.send_signal(n))
+rc = proc.wait()
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{rc} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+"""
 
 
 def _poll_tree(pid: int, done: threading.Event, peak: list[float]) -> None:
-    """Every 50 ms: the summed RSS of ``pid`` and its descendants (scoring workers), and the largest one."""
+    """Every 50 ms: the summed RSS of the descendants of ``pid`` (the launcher: the CLI and its
+    scoring workers), and the largest one."""
     import psutil
 
     try:
@@ -477,7 +506,7 @@ def _poll_tree(pid: int, done: threading.Event, peak: list[float]) -> None:
     while not done.is_set():
         total = 0
         try:
-            procs = [root, *root.children(recursive=True)]
+            procs = root.children(recursive=True)
         except psutil.Error:
             return
         for p in procs:

@@ -494,3 +494,14 @@ def test_redirect_hop_guard(location: str, monkeypatch: pytest.MonkeyPatch) -> N
         assert res.redirects == [first]
         assert res.error and "refusing" in res.error
         assert inner.log == [], "the scanner followed a redirect to a private address"
+
+
+def test_peak_rss_is_the_clis_own_not_the_test_processs() -> None:
+    """ru_maxrss of a child carries its parent's high-water mark across fork and exec; the harness
+    reads the CLI's from a small launcher, so a big test process is not charged to the CLI."""
+    ballast = bytearray(400 * 1024 * 1024)
+    ballast[:: 4096] = b"\x01" * len(range(0, len(ballast), 4096))  # touch every page: resident
+    run = run_pharmcheck(["--version"])
+    del ballast
+    assert run.returncode == 0 and run.stdout.startswith("pharmcheck")
+    assert 1 < run.peak_rss_mb < 200, run.peak_rss_mb
