@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import struct
@@ -435,11 +434,12 @@ def run_pharmcheck(args: list[str], *, timeout: float = 60.0, env: dict[str, str
     and exec. The launcher leads its own process group, killed whole at the hard timeout.
     """
     cmd = [sys.executable, "-m", "pharmcheck", *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp, \
+            tempfile.TemporaryDirectory(prefix="pharmcheck-run-") as tmp:
         if stdin is not None:
             inp.write(stdin)
             inp.seek(0)
-        status_file = Path(tempfile.mkdtemp(prefix="pharmcheck-run-")) / "status"
+        status_file = Path(tmp) / "status"
         started = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(status_file), *cmd],
                                 stdout=out, stderr=err, stdin=inp, env=env or offline_env(), cwd=cwd,
@@ -472,8 +472,6 @@ def run_pharmcheck(args: list[str], *, timeout: float = 60.0, env: dict[str, str
             returncode, peak_kb = int(rc_text), int(peak_text)
         except (OSError, ValueError):  # the launcher itself was killed (hard timeout)
             returncode, peak_kb = proc.returncode, usage.ru_maxrss
-        finally:
-            shutil.rmtree(status_file.parent, ignore_errors=True)
         out.seek(0)
         err.seek(0)
         return CliRun(cmd[3:], returncode, out.read().decode("utf-8", "replace"),
